@@ -1,0 +1,35 @@
+#!/bin/sh
+# Runs each Criterion test binary given as an argument from the repo root,
+# then prints one closing line "tests: N passed, M failed" over all of them.
+# Exits non-zero if any binary failed. FEDLEDGER_BIN names the folder of the
+# programs under test (build/bin, or build/asan/bin under `make asan`).
+set -u
+passed=0
+failed=0
+status=0
+for t in "$@"; do
+	out=$("$t" --jobs 2 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | grep -v '^\[----\]' | grep -E 'FAIL|Synthesis|Assertion|CRASH|Warning|error' || true
+	line=$(printf '%s\n' "$out" | grep 'Synthesis:' | tail -1)
+	p=$(printf '%s' "$line" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
+	f=$(printf '%s' "$line" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
+	c=$(printf '%s' "$line" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+	if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
+		status=1
+		[ -z "$line" ] && { printf '%s\n' "$out" | tail -20; failed=$((failed + 1)); }
+	fi
+	# A leak is found when a test's worker process exits, after Criterion has
+	# already counted the test as passed; only the sanitizer's report shows it.
+	if printf '%s\n' "$out" | grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:'; then
+		printf '%s\n' "$out" | grep -E 'SUMMARY: |runtime error:' || true
+		echo "$t: sanitizer report (see above)"
+		status=1
+		failed=$((failed + 1))
+	fi
+	: "${c:=0}"
+done
+echo "tests: $passed passed, $failed failed"
+exit $status
