@@ -149,12 +149,15 @@ fuzz: fuzz-build
 # ------------------------------------------------------------ lint/format
 
 SRC_DIRS = core chain p2p fl node wallet genesis tools tests
+# Tests are checked by running them (under ASan too); cppcheck cannot expand
+# Criterion's registration macros without its headers, so it reads the modules.
+LINT_DIRS = core chain p2p fl node wallet genesis tools
 
 lint:
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--std=c11 --inline-suppr -I. -D__GNUC__ -DFL_MUST_CHECK= \
 		--suppress=missingIncludeSystem \
-		$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c $(d)/*/*.c))
+		$(foreach d,$(LINT_DIRS),$(wildcard $(d)/*.c $(d)/*/*.c))
 	@echo "lint: cppcheck clean"
 
 format:
