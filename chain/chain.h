@@ -1,0 +1,577 @@
+/*
+ * chain/chain.h — the deterministic state machine of fedledger (design.md §4–5):
+ * transaction and block types with their one canonical encoding, signing and
+ * verification, the LMDB chain store, and chain_apply_block.
+ *
+ * Rules every file in chain/ keeps:
+ *   - a pure function of (state, block): no clock, no network, no randomness,
+ *     no floating point. Fractions are integers in parts per million (ppm) or
+ *     basis points (bps); amounts are uint64 smallest units.
+ *   - every decoder is bounded (per-field maximums below), rejects trailing
+ *     bytes and non-canonical forms, and has a fuzz target.
+ *
+ * This is the only header another module may include from chain/.
+ */
+#ifndef FEDLEDGER_CHAIN_H
+#define FEDLEDGER_CHAIN_H
+
+#include "core/core.h"
+
+/* ------------------------------------------------------------- limits */
+
+#define CHAIN_ID_MAX 48         /* chain id: [a-z0-9._-], 1..48 chars */
+#define CHAIN_NAME_MAX 64       /* monikers, profile names: printable ASCII */
+#define CHAIN_PROFILE_ID_MAX 32 /* profile id: [a-z0-9._-], 1..32 chars */
+#define CHAIN_DATA_TYPE_MAX 32  /* e.g. "image/28x28x1" */
+#define CHAIN_MAX_LABELS 64     /* labels of a profile; label ids < 65536 */
+#define CHAIN_SUMMARY_MAX 32    /* entries of a data summary vector */
+#define CHAIN_MAX_LAYERS 8      /* dense layers of a model spec */
+#define CHAIN_MAX_LAYER_WIDTH 65536
+#define CHAIN_MAX_MODEL_PARAMS (1u << 26) /* weights + biases of one model spec */
+#define CHAIN_MAX_COORDINATORS 4 /* the elected coordinator and its fallbacks */
+#define CHAIN_MAX_PARTICIPANTS 256 /* updates one aggregate may include */
+#define CHAIN_MAX_VALIDATORS 128
+#define CHAIN_MAX_EVIDENCE_TX 65536 /* bytes of an embedded signed tx */
+#define CHAIN_MAX_TX_BYTES (256 * 1024)
+#define CHAIN_MAX_BLOCK_TXS 10000
+#define CHAIN_MAX_BLOCK_BYTES (8 * 1024 * 1024)
+
+#define CHAIN_PPM 1000000u  /* 1.0 in parts per million */
+#define CHAIN_BPS 10000u    /* 1.0 in basis points */
+
+#define CHAIN_TX_VERSION 1
+#define CHAIN_BLOCK_VERSION 1
+
+/* ------------------------------------------------------------- enums */
+
+typedef enum {
+	CHAIN_TX_TRANSFER = 1,
+	CHAIN_TX_MEMBER_ADD = 2,
+	CHAIN_TX_MEMBER_REMOVE = 3,
+	CHAIN_TX_PROFILE_PROPOSE = 4,
+	CHAIN_TX_PROFILE_VOTE = 5,
+	CHAIN_TX_ROUND_JOIN = 6,
+	CHAIN_TX_UPDATE_COMMIT = 7,
+	CHAIN_TX_AGGREGATE_COMMIT = 8,
+	CHAIN_TX_EVAL_REPORT = 9,
+	CHAIN_TX_EVIDENCE = 10,
+} chain_tx_kind;
+
+/* "transfer", "member_add", … ; NULL for an unknown kind. */
+const char *chain_tx_kind_name(int kind);
+
+typedef enum { CHAIN_TASK_CLASSIFICATION = 1 } chain_task;
+
+typedef enum {
+	CHAIN_METRIC_ACCURACY = 1, /* target in ppm of correct predictions */
+	CHAIN_METRIC_LATENCY = 2,  /* target in microseconds per sample */
+	CHAIN_METRIC_ENERGY = 3,   /* target in microjoules per sample */
+} chain_metric;
+
+typedef enum { CHAIN_ACT_NONE = 0, CHAIN_ACT_RELU = 1 } chain_activation;
+
+typedef enum {
+	CHAIN_AGG_FEDAVG = 1,       /* param unused */
+	CHAIN_AGG_MEDIAN = 2,       /* param unused */
+	CHAIN_AGG_TRIMMED_MEAN = 3, /* param: beta in ppm (fraction trimmed each side) */
+	CHAIN_AGG_MULTIKRUM = 4,    /* param: f, the number of tolerated bad updates */
+	CHAIN_AGG_NORM_BOUND = 5,   /* param: L2 bound in ppm */
+} chain_agg_rule;
+
+typedef enum {
+	CHAIN_PROFILE_PROPOSED = 1,
+	CHAIN_PROFILE_ACTIVE = 2,
+	CHAIN_PROFILE_REJECTED = 3,
+	CHAIN_PROFILE_RETIRED = 4,
+} chain_profile_status;
+
+typedef enum { CHAIN_VOTE_NO = 0, CHAIN_VOTE_YES = 1, CHAIN_VOTE_RETIRE = 2 } chain_profile_vote_choice;
+
+typedef enum {
+	CHAIN_ROUND_OPEN = 1,        /* accepting update_commit until window_end */
+	CHAIN_ROUND_AGGREGATING = 2, /* window closed, waiting for aggregate_commit */
+	CHAIN_ROUND_COMMITTED = 3,
+	CHAIN_ROUND_FAILED = 4,      /* too few updates, or every coordinator missed */
+} chain_round_status;
+
+typedef enum { CHAIN_VOTE_PREVOTE = 1, CHAIN_VOTE_PRECOMMIT = 2 } chain_vote_type;
+
+typedef enum {
+	CHAIN_EVIDENCE_DOUBLE_SIGN = 1,   /* two conflicting votes of one validator */
+	CHAIN_EVIDENCE_BAD_AGGREGATE = 2, /* a validator's attestation of a wrong aggregate */
+} chain_evidence_type;
+
+/* --------------------------------------------------------- profiles */
+
+/* Dense MLP: sizes[0] inputs, sizes[i+1] outputs of layer i; softmax
+ * cross-entropy head after the last layer. */
+typedef struct {
+	uint32_t n_layers;                       /* 1..CHAIN_MAX_LAYERS */
+	uint32_t sizes[CHAIN_MAX_LAYERS + 1];    /* each 1..CHAIN_MAX_LAYER_WIDTH */
+	uint8_t activations[CHAIN_MAX_LAYERS];   /* chain_activation; last is NONE */
+} chain_model_spec;
+
+/* Weights and biases; FLOPs of one forward pass of one sample (2·in·out per
+ * layer). Both saturate at UINT64_MAX, which a valid spec never reaches. */
+uint64_t chain_model_spec_params(const chain_model_spec *spec);
+uint64_t chain_model_spec_flops(const chain_model_spec *spec);
+
+/* What a profile is: fixed when proposed. */
+typedef struct {
+	char id[CHAIN_PROFILE_ID_MAX + 1];
+	char parent[CHAIN_PROFILE_ID_MAX + 1]; /* "" for none */
+	char name[CHAIN_NAME_MAX + 1];
+
+	/* data characteristics */
+	char data_type[CHAIN_DATA_TYPE_MAX + 1];
+	uint32_t n_labels;                      /* 1..CHAIN_MAX_LABELS, strictly increasing */
+	uint16_t labels[CHAIN_MAX_LABELS];
+	uint32_t n_summary;                     /* 0..CHAIN_SUMMARY_MAX */
+	int32_t summary[CHAIN_SUMMARY_MAX];     /* distribution sketch, ppm */
+
+	uint8_t task;          /* chain_task */
+	uint8_t metric;        /* chain_metric */
+	uint64_t metric_target;/* unit per chain_metric */
+
+	chain_model_spec model;
+	uint64_t init_seed;    /* round 1 starts from fl's init of (model, seed) */
+
+	/* training hyper-parameters */
+	uint32_t local_epochs;     /* 1..1000 */
+	uint32_t batch_size;       /* 1..65536 */
+	uint32_t lr_ppm;           /* learning rate, 1..CHAIN_PPM*10 */
+	uint32_t momentum_ppm;     /* < CHAIN_PPM */
+	uint32_t weight_decay_ppm; /* < CHAIN_PPM */
+	uint32_t prox_mu_ppm;      /* FedProx mu; 0 = off */
+
+	/* aggregation */
+	uint8_t agg_rule;             /* chain_agg_rule */
+	uint32_t agg_param;           /* see chain_agg_rule */
+	uint32_t server_momentum_ppm; /* FedAvgM; 0 = plain */
+
+	/* privacy */
+	uint32_t dp_clip_ppm;  /* L2 clip norm; 0 = no clipping */
+	uint32_t dp_noise_ppm; /* noise multiplier z; 0 = no noise */
+	uint8_t secure_agg;    /* 0/1 */
+
+	/* schedule, in blocks */
+	uint32_t window_blocks;    /* 1.. : update_commit accepted for this long */
+	uint32_t deadline_blocks;  /* 1.. : each coordinator's turn after the window */
+	uint32_t min_participants; /* 1..CHAIN_MAX_PARTICIPANTS */
+
+	/* rewards (minted at aggregate commit) */
+	uint64_t reward_per_round;
+	uint32_t coordinator_share_bps; /* <= CHAIN_BPS; the rest to participants */
+	uint32_t max_samples_weight;    /* a participant's weight is min(samples, this) */
+} chain_profile;
+
+/* What a profile has become: changed by votes and rounds. */
+typedef struct {
+	uint8_t status;        /* chain_profile_status */
+	uint64_t proposed_height;
+	fl_pubkey proposer;
+	uint64_t activated_height; /* 0 while not active */
+	fl_hash model_hash;    /* current model; zero until round 1 commits */
+	uint64_t round;        /* latest round opened (0 = none yet) */
+	uint64_t rounds_committed;
+} chain_profile_state;
+
+/* --------------------------------------------------- tx bodies */
+
+typedef struct {
+	fl_pubkey to;
+	uint64_t amount; /* > 0 */
+} chain_tx_transfer;
+
+/* member_add / member_remove: a validator's vote to admit or remove `member`.
+ * > 2/3 of voting power carries it. */
+typedef struct {
+	fl_pubkey member;
+	char name[CHAIN_NAME_MAX + 1];
+} chain_tx_member;
+
+typedef struct {
+	char profile[CHAIN_PROFILE_ID_MAX + 1];
+	uint8_t choice; /* chain_profile_vote_choice */
+} chain_tx_profile_vote;
+
+/* A member volunteers for a profile's rounds, declaring its data. */
+typedef struct {
+	char profile[CHAIN_PROFILE_ID_MAX + 1];
+	uint64_t n_samples;
+	uint32_t n_labels;
+	uint16_t labels[CHAIN_MAX_LABELS];      /* strictly increasing */
+	uint64_t label_counts[CHAIN_MAX_LABELS];/* samples per label */
+	uint32_t n_summary;
+	int32_t summary[CHAIN_SUMMARY_MAX];
+} chain_tx_round_join;
+
+typedef struct {
+	char profile[CHAIN_PROFILE_ID_MAX + 1];
+	uint64_t round;
+	fl_hash base_model; /* must be the profile's current model */
+	fl_hash update;     /* hash of the update blob */
+	uint64_t n_samples; /* > 0 */
+	uint32_t train_loss_ppm;
+	uint32_t train_accuracy_ppm;
+} chain_tx_update_commit;
+
+typedef struct {
+	fl_pubkey participant;
+	fl_hash update;
+	uint64_t weight; /* <= min(n_samples, max_samples_weight); 0 = rejected by the rule */
+} chain_aggregate_entry;
+
+typedef struct {
+	char profile[CHAIN_PROFILE_ID_MAX + 1];
+	uint64_t round;
+	fl_hash base_model;
+	fl_hash new_model;
+	uint32_t n_entries; /* 1..CHAIN_MAX_PARTICIPANTS, sorted by participant, no duplicates */
+	chain_aggregate_entry *entries; /* owned: chain_tx_free */
+	uint32_t eval_accuracy_ppm;
+	uint32_t eval_loss_ppm;
+} chain_tx_aggregate_commit;
+
+typedef struct {
+	char profile[CHAIN_PROFILE_ID_MAX + 1];
+	uint64_t round;
+	fl_hash model;
+	uint64_t n_samples;
+	uint64_t metric_value; /* unit per the profile's metric */
+} chain_tx_eval_report;
+
+/* A consensus vote (design.md §5). Signed over
+ * fl_domain_hash("vote", chain_id, chain_vote_sign_bytes). */
+typedef struct {
+	uint8_t type; /* chain_vote_type */
+	uint64_t height;
+	uint32_t round;
+	fl_hash block_hash; /* zero = nil */
+	fl_pubkey validator;
+	fl_sig sig;
+} chain_vote;
+
+typedef struct {
+	uint8_t type; /* chain_evidence_type */
+	/* DOUBLE_SIGN: two votes, same validator/type/height/round, different hash. */
+	chain_vote vote_a, vote_b;
+	/* BAD_AGGREGATE: the coordinator's signed aggregate_commit tx (canonical
+	 * bytes, owned) and the hash the attesting validator recomputed. */
+	uint8_t *aggregate_tx;
+	uint32_t aggregate_tx_len;
+	fl_hash recomputed_model;
+} chain_tx_evidence;
+
+/* A transaction: the common envelope and one body by kind. */
+typedef struct {
+	uint8_t kind; /* chain_tx_kind */
+	fl_pubkey sender;
+	uint64_t nonce; /* the sender's account nonce + 1 */
+	union {
+		chain_tx_transfer transfer;
+		chain_tx_member member; /* MEMBER_ADD and MEMBER_REMOVE */
+		chain_profile profile_propose;
+		chain_tx_profile_vote profile_vote;
+		chain_tx_round_join round_join;
+		chain_tx_update_commit update_commit;
+		chain_tx_aggregate_commit aggregate_commit;
+		chain_tx_eval_report eval_report;
+		chain_tx_evidence evidence;
+	} u;
+	fl_sig sig;
+} chain_tx;
+
+/*
+ * Encoding: u8 version, u8 kind, sender, u64 nonce, body, sig. The signature
+ * covers fl_domain_hash("tx", chain_id, everything before sig), so a tx signed
+ * for one chain never verifies on another. The tx hash is SHA-256 of the whole
+ * encoding, signature included.
+ *
+ * chain_tx_decode fills *tx (allocating the variable parts; free with
+ * chain_tx_free, also after a failed decode) and checks field ranges, not
+ * state and not the signature.
+ */
+int chain_tx_encode(fl_writer *w, const chain_tx *tx) FL_MUST_CHECK;
+int chain_tx_decode(chain_tx *tx, const uint8_t *p, size_t n) FL_MUST_CHECK;
+int chain_tx_decode_reader(chain_tx *tx, fl_reader *r) FL_MUST_CHECK;
+void chain_tx_free(chain_tx *tx);
+int chain_tx_hash(fl_hash *out, const chain_tx *tx) FL_MUST_CHECK;
+int chain_tx_sighash(fl_hash *out, const char *chain_id, const chain_tx *tx) FL_MUST_CHECK;
+/* Sets tx->sender from sk, then signs. */
+int chain_tx_sign(chain_tx *tx, const char *chain_id, const fl_seckey *sk) FL_MUST_CHECK;
+/* FL_OK, FL_ESIG, or an encoding error. */
+int chain_tx_verify(const chain_tx *tx, const char *chain_id) FL_MUST_CHECK;
+/* Deep copy (the variable parts too). */
+int chain_tx_copy(chain_tx *dst, const chain_tx *src) FL_MUST_CHECK;
+
+/* Field checks shared by decode and genesis: FL_EINVAL with *field naming the
+ * first bad field (a static string such as "model.sizes[2]"). */
+int chain_profile_check(const chain_profile *p, const char **field) FL_MUST_CHECK;
+int chain_profile_encode(fl_writer *w, const chain_profile *p) FL_MUST_CHECK;
+int chain_profile_decode(fl_reader *r, chain_profile *p) FL_MUST_CHECK;
+/* True for [a-z0-9._-]{1,max}. */
+int chain_id_valid(const char *s, size_t max);
+
+int chain_vote_sign_bytes(fl_writer *w, const chain_vote *v) FL_MUST_CHECK;
+int chain_vote_sign(chain_vote *v, const char *chain_id, const fl_seckey *sk) FL_MUST_CHECK;
+int chain_vote_verify(const chain_vote *v, const char *chain_id) FL_MUST_CHECK;
+int chain_vote_encode(fl_writer *w, const chain_vote *v) FL_MUST_CHECK;
+int chain_vote_decode(fl_reader *r, chain_vote *v) FL_MUST_CHECK;
+
+/* --------------------------------------------------------- blocks */
+
+/* Precommits for one block: > 2/3 of the voting power of the validator set
+ * that was in force at `height`. */
+typedef struct {
+	uint64_t height;
+	uint32_t round;
+	fl_hash block_hash;
+	uint32_t n_sigs; /* 0..CHAIN_MAX_VALIDATORS, sorted by validator, no duplicates */
+	struct chain_commit_sig {
+		fl_pubkey validator;
+		fl_sig sig; /* over the PRECOMMIT vote (height, round, block_hash) */
+	} sigs[CHAIN_MAX_VALIDATORS];
+} chain_commit;
+
+typedef struct {
+	uint8_t version;
+	char chain_id[CHAIN_ID_MAX + 1];
+	uint64_t height;       /* 1 for the first block after genesis */
+	uint64_t time_ms;      /* proposer's clock; must grow; chain/ only compares it */
+	fl_hash prev_hash;     /* header hash of height-1 (the genesis hash for height 1) */
+	fl_hash tx_root;       /* fl_merkle_root of the tx hashes */
+	fl_hash app_hash;      /* state after height-1 */
+	fl_pubkey proposer;
+	fl_hash last_commit_hash; /* hash of the encoded last_commit; zero at height 1 */
+	fl_hash beacon;        /* SHA256(prev beacon || last_commit_hash) */
+} chain_block_header;
+
+typedef struct {
+	chain_block_header header;
+	uint32_t n_txs;
+	chain_tx *txs;            /* owned */
+	chain_commit last_commit; /* commit of height-1; n_sigs == 0 at height 1 */
+} chain_block;
+
+int chain_header_encode(fl_writer *w, const chain_block_header *h) FL_MUST_CHECK;
+int chain_header_decode(fl_reader *r, chain_block_header *h) FL_MUST_CHECK;
+/* The block hash: SHA-256 of the encoded header. */
+int chain_header_hash(fl_hash *out, const chain_block_header *h) FL_MUST_CHECK;
+int chain_commit_encode(fl_writer *w, const chain_commit *c) FL_MUST_CHECK;
+int chain_commit_decode(fl_reader *r, chain_commit *c) FL_MUST_CHECK;
+int chain_commit_hash(fl_hash *out, const chain_commit *c) FL_MUST_CHECK;
+int chain_block_encode(fl_writer *w, const chain_block *b) FL_MUST_CHECK;
+/* Allocates b->txs; chain_block_free also after a failed decode. */
+int chain_block_decode(chain_block *b, const uint8_t *p, size_t n) FL_MUST_CHECK;
+void chain_block_free(chain_block *b);
+/* Recomputes tx_root from b->txs. */
+int chain_block_tx_root(fl_hash *out, const chain_block *b) FL_MUST_CHECK;
+/* The next beacon from the previous one and the last commit hash. */
+void chain_beacon_next(fl_hash *out, const fl_hash *prev_beacon, const fl_hash *last_commit_hash);
+
+/* --------------------------------------------------------- genesis */
+
+typedef struct {
+	/* consensus timeouts (node/ uses them; chain/ only stores them) */
+	uint32_t timeout_propose_ms;
+	uint32_t timeout_prevote_ms;
+	uint32_t timeout_precommit_ms;
+	uint32_t timeout_delta_ms;   /* added per view */
+	uint32_t max_block_txs;      /* <= CHAIN_MAX_BLOCK_TXS */
+	uint32_t max_block_bytes;    /* <= CHAIN_MAX_BLOCK_BYTES */
+	/* election and penalties */
+	uint64_t stake_unit;         /* balance per unit of stake weight, > 0 */
+	uint32_t slash_bps;          /* share of balance burned on proven misbehaviour */
+} chain_params;
+
+typedef struct {
+	fl_pubkey pubkey;
+	uint64_t power; /* > 0 */
+	char name[CHAIN_NAME_MAX + 1];
+} chain_genesis_validator;
+
+typedef struct {
+	fl_pubkey pubkey;
+	char name[CHAIN_NAME_MAX + 1];
+} chain_genesis_member;
+
+typedef struct {
+	fl_pubkey account;
+	uint64_t amount;
+} chain_genesis_balance;
+
+/* The initial state. Arrays owned; chain_genesis_free. Profiles listed here
+ * start ACTIVE. Validators are members too. */
+typedef struct {
+	char chain_id[CHAIN_ID_MAX + 1];
+	uint64_t genesis_time_ms;
+	chain_params params;
+	uint32_t n_validators;
+	chain_genesis_validator *validators;
+	uint32_t n_members;
+	chain_genesis_member *members;
+	uint32_t n_balances;
+	chain_genesis_balance *balances;
+	uint32_t n_profiles;
+	chain_profile *profiles;
+} chain_genesis;
+
+void chain_params_default(chain_params *p);
+void chain_genesis_free(chain_genesis *g);
+/* Semantic checks (unique keys, ranges, supply fits u64): FL_EINVAL and
+ * *field names the first bad one, e.g. "validators[2].power". */
+int chain_genesis_check(const chain_genesis *g, const char **field) FL_MUST_CHECK;
+int chain_genesis_encode(fl_writer *w, const chain_genesis *g) FL_MUST_CHECK;
+/* SHA-256 of the canonical encoding: the prev_hash of block 1. */
+int chain_genesis_hash(fl_hash *out, const chain_genesis *g) FL_MUST_CHECK;
+
+/* --------------------------------------------------------- state */
+
+typedef struct {
+	uint64_t balance;
+	uint64_t nonce;       /* of the last applied tx; next must be nonce+1 */
+	uint64_t power;       /* voting power; > 0 = validator */
+	uint8_t member;       /* admitted member (validators are members) */
+	uint8_t jailed;       /* proven misbehaviour: no rounds, no election */
+	uint32_t reputation;  /* 1..1000; starts at 500 */
+	char name[CHAIN_NAME_MAX + 1];
+} chain_account;
+
+#define CHAIN_REPUTATION_START 500
+#define CHAIN_REPUTATION_MAX 1000
+
+typedef struct {
+	fl_pubkey participant;
+	fl_hash update;
+	fl_hash base_model;
+	uint64_t n_samples;
+	uint64_t height;
+	uint32_t train_loss_ppm;
+	uint32_t train_accuracy_ppm;
+} chain_update_record;
+
+typedef struct {
+	char profile[CHAIN_PROFILE_ID_MAX + 1];
+	uint64_t round;
+	uint8_t status;        /* chain_round_status */
+	uint64_t open_height;
+	uint64_t window_end;   /* last height that accepts update_commit */
+	fl_hash beacon;        /* of the opening block: seeds the draw */
+	fl_hash base_model;
+	uint32_t n_coordinators;
+	fl_pubkey coordinators[CHAIN_MAX_COORDINATORS]; /* draw order: [0] elected, then fallbacks */
+	uint32_t n_updates;
+	/* set at commit */
+	uint64_t commit_height;
+	fl_pubkey committed_by;
+	fl_hash new_model;
+	uint32_t eval_accuracy_ppm;
+	uint32_t eval_loss_ppm;
+	uint64_t reward_total;
+} chain_round;
+
+/* Rewards of a committed round, one per paid account (coordinator first). */
+typedef struct {
+	fl_pubkey account;
+	uint64_t amount;
+	uint64_t weight;
+} chain_reward;
+
+/* --------------------------------------------------------- store */
+
+typedef struct chain_store chain_store; /* opaque; one LMDB environment */
+
+/*
+ * Opens (creating if absent) the store in directory `dir`: named databases
+ * meta, blocks, block_hashes, txs, accounts, validators, members, profiles,
+ * rounds, updates, joins, votes, evals, rewards. map_size 0 = 1 GiB.
+ * Each block is applied in one LMDB write transaction, so a crash leaves the
+ * store at the last committed height.
+ */
+int chain_store_open(chain_store **out, const char *dir, size_t map_size) FL_MUST_CHECK;
+void chain_store_close(chain_store *s);
+
+/* Writes the genesis state (height 0). FL_EEXIST if the store already holds
+ * a genesis; FL_ECHAIN if that genesis has a different hash. */
+int chain_store_init_genesis(chain_store *s, const chain_genesis *g) FL_MUST_CHECK;
+
+typedef struct {
+	char chain_id[CHAIN_ID_MAX + 1];
+	uint64_t height;          /* last committed block; 0 = genesis only */
+	fl_hash last_block_hash;  /* genesis hash at height 0 */
+	fl_hash app_hash;         /* state after `height` */
+	fl_hash beacon;           /* beacon of the last block (genesis beacon at 0) */
+	uint64_t last_time_ms;
+	uint64_t supply;          /* sum of all balances */
+	uint64_t total_power;
+	fl_hash genesis_hash;
+	chain_params params;
+} chain_info;
+
+int chain_store_info(chain_store *s, chain_info *out) FL_MUST_CHECK;
+
+/* Result of applying (or checking) a block. */
+typedef struct {
+	fl_hash app_hash;   /* state after the block */
+	uint32_t failed_tx; /* index of the first invalid tx when rc != 0, else UINT32_MAX */
+	const char *reason; /* static words on failure: "tx 3: nonce" */
+} chain_block_result;
+
+/*
+ * Validates `b` against the state (height, prev hash, app hash, tx root,
+ * beacon, proposer is a validator, last commit > 2/3, time grows, every tx
+ * signed and valid in order) and applies it in one write transaction.
+ * A block is valid only if every tx in it is: a proposer includes no failing tx.
+ * On failure nothing is written.
+ */
+int chain_apply_block(chain_store *s, const chain_block *b, chain_block_result *res) FL_MUST_CHECK;
+/* The same checks and the app hash it would produce, then rolled back. */
+int chain_check_block(chain_store *s, const chain_block *b, chain_block_result *res) FL_MUST_CHECK;
+/* Would this tx apply on top of the current state (mempool admission)?
+ * `pending_nonce` lets a mempool queue several txs of one sender: the tx's
+ * nonce must equal max(account nonce, pending_nonce) + 1. */
+int chain_check_tx(chain_store *s, const chain_tx *tx, uint64_t pending_nonce,
+		   const char **reason) FL_MUST_CHECK;
+
+/* Lookups on committed state. FL_ENOTFOUND when absent. */
+int chain_get_account(chain_store *s, const fl_pubkey *id, chain_account *out) FL_MUST_CHECK;
+int chain_get_profile(chain_store *s, const char *id, chain_profile *def,
+		      chain_profile_state *state) FL_MUST_CHECK;
+/* Profile ids in key order; *ids allocated (fl_free). */
+int chain_list_profiles(chain_store *s, char (**ids)[CHAIN_PROFILE_ID_MAX + 1], size_t *n) FL_MUST_CHECK;
+int chain_get_round(chain_store *s, const char *profile, uint64_t round, chain_round *out) FL_MUST_CHECK;
+/* Updates committed in a round, sorted by participant; *out allocated. */
+int chain_get_round_updates(chain_store *s, const char *profile, uint64_t round,
+			    chain_update_record **out, size_t *n) FL_MUST_CHECK;
+int chain_get_round_rewards(chain_store *s, const char *profile, uint64_t round,
+			    chain_reward **out, size_t *n) FL_MUST_CHECK;
+/* Encoded block bytes (fl_free); decode with chain_block_decode. */
+int chain_get_block(chain_store *s, uint64_t height, uint8_t **bytes, size_t *n) FL_MUST_CHECK;
+int chain_get_block_height(chain_store *s, const fl_hash *hash, uint64_t *height) FL_MUST_CHECK;
+int chain_get_tx_location(chain_store *s, const fl_hash *tx_hash, uint64_t *height,
+			  uint32_t *index) FL_MUST_CHECK;
+/* The validator set in force for the next block, sorted by pubkey. */
+int chain_get_validators(chain_store *s, chain_genesis_validator **out, size_t *n) FL_MUST_CHECK;
+
+/* ------------------------------------------------------- election */
+
+typedef struct {
+	fl_pubkey id;
+	uint64_t weight; /* > 0 */
+} chain_candidate;
+
+/*
+ * Draws up to k (<= CHAIN_MAX_COORDINATORS) distinct candidates without
+ * replacement, each draw with probability proportional to weight, from a
+ * stream of SHA-256(beacon || profile || round || counter) values with
+ * rejection sampling (no modulo bias). The candidates' order must be
+ * canonical (sorted by id); the result does not depend on anything else.
+ */
+int chain_elect(fl_pubkey *out, uint32_t *n_out, uint32_t k, const chain_candidate *cands,
+		size_t n_cands, const fl_hash *beacon, const char *profile,
+		uint64_t round) FL_MUST_CHECK;
+/* A candidate's weight: (1 + balance / stake_unit) * reputation, saturating. */
+uint64_t chain_election_weight(const chain_account *a, uint64_t stake_unit);
+
+#endif

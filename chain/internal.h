@@ -1,0 +1,379 @@
+/*
+ * chain/internal.h — cross-file internals of chain/ (never included from
+ * another module). Two layers meet here:
+ *
+ *   store (store.c, txn.c, apphash.c): the LMDB environment, its named
+ *   databases, and transactions that record every state write so the app
+ *   hash can be computed over exactly what a block changed;
+ *
+ *   state machine (records.c, ledger.c, governance.c, profile.c, round.c,
+ *   election.c, apply.c, genesis_state.c): typed records on top of a
+ *   chain_txn and the rules of every tx kind.
+ */
+#ifndef FEDLEDGER_CHAIN_INTERNAL_H
+#define FEDLEDGER_CHAIN_INTERNAL_H
+
+#include "chain/chain.h"
+
+/* The named databases. The first CHAIN_DB_STATE_FIRST..LAST are state: their
+ * writes feed the app hash. The others are indexes and bookkeeping. */
+typedef enum {
+	/* state */
+	CHAIN_DB_ACCOUNTS = 0, /* pubkey -> chain_account record */
+	CHAIN_DB_VALIDATORS,   /* pubkey -> u64 power (only > 0 stored) */
+	CHAIN_DB_MEMBERS,      /* pubkey -> member record (height admitted) */
+	CHAIN_DB_PROFILES,     /* id -> chain_profile + chain_profile_state */
+	CHAIN_DB_ROUNDS,       /* id 0x00 u64be(round) -> chain_round */
+	CHAIN_DB_UPDATES,      /* id 0x00 u64be(round) pubkey -> chain_update_record */
+	CHAIN_DB_JOINS,        /* id 0x00 pubkey -> round_join record */
+	CHAIN_DB_VOTES,        /* kind u8, subject, voter -> u8 choice (pending governance) */
+	CHAIN_DB_EVALS,        /* id 0x00 u64be(round) pubkey -> eval record */
+	CHAIN_DB_REWARDS,      /* id 0x00 u64be(round) u32be(i) -> chain_reward */
+	CHAIN_DB_STATE_META,   /* "supply", "total_power", … : state scalars */
+	CHAIN_DB_STATE_COUNT,
+	/* not state */
+	CHAIN_DB_META = CHAIN_DB_STATE_COUNT, /* height, hashes, genesis, params */
+	CHAIN_DB_BLOCKS,                      /* u64be(height) -> encoded block */
+	CHAIN_DB_BLOCK_HASHES,                /* hash -> u64be(height) */
+	CHAIN_DB_TXS,                         /* tx hash -> u64be(height) u32be(index) */
+	CHAIN_DB_COUNT
+} chain_db;
+
+/* Name of each database in the LMDB environment. */
+const char *chain_db_name(chain_db db);
+
+typedef struct chain_txn chain_txn;
+
+/* Begin a transaction. A write transaction records the state writes
+ * (CHAIN_DB_* < CHAIN_DB_STATE_COUNT) for chain_txn_changes_hash. Only one
+ * write transaction at a time (LMDB's rule). */
+int chain_txn_begin(chain_store *s, int write, chain_txn **out) FL_MUST_CHECK;
+/* Commit (durably, fsync) and free. On error the txn is aborted and freed. */
+int chain_txn_commit(chain_txn *t) FL_MUST_CHECK;
+void chain_txn_abort(chain_txn *t);
+
+/* *val points into the map and is valid until the next write in this txn or
+ * its end: decode it at once. FL_ENOTFOUND when absent. */
+int chain_txn_get(chain_txn *t, chain_db db, const void *key, size_t klen, const uint8_t **val,
+		  size_t *vlen) FL_MUST_CHECK;
+int chain_txn_put(chain_txn *t, chain_db db, const void *key, size_t klen, const void *val,
+		  size_t vlen) FL_MUST_CHECK;
+/* Deleting an absent key is not an error. */
+int chain_txn_del(chain_txn *t, chain_db db, const void *key, size_t klen) FL_MUST_CHECK;
+
+/* Visit every key starting with `prefix` in key order. The callback returns
+ * 0 to continue, 1 to stop (not an error), or a negative code to abort the
+ * scan with that code. The callback must not write to `db`. */
+typedef int (*chain_scan_fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+			     size_t vlen);
+int chain_txn_scan(chain_txn *t, chain_db db, const void *prefix, size_t plen, chain_scan_fn fn,
+		   void *ctx) FL_MUST_CHECK;
+
+/*
+ * SHA-256 over the state writes of this txn: sorted by (db, key), the last
+ * write of a key wins, each as u8 db, bytes key, u8 present, bytes value in
+ * the canonical codec. Independent of write order, so two nodes that make
+ * the same changes in any order agree.
+ */
+int chain_txn_changes_hash(chain_txn *t, fl_hash *out) FL_MUST_CHECK;
+
+/* app_hash(h) = fl_domain_hash("app", chain_id, prev_app || u64 height || changes). */
+void chain_app_hash_next(fl_hash *out, const char *chain_id, const fl_hash *prev_app,
+			 uint64_t height, const fl_hash *changes);
+
+/* Meta keys in CHAIN_DB_META (values in the canonical codec). */
+#define CHAIN_META_CHAIN_ID "chain_id"         /* str */
+#define CHAIN_META_HEIGHT "height"             /* u64 */
+#define CHAIN_META_LAST_BLOCK "last_block"     /* hash */
+#define CHAIN_META_APP_HASH "app_hash"         /* hash */
+#define CHAIN_META_BEACON "beacon"             /* hash */
+#define CHAIN_META_LAST_TIME "last_time_ms"    /* u64 */
+#define CHAIN_META_GENESIS_HASH "genesis_hash" /* hash */
+#define CHAIN_META_PARAMS "params"             /* chain_params */
+/* State scalars in CHAIN_DB_STATE_META. */
+#define CHAIN_STATE_SUPPLY "supply"            /* u64 */
+#define CHAIN_STATE_TOTAL_POWER "total_power"  /* u64 */
+
+int chain_params_encode(fl_writer *w, const chain_params *p) FL_MUST_CHECK;
+int chain_params_decode(fl_reader *r, chain_params *p) FL_MUST_CHECK;
+/* Ranges of the chain parameters: FL_EINVAL and *field names the first bad
+ * one as "params.<name>" (a static string). The decoder runs it too. */
+int chain_params_check(const chain_params *p, const char **field) FL_MUST_CHECK;
+
+/* Big-endian helpers for keys (so LMDB's byte order is numeric order). */
+void chain_put_be64(uint8_t out[8], uint64_t v);
+uint64_t chain_get_be64(const uint8_t in[8]);
+
+/* ------------------------------------------------------------ codecs
+ * Shared by the codec files (tx.c, tx_bodies.c, tx_evidence.c, vote.c,
+ * block.c, profile_check.c, profile_codec.c). */
+
+/* The smallest possible encoded tx (envelope and signature, empty body):
+ * bounds how many txs the remaining bytes of a block can hold. */
+#define CHAIN_TX_MIN_BYTES (1 + 1 + FL_PUBKEY_LEN + 8 + FL_SIG_LEN)
+
+/* Summary entries (profiles, round joins) lie in +-CHAIN_SUMMARY_ABS_MAX so
+ * the difference of two never overflows int32. */
+#define CHAIN_SUMMARY_ABS_MAX (1000 * (int32_t)CHAIN_PPM)
+
+/* Body of tx->kind after the envelope. The decoder ends with
+ * chain_tx_body_check; the encoder assumes the caller ran it (tx.c does,
+ * before writing a byte), so that whatever encodes also decodes. An
+ * unknown kind is FL_EVERSION. The evidence functions are the same split. */
+int chain_tx_body_encode(fl_writer *w, const chain_tx *tx) FL_MUST_CHECK;
+int chain_tx_body_decode(fl_reader *r, chain_tx *tx) FL_MUST_CHECK;
+int chain_tx_body_check(const chain_tx *tx) FL_MUST_CHECK;
+int chain_evidence_encode(fl_writer *w, const chain_tx_evidence *e) FL_MUST_CHECK;
+int chain_evidence_decode(fl_reader *r, chain_tx_evidence *e) FL_MUST_CHECK;
+int chain_evidence_check(const chain_tx_evidence *e) FL_MUST_CHECK;
+
+/* Labels: 1..max entries, strictly increasing (FL_ENONCANON otherwise,
+ * FL_EINVAL for a bad count). Summary: 0..CHAIN_SUMMARY_MAX entries within
+ * +-CHAIN_SUMMARY_ABS_MAX (FL_EINVAL). */
+int chain_labels_check(const uint16_t *labels, uint32_t n) FL_MUST_CHECK;
+int chain_summary_check(const int32_t *summary, uint32_t n) FL_MUST_CHECK;
+void chain_write_summary(fl_writer *w, const int32_t *summary, uint32_t n);
+int chain_read_summary(fl_reader *r, int32_t *summary, uint32_t *n) FL_MUST_CHECK;
+void chain_write_labels(fl_writer *w, const uint16_t *labels, uint32_t n);
+int chain_read_labels(fl_reader *r, uint16_t *labels, uint32_t *n) FL_MUST_CHECK;
+/* True for printable ASCII 0x20..0x7e of length min..max (a NUL within max). */
+int chain_text_valid(const char *s, size_t min, size_t max);
+
+/* Record a semantic failure in the reader or writer (sticky, like the
+ * codec's own errors); returns rc. */
+int chain_reader_fail(fl_reader *r, int rc);
+int chain_writer_fail(fl_writer *w, int rc);
+
+/* ================================================================
+ * State machine: records, typed state access and the rules of every tx
+ * kind (records.c, ledger.c, governance.c, profile.c, election.c,
+ * round.c, round_tx.c, aggregate.c, evidence.c, apply.c,
+ * genesis_state.c, state_get.c). Owned by the state-machine files; the
+ * rules themselves are written down in docs/state-machine.md and
+ * docs/rounds.md.
+ * ================================================================ */
+
+/* Meta (bookkeeping, not state): the validator set in force for the last
+ * applied block, whose precommits the next block's last_commit carries. */
+#define CHAIN_META_BLOCK_VALIDATORS "block_validators" /* chain_validator_set */
+
+/* First byte of a CHAIN_DB_VOTES key. Pending governance votes are
+ * deleted when their subject is decided; the evidence kinds stay, so one
+ * misbehaviour is punished once. */
+enum {
+	CHAIN_VOTES_MEMBER_ADD = 1,     /* member, voter -> 1 */
+	CHAIN_VOTES_MEMBER_REMOVE = 2,  /* member, voter -> 1 */
+	CHAIN_VOTES_PROFILE = 3,        /* phase, id 0x00, voter -> choice */
+	CHAIN_VOTES_DOUBLE_SIGN = 4,    /* culprit, u64be height, u32be round -> 1 */
+	CHAIN_VOTES_BAD_AGGREGATE = 5,  /* culprit, u64be round, id 0x00, voter -> 1 */
+	CHAIN_VOTES_BAD_AGG_DONE = 6,   /* culprit, u64be round, id 0x00 -> 1 */
+};
+
+/* Phases of a profile's vote (the byte after CHAIN_VOTES_PROFILE). */
+enum { CHAIN_PROFILE_PHASE_APPROVE = 1, CHAIN_PROFILE_PHASE_RETIRE = 2 };
+
+/* Longest key the state machine builds (votes on a bad aggregate). */
+#define CHAIN_KEY_MAX (1 + FL_PUBKEY_LEN + 8 + CHAIN_PROFILE_ID_MAX + 1 + FL_PUBKEY_LEN)
+
+/* ------------------------------------------------------------- records */
+
+typedef struct {
+	uint64_t height; /* admitted at (0 = genesis) */
+	char name[CHAIN_NAME_MAX + 1];
+} chain_member_record;
+
+/* A member's declaration for a profile's rounds (round_join). */
+typedef struct {
+	uint64_t height; /* of the latest join: a re-join replaces the record */
+	uint64_t n_samples;
+	uint32_t n_labels;
+	uint16_t labels[CHAIN_MAX_LABELS];
+	uint64_t label_counts[CHAIN_MAX_LABELS];
+	uint32_t n_summary;
+	int32_t summary[CHAIN_SUMMARY_MAX];
+} chain_join_record;
+
+typedef struct {
+	fl_hash model;
+	uint64_t n_samples;
+	uint64_t metric_value;
+	uint64_t height;
+} chain_eval_record;
+
+/* A validator set sorted by pubkey, every power > 0. */
+typedef struct {
+	uint32_t n;
+	uint64_t total;
+	fl_pubkey pubkey[CHAIN_MAX_VALIDATORS];
+	uint64_t power[CHAIN_MAX_VALIDATORS];
+} chain_validator_set;
+
+/*
+ * Record codecs. The account record holds balance, nonce, jailed,
+ * reputation and name; power lives in CHAIN_DB_VALIDATORS and membership in
+ * CHAIN_DB_MEMBERS, so the decoder leaves those two fields zero. Decoders
+ * are bounded and reject trailing bytes like every other chain decoder.
+ */
+int chain_account_record_encode(fl_writer *w, const chain_account *a) FL_MUST_CHECK;
+int chain_account_record_decode(const uint8_t *p, size_t n, chain_account *a) FL_MUST_CHECK;
+int chain_member_record_encode(fl_writer *w, const chain_member_record *m) FL_MUST_CHECK;
+int chain_member_record_decode(const uint8_t *p, size_t n, chain_member_record *m) FL_MUST_CHECK;
+int chain_profile_record_encode(fl_writer *w, const chain_profile *def,
+				const chain_profile_state *st) FL_MUST_CHECK;
+int chain_profile_record_decode(const uint8_t *p, size_t n, chain_profile *def,
+				chain_profile_state *st) FL_MUST_CHECK;
+int chain_round_record_encode(fl_writer *w, const chain_round *r) FL_MUST_CHECK;
+int chain_round_record_decode(const uint8_t *p, size_t n, chain_round *r) FL_MUST_CHECK;
+int chain_update_record_encode(fl_writer *w, const chain_update_record *u) FL_MUST_CHECK;
+int chain_update_record_decode(const uint8_t *p, size_t n, chain_update_record *u) FL_MUST_CHECK;
+int chain_join_record_encode(fl_writer *w, const chain_join_record *j) FL_MUST_CHECK;
+int chain_join_record_decode(const uint8_t *p, size_t n, chain_join_record *j) FL_MUST_CHECK;
+int chain_eval_record_encode(fl_writer *w, const chain_eval_record *e) FL_MUST_CHECK;
+int chain_eval_record_decode(const uint8_t *p, size_t n, chain_eval_record *e) FL_MUST_CHECK;
+int chain_reward_record_encode(fl_writer *w, const chain_reward *r) FL_MUST_CHECK;
+int chain_reward_record_decode(const uint8_t *p, size_t n, chain_reward *r) FL_MUST_CHECK;
+int chain_validator_set_encode(fl_writer *w, const chain_validator_set *v) FL_MUST_CHECK;
+int chain_validator_set_decode(const uint8_t *p, size_t n, chain_validator_set *v) FL_MUST_CHECK;
+
+/* ---------------------------------------------------------------- keys */
+
+/* Each writes a key into out (CHAIN_KEY_MAX bytes) and returns its length. */
+size_t chain_key_profile_prefix(uint8_t *out, const char *id);         /* id 0x00 */
+size_t chain_key_round(uint8_t *out, const char *id, uint64_t round); /* id 0x00 u64be */
+size_t chain_key_round_member(uint8_t *out, const char *id, uint64_t round,
+			      const fl_pubkey *pk); /* id 0x00 u64be pubkey */
+void chain_put_be32(uint8_t out[4], uint32_t v);
+uint32_t chain_get_be32(const uint8_t in[4]);
+
+/* -------------------------------------------------- typed state access
+ * All return FL_ENOTFOUND when absent and FL_ECORRUPT when a stored value
+ * does not decode. Puts write exactly one record. */
+
+/* Fills power (0 = not a validator) and member from their databases too. */
+int chain_state_get_account(chain_txn *t, const fl_pubkey *pk, chain_account *out) FL_MUST_CHECK;
+/* Writes the account record; ignores a->power and a->member (see above). */
+int chain_state_put_account(chain_txn *t, const fl_pubkey *pk, const chain_account *a) FL_MUST_CHECK;
+/* A fresh account: zero balance and nonce, starting reputation. */
+void chain_account_init(chain_account *a, const char *name);
+int chain_state_get_power(chain_txn *t, const fl_pubkey *pk, uint64_t *power) FL_MUST_CHECK;
+/* Sets a validator's power (0 removes it) and keeps total_power equal to
+ * the sum of CHAIN_DB_VALIDATORS. */
+int chain_state_set_power(chain_txn *t, const fl_pubkey *pk, uint64_t power) FL_MUST_CHECK;
+int chain_state_get_validators(chain_txn *t, chain_validator_set *out) FL_MUST_CHECK;
+int chain_state_get_member(chain_txn *t, const fl_pubkey *pk, chain_member_record *out) FL_MUST_CHECK;
+int chain_state_put_member(chain_txn *t, const fl_pubkey *pk,
+			   const chain_member_record *m) FL_MUST_CHECK;
+int chain_state_del_member(chain_txn *t, const fl_pubkey *pk) FL_MUST_CHECK;
+/* def or st may be NULL when the caller needs only the other. */
+int chain_state_get_profile(chain_txn *t, const char *id, chain_profile *def,
+			    chain_profile_state *st) FL_MUST_CHECK;
+int chain_state_put_profile(chain_txn *t, const chain_profile *def,
+			    const chain_profile_state *st) FL_MUST_CHECK;
+int chain_state_get_round(chain_txn *t, const char *id, uint64_t round,
+			  chain_round *out) FL_MUST_CHECK;
+int chain_state_put_round(chain_txn *t, const chain_round *r) FL_MUST_CHECK;
+int chain_state_get_update(chain_txn *t, const char *id, uint64_t round, const fl_pubkey *pk,
+			   chain_update_record *out) FL_MUST_CHECK;
+int chain_state_put_update(chain_txn *t, const char *id, uint64_t round,
+			   const chain_update_record *u) FL_MUST_CHECK;
+int chain_state_get_join(chain_txn *t, const char *id, const fl_pubkey *pk,
+			 chain_join_record *out) FL_MUST_CHECK;
+int chain_state_put_join(chain_txn *t, const char *id, const fl_pubkey *pk,
+			 const chain_join_record *j) FL_MUST_CHECK;
+int chain_state_get_eval(chain_txn *t, const char *id, uint64_t round, const fl_pubkey *pk,
+			 chain_eval_record *out) FL_MUST_CHECK;
+int chain_state_put_eval(chain_txn *t, const char *id, uint64_t round, const fl_pubkey *pk,
+			 const chain_eval_record *e) FL_MUST_CHECK;
+int chain_state_put_reward(chain_txn *t, const char *id, uint64_t round, uint32_t index,
+			   const chain_reward *r) FL_MUST_CHECK;
+/* u64 and hash values of CHAIN_DB_META / CHAIN_DB_STATE_META keys. */
+int chain_state_get_u64(chain_txn *t, chain_db db, const char *key, uint64_t *out) FL_MUST_CHECK;
+int chain_state_put_u64(chain_txn *t, chain_db db, const char *key, uint64_t v) FL_MUST_CHECK;
+int chain_state_get_hash(chain_txn *t, const char *key, fl_hash *out) FL_MUST_CHECK;
+int chain_state_put_hash(chain_txn *t, const char *key, const fl_hash *h) FL_MUST_CHECK;
+/* Puts the finished bytes of w (w->err must be 0) under key. */
+int chain_state_put_encoded(chain_txn *t, chain_db db, const void *key, size_t klen,
+			    const fl_writer *w) FL_MUST_CHECK;
+/* The CHAIN_META_BLOCK_VALIDATORS snapshot. */
+int chain_state_get_block_validators(chain_txn *t, chain_validator_set *out) FL_MUST_CHECK;
+/* chain_store_info, read inside t (so it matches what t sees). FL_ENOTFOUND
+ * before a genesis. */
+int chain_state_info(chain_txn *t, chain_info *out) FL_MUST_CHECK;
+
+/* ----------------------------------------------------------- execution */
+
+/* What every rule sees: the txn of the block and the block's context. */
+typedef struct {
+	chain_txn *t;
+	char chain_id[CHAIN_ID_MAX + 1];
+	chain_params params;
+	uint64_t height; /* of the block being applied */
+	fl_hash beacon;  /* of that block */
+} chain_exec;
+
+/* 128-bit intermediates for power thresholds and reward shares. */
+__extension__ typedef unsigned __int128 chain_u128;
+
+/* part > 2/3 of total, exactly: part*3 > total*2. */
+static inline int chain_over_two_thirds(uint64_t part, uint64_t total)
+{
+	return (chain_u128)part * 3 > (chain_u128)total * 2;
+}
+
+/* part >= 1/3 of total, exactly: part*3 >= total. */
+static inline int chain_at_least_one_third(uint64_t part, uint64_t total)
+{
+	return (chain_u128)part * 3 >= (chain_u128)total;
+}
+
+/* floor(a*b/c) for c > 0 where the result fits (b <= c, say). */
+static inline uint64_t chain_mul_div(uint64_t a, uint64_t b, uint64_t c)
+{
+	return (uint64_t)((chain_u128)a * b / c);
+}
+
+/* Ledger (ledger.c): the only ways balances change. Supply in
+ * CHAIN_DB_STATE_META stays the sum of all balances. */
+int chain_ledger_transfer(chain_txn *t, const fl_pubkey *from, const fl_pubkey *to,
+			  uint64_t amount) FL_MUST_CHECK;
+int chain_ledger_mint(chain_txn *t, const fl_pubkey *to, uint64_t amount) FL_MUST_CHECK;
+/* Burns min(amount, balance); *burned (may be NULL) says how much. */
+int chain_ledger_burn(chain_txn *t, const fl_pubkey *from, uint64_t amount,
+		      uint64_t *burned) FL_MUST_CHECK;
+
+/* Governance votes (governance.c): sum of the current power of the voters
+ * under `prefix` (a key without the trailing voter) whose stored choice is
+ * `choice` (any choice when choice < 0), and deletion of them all. */
+int chain_votes_tally(chain_txn *t, const uint8_t *prefix, size_t plen, int choice,
+		      uint64_t *power) FL_MUST_CHECK;
+int chain_votes_clear(chain_txn *t, const uint8_t *prefix, size_t plen) FL_MUST_CHECK;
+
+/* Jail, drop power to 0, burn params.slash_bps of the balance (evidence.c). */
+int chain_punish(chain_exec *x, const fl_pubkey *culprit) FL_MUST_CHECK;
+
+/* Opens, closes and fails rounds at the start of a block (round.c). */
+int chain_rounds_begin_block(chain_exec *x) FL_MUST_CHECK;
+/* Fails the profile's OPEN/AGGREGATING round, if any (on retirement). */
+int chain_round_abandon(chain_exec *x, const char *id, uint64_t round) FL_MUST_CHECK;
+
+/* The rule of each tx kind, after signature and nonce (apply.c checked
+ * them). 0 or an FL_E* code with *reason a static string. */
+typedef int (*chain_rule_fn)(chain_exec *x, const chain_tx *tx, const char **reason);
+int chain_rule_transfer(chain_exec *x, const chain_tx *tx, const char **reason) FL_MUST_CHECK;
+int chain_rule_member(chain_exec *x, const chain_tx *tx, const char **reason) FL_MUST_CHECK;
+int chain_rule_profile_propose(chain_exec *x, const chain_tx *tx,
+			       const char **reason) FL_MUST_CHECK;
+int chain_rule_profile_vote(chain_exec *x, const chain_tx *tx, const char **reason) FL_MUST_CHECK;
+int chain_rule_round_join(chain_exec *x, const chain_tx *tx, const char **reason) FL_MUST_CHECK;
+int chain_rule_update_commit(chain_exec *x, const chain_tx *tx, const char **reason) FL_MUST_CHECK;
+int chain_rule_aggregate_commit(chain_exec *x, const chain_tx *tx,
+				const char **reason) FL_MUST_CHECK;
+int chain_rule_eval_report(chain_exec *x, const chain_tx *tx, const char **reason) FL_MUST_CHECK;
+int chain_rule_evidence(chain_exec *x, const chain_tx *tx, const char **reason) FL_MUST_CHECK;
+
+/* Envelope (signature, known sender, nonce = max(nonce, pending)+1), the
+ * nonce bump, then the kind's rule. */
+int chain_exec_tx(chain_exec *x, const chain_tx *tx, uint64_t pending_nonce,
+		  const char **reason) FL_MUST_CHECK;
+
+#endif
