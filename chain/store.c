@@ -1,0 +1,318 @@
+/*
+ * chain/store.c — the chain store: one LMDB environment in a directory with
+ * a named database per chain_db, chain_store_info, and the lookups of blocks
+ * and transactions by height and hash.
+ *
+ * Durability: the environment is opened without MDB_NOSYNC, MDB_NOMETASYNC
+ * or MDB_MAPASYNC, so mdb_txn_commit fsyncs the data pages and then the meta
+ * page before it returns. LMDB never overwrites a live page (copy-on-write)
+ * and flips between two meta pages, so after a SIGKILL or a power loss the
+ * store opens at the last transaction whose commit returned, never at half
+ * of one. A block is applied in one write transaction (chain.h), so the
+ * store always sits at a whole committed height.
+ */
+#include "chain/store_impl.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define STORE_DEFAULT_MAP_SIZE ((size_t)1 << 30) /* 1 GiB */
+
+static const char *const db_names[CHAIN_DB_COUNT] = {
+    [CHAIN_DB_ACCOUNTS] = "accounts",
+    [CHAIN_DB_VALIDATORS] = "validators",
+    [CHAIN_DB_MEMBERS] = "members",
+    [CHAIN_DB_PROFILES] = "profiles",
+    [CHAIN_DB_ROUNDS] = "rounds",
+    [CHAIN_DB_UPDATES] = "updates",
+    [CHAIN_DB_JOINS] = "joins",
+    [CHAIN_DB_VOTES] = "votes",
+    [CHAIN_DB_EVALS] = "evals",
+    [CHAIN_DB_REWARDS] = "rewards",
+    [CHAIN_DB_STATE_META] = "state_meta",
+    [CHAIN_DB_META] = "meta",
+    [CHAIN_DB_BLOCKS] = "blocks",
+    [CHAIN_DB_BLOCK_HASHES] = "block_hashes",
+    [CHAIN_DB_TXS] = "txs",
+};
+
+const char *chain_db_name(chain_db db)
+{
+	assert((unsigned)db < CHAIN_DB_COUNT);
+	return db_names[db];
+}
+
+int chain_mdb_error(int rc, const char *what)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return FL_OK;
+	case MDB_NOTFOUND:
+		return FL_ENOTFOUND;
+	case ENOMEM:
+		return FL_ENOMEM;
+	case MDB_BAD_VALSIZE:
+		/* A key too long for LMDB or of length zero: a bad argument. */
+		return FL_EINVAL;
+	case MDB_MAP_FULL:
+		fl_log(FL_LOG_ERROR, "chain",
+		       "lmdb %s: MDB_MAP_FULL: the store reached its map size; reopen it with a "
+		       "larger map_size",
+		       what);
+		return FL_EDB;
+	default:
+		fl_log(FL_LOG_ERROR, "chain", "lmdb %s: %s", what, mdb_strerror(rc));
+		return FL_EDB;
+	}
+}
+
+/* Creates (or opens) every named database in one write transaction, so a
+ * fresh store is either complete or absent. */
+static int store_open_dbs(chain_store *s)
+{
+	MDB_txn *txn = NULL;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+
+	if (rc != MDB_SUCCESS)
+		return chain_mdb_error(rc, "begin (open databases)");
+	for (int i = 0; i < CHAIN_DB_COUNT; i++) {
+		rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &s->dbi[i]);
+		if (rc != MDB_SUCCESS) {
+			mdb_txn_abort(txn);
+			return chain_mdb_error(rc, "dbi_open");
+		}
+	}
+	return chain_mdb_error(mdb_txn_commit(txn), "commit (open databases)");
+}
+
+int chain_store_open(chain_store **out, const char *dir, size_t map_size)
+{
+	chain_store *s = NULL;
+	int rc;
+
+	assert(out != NULL && dir != NULL);
+	*out = NULL;
+	/* Only the last component: a missing parent is an operator error that
+	 * a node should report, not paper over. */
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fl_log(FL_LOG_ERROR, "chain", "store %s: mkdir: %s", dir, strerror(errno));
+		return FL_EIO;
+	}
+	s = fl_calloc(1, sizeof(*s));
+	if (s == NULL)
+		return FL_ENOMEM;
+	rc = chain_mdb_error(mdb_env_create(&s->env), "env_create");
+	if (rc != FL_OK)
+		goto cleanup;
+	rc = chain_mdb_error(mdb_env_set_maxdbs(s->env, CHAIN_DB_COUNT), "set_maxdbs");
+	if (rc != FL_OK)
+		goto cleanup;
+	rc = chain_mdb_error(
+	    mdb_env_set_mapsize(s->env, map_size ? map_size : STORE_DEFAULT_MAP_SIZE),
+	    "set_mapsize");
+	if (rc != FL_OK)
+		goto cleanup;
+	/* MDB_NOTLS ties a read transaction to its chain_txn rather than to the
+	 * thread, so a thread may hold several (a lookup inside a scan) and the
+	 * node may hand one to its thread pool. No sync flags: see the top. */
+	rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
+	if (rc != MDB_SUCCESS) {
+		fl_log(FL_LOG_ERROR, "chain", "store %s: open: %s", dir, mdb_strerror(rc));
+		rc = rc == ENOMEM ? FL_ENOMEM : FL_EDB;
+		goto cleanup;
+	}
+	s->max_key = (size_t)mdb_env_get_maxkeysize(s->env);
+	rc = store_open_dbs(s);
+	if (rc != FL_OK)
+		goto cleanup;
+	*out = s;
+	return FL_OK;
+
+cleanup:
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	fl_free(s);
+	return rc;
+}
+
+void chain_store_close(chain_store *s)
+{
+	if (s == NULL)
+		return;
+	mdb_env_close(s->env);
+	fl_free(s);
+}
+
+/* ------------------------------------------------------------ chain_info */
+
+/* Opens a reader on key `key` of `db`; FL_ENOTFOUND when absent. The reader
+ * points into the map: valid while `t` is. */
+static int info_value(chain_txn *t, chain_db db, const char *key, fl_reader *r)
+{
+	const uint8_t *v;
+	size_t n;
+	int rc = chain_txn_get(t, db, key, strlen(key), &v, &n);
+
+	if (rc == FL_OK)
+		fl_reader_init(r, v, n);
+	return rc;
+}
+
+/* A value that must exist once a genesis does: absent or malformed is
+ * corruption, not "no genesis". */
+static int info_u64(chain_txn *t, chain_db db, const char *key, uint64_t *out)
+{
+	fl_reader r;
+	int rc = info_value(t, db, key, &r);
+
+	if (rc != FL_OK)
+		return rc == FL_ENOTFOUND ? FL_ECORRUPT : rc;
+	(void)fl_read_u64(&r, out);
+	return fl_reader_finish(&r) == FL_OK ? FL_OK : FL_ECORRUPT;
+}
+
+static int info_hash(chain_txn *t, const char *key, fl_hash *out)
+{
+	fl_reader r;
+	int rc = info_value(t, CHAIN_DB_META, key, &r);
+
+	if (rc != FL_OK)
+		return rc == FL_ENOTFOUND ? FL_ECORRUPT : rc;
+	(void)fl_read_fixed(&r, out->b, FL_HASH_LEN);
+	return fl_reader_finish(&r) == FL_OK ? FL_OK : FL_ECORRUPT;
+}
+
+static int info_read(chain_txn *t, chain_info *out)
+{
+	fl_reader r;
+	int rc;
+
+	/* The chain id is the first thing a genesis writes: without it there is
+	 * no genesis yet. */
+	rc = info_value(t, CHAIN_DB_META, CHAIN_META_CHAIN_ID, &r);
+	if (rc != FL_OK)
+		return rc;
+	(void)fl_read_str(&r, out->chain_id, CHAIN_ID_MAX);
+	if (fl_reader_finish(&r) != FL_OK)
+		return FL_ECORRUPT;
+
+	if ((rc = info_u64(t, CHAIN_DB_META, CHAIN_META_HEIGHT, &out->height)) ||
+	    (rc = info_hash(t, CHAIN_META_LAST_BLOCK, &out->last_block_hash)) ||
+	    (rc = info_hash(t, CHAIN_META_APP_HASH, &out->app_hash)) ||
+	    (rc = info_hash(t, CHAIN_META_BEACON, &out->beacon)) ||
+	    (rc = info_u64(t, CHAIN_DB_META, CHAIN_META_LAST_TIME, &out->last_time_ms)) ||
+	    (rc = info_hash(t, CHAIN_META_GENESIS_HASH, &out->genesis_hash)) ||
+	    (rc = info_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_SUPPLY, &out->supply)) ||
+	    (rc = info_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_TOTAL_POWER, &out->total_power)))
+		return rc;
+
+	rc = info_value(t, CHAIN_DB_META, CHAIN_META_PARAMS, &r);
+	if (rc == FL_ENOTFOUND)
+		return FL_ECORRUPT;
+	if (rc != FL_OK)
+		return rc;
+	if (chain_params_decode(&r, &out->params) != FL_OK || fl_reader_finish(&r) != FL_OK)
+		return FL_ECORRUPT;
+	return FL_OK;
+}
+
+int chain_store_info(chain_store *s, chain_info *out)
+{
+	chain_txn *t = NULL;
+	int rc;
+
+	assert(s != NULL && out != NULL);
+	memset(out, 0, sizeof(*out));
+	rc = chain_txn_begin(s, 0, &t);
+	if (rc != FL_OK)
+		return rc;
+	rc = info_read(t, out);
+	chain_txn_abort(t);
+	if (rc != FL_OK)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+/* -------------------------------------------------------------- lookups */
+
+int chain_get_block(chain_store *s, uint64_t height, uint8_t **bytes, size_t *n)
+{
+	chain_txn *t = NULL;
+	uint8_t key[8];
+	const uint8_t *v;
+	size_t vlen;
+	int rc;
+
+	assert(s != NULL && bytes != NULL && n != NULL);
+	*bytes = NULL;
+	*n = 0;
+	chain_put_be64(key, height);
+	rc = chain_txn_begin(s, 0, &t);
+	if (rc != FL_OK)
+		return rc;
+	rc = chain_txn_get(t, CHAIN_DB_BLOCKS, key, sizeof(key), &v, &vlen);
+	if (rc != FL_OK)
+		goto cleanup;
+	/* The value lives in the map only as long as the txn: copy it out. */
+	*bytes = fl_malloc(vlen);
+	if (*bytes == NULL) {
+		rc = FL_ENOMEM;
+		goto cleanup;
+	}
+	memcpy(*bytes, v, vlen);
+	*n = vlen;
+
+cleanup:
+	chain_txn_abort(t);
+	return rc;
+}
+
+int chain_get_block_height(chain_store *s, const fl_hash *hash, uint64_t *height)
+{
+	chain_txn *t = NULL;
+	const uint8_t *v;
+	size_t vlen;
+	int rc;
+
+	assert(s != NULL && hash != NULL && height != NULL);
+	rc = chain_txn_begin(s, 0, &t);
+	if (rc != FL_OK)
+		return rc;
+	rc = chain_txn_get(t, CHAIN_DB_BLOCK_HASHES, hash->b, FL_HASH_LEN, &v, &vlen);
+	if (rc == FL_OK) {
+		if (vlen == 8)
+			*height = chain_get_be64(v);
+		else
+			rc = FL_ECORRUPT;
+	}
+	chain_txn_abort(t);
+	return rc;
+}
+
+int chain_get_tx_location(chain_store *s, const fl_hash *tx_hash, uint64_t *height, uint32_t *index)
+{
+	chain_txn *t = NULL;
+	const uint8_t *v;
+	size_t vlen;
+	int rc;
+
+	assert(s != NULL && tx_hash != NULL && height != NULL && index != NULL);
+	rc = chain_txn_begin(s, 0, &t);
+	if (rc != FL_OK)
+		return rc;
+	rc = chain_txn_get(t, CHAIN_DB_TXS, tx_hash->b, FL_HASH_LEN, &v, &vlen);
+	if (rc == FL_OK) {
+		/* u64be(height) u32be(index) */
+		if (vlen == 12) {
+			*height = chain_get_be64(v);
+			*index = (uint32_t)v[8] << 24 | (uint32_t)v[9] << 16 |
+				 (uint32_t)v[10] << 8 | (uint32_t)v[11];
+		} else {
+			rc = FL_ECORRUPT;
+		}
+	}
+	chain_txn_abort(t);
+	return rc;
+}

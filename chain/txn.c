@@ -1,0 +1,238 @@
+/*
+ * chain/txn.c — transactions on the chain store. A thin layer over LMDB's
+ * own transactions that adds two things: error codes of this project, and a
+ * change log of every state write, from which chain_txn_changes_hash
+ * (apphash.c) computes what a block changed.
+ */
+#include "chain/store_impl.h"
+
+#include <assert.h>
+#include <string.h>
+
+int chain_txn_begin(chain_store *s, int write, chain_txn **out)
+{
+	chain_txn *t;
+	int rc;
+
+	assert(s != NULL && out != NULL);
+	*out = NULL;
+	t = fl_calloc(1, sizeof(*t));
+	if (t == NULL)
+		return FL_ENOMEM;
+	rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	if (rc != MDB_SUCCESS) {
+		fl_free(t);
+		return chain_mdb_error(rc, "txn_begin");
+	}
+	t->store = s;
+	t->write = write != 0;
+	*out = t;
+	return FL_OK;
+}
+
+static void txn_free(chain_txn *t)
+{
+	for (size_t i = 0; i < t->n_log; i++)
+		fl_free(t->log[i].bytes);
+	fl_free(t->log);
+	fl_free(t);
+}
+
+int chain_txn_commit(chain_txn *t)
+{
+	int rc;
+
+	assert(t != NULL && t->txn != NULL);
+	/* LMDB frees its txn whatever the outcome; with the default sync flags
+	 * a success means the data and meta pages are on disk (store.c). */
+	rc = mdb_txn_commit(t->txn);
+	t->txn = NULL;
+	txn_free(t);
+	return chain_mdb_error(rc, "commit");
+}
+
+void chain_txn_abort(chain_txn *t)
+{
+	if (t == NULL)
+		return;
+	if (t->txn != NULL)
+		mdb_txn_abort(t->txn);
+	txn_free(t);
+}
+
+/* LMDB refuses empty keys and keys over its compiled-in maximum with
+ * MDB_BAD_VALSIZE; checking first keeps the change log free of entries that
+ * could never have been written. */
+static int txn_key_ok(const chain_txn *t, size_t klen)
+{
+	return klen > 0 && klen <= t->store->max_key;
+}
+
+int chain_txn_get(chain_txn *t, chain_db db, const void *key, size_t klen, const uint8_t **val,
+		  size_t *vlen)
+{
+	MDB_val k, v;
+	int rc;
+
+	assert(t != NULL && t->txn != NULL && key != NULL && val != NULL && vlen != NULL);
+	assert((unsigned)db < CHAIN_DB_COUNT);
+	*val = NULL;
+	*vlen = 0;
+	if (!txn_key_ok(t, klen))
+		return FL_EINVAL;
+	k.mv_size = klen;
+	k.mv_data = (void *)key;
+	rc = mdb_get(t->txn, t->store->dbi[db], &k, &v);
+	if (rc != MDB_SUCCESS)
+		return chain_mdb_error(rc, "get");
+	*val = v.mv_data;
+	*vlen = v.mv_size;
+	return FL_OK;
+}
+
+/* Appends a copy of a state write to the change log. Done before the LMDB
+ * write so that an allocation failure leaves both untouched; a failed LMDB
+ * write then takes its entry back with log_pop. */
+static int log_push(chain_txn *t, chain_db db, const void *key, size_t klen, const void *val,
+		    size_t vlen, int present)
+{
+	chain_change *c;
+	uint8_t *bytes;
+
+	if (t->n_log == t->cap_log) {
+		size_t cap = t->cap_log ? t->cap_log * 2 : 16;
+		chain_change *log;
+
+		if (cap > SIZE_MAX / sizeof(*log))
+			return FL_ENOMEM;
+		log = fl_realloc(t->log, cap * sizeof(*log));
+		if (log == NULL)
+			return FL_ENOMEM;
+		t->log = log;
+		t->cap_log = cap;
+	}
+	if (vlen > SIZE_MAX - klen)
+		return FL_ENOMEM;
+	bytes = fl_malloc(klen + vlen);
+	if (bytes == NULL)
+		return FL_ENOMEM;
+	memcpy(bytes, key, klen);
+	if (vlen > 0)
+		memcpy(bytes + klen, val, vlen);
+	c = &t->log[t->n_log++];
+	c->db = (uint8_t)db;
+	c->present = (uint8_t)present;
+	c->klen = klen;
+	c->vlen = vlen;
+	c->bytes = bytes;
+	return FL_OK;
+}
+
+static void log_pop(chain_txn *t)
+{
+	assert(t->n_log > 0);
+	fl_free(t->log[--t->n_log].bytes);
+}
+
+int chain_txn_put(chain_txn *t, chain_db db, const void *key, size_t klen, const void *val,
+		  size_t vlen)
+{
+	int logged = (unsigned)db < CHAIN_DB_STATE_COUNT;
+	MDB_val k, v;
+	int rc;
+
+	assert(t != NULL && t->txn != NULL && key != NULL && (val != NULL || vlen == 0));
+	assert((unsigned)db < CHAIN_DB_COUNT);
+	if (!t->write || !txn_key_ok(t, klen))
+		return FL_EINVAL;
+	if (logged) {
+		rc = log_push(t, db, key, klen, val, vlen, 1);
+		if (rc != FL_OK)
+			return rc;
+	}
+	k.mv_size = klen;
+	k.mv_data = (void *)key;
+	v.mv_size = vlen;
+	/* LMDB copies mv_size bytes from mv_data; never hand it NULL. */
+	v.mv_data = vlen > 0 ? (void *)val : (void *)"";
+	rc = mdb_put(t->txn, t->store->dbi[db], &k, &v, 0);
+	if (rc != MDB_SUCCESS) {
+		if (logged)
+			log_pop(t);
+		return chain_mdb_error(rc, "put");
+	}
+	return FL_OK;
+}
+
+int chain_txn_del(chain_txn *t, chain_db db, const void *key, size_t klen)
+{
+	int logged = (unsigned)db < CHAIN_DB_STATE_COUNT;
+	MDB_val k;
+	int rc;
+
+	assert(t != NULL && t->txn != NULL && key != NULL);
+	assert((unsigned)db < CHAIN_DB_COUNT);
+	if (!t->write || !txn_key_ok(t, klen))
+		return FL_EINVAL;
+	/* A delete is logged even when the key is absent: the log records what
+	 * the rules did, which every honest node does alike, and the changes
+	 * hash then needs no extra read to decide. */
+	if (logged) {
+		rc = log_push(t, db, key, klen, NULL, 0, 0);
+		if (rc != FL_OK)
+			return rc;
+	}
+	k.mv_size = klen;
+	k.mv_data = (void *)key;
+	rc = mdb_del(t->txn, t->store->dbi[db], &k, NULL);
+	if (rc == MDB_NOTFOUND)
+		rc = MDB_SUCCESS;
+	if (rc != MDB_SUCCESS) {
+		if (logged)
+			log_pop(t);
+		return chain_mdb_error(rc, "del");
+	}
+	return FL_OK;
+}
+
+int chain_txn_scan(chain_txn *t, chain_db db, const void *prefix, size_t plen, chain_scan_fn fn,
+		   void *ctx)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int rc;
+
+	assert(t != NULL && t->txn != NULL && fn != NULL && (prefix != NULL || plen == 0));
+	assert((unsigned)db < CHAIN_DB_COUNT);
+	rc = mdb_cursor_open(t->txn, t->store->dbi[db], &cur);
+	if (rc != MDB_SUCCESS)
+		return chain_mdb_error(rc, "cursor_open");
+	if (plen > 0) {
+		/* LMDB cannot seek to a key it could never store; no stored key
+		 * then starts with the prefix. */
+		if (plen > t->store->max_key) {
+			rc = MDB_NOTFOUND;
+			goto done;
+		}
+		k.mv_size = plen;
+		k.mv_data = (void *)prefix;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	} else {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	}
+	/* Keys come in byte order, so the first key past the prefix ends it. */
+	while (rc == MDB_SUCCESS && k.mv_size >= plen &&
+	       (plen == 0 || memcmp(k.mv_data, prefix, plen) == 0)) {
+		int cb = fn(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+
+		assert(cb <= 1);
+		if (cb != 0) {
+			mdb_cursor_close(cur);
+			return cb < 0 ? cb : FL_OK;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+done:
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? FL_OK : chain_mdb_error(rc, "cursor_get");
+}

@@ -1,0 +1,648 @@
+/*
+ * tests/chain/test_txn.c — chain_txn: get/put/del on every database, scans,
+ * the change log and its hash, the app hash chain, and allocation failures.
+ */
+#include "chain/internal.h"
+
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Criterion does not fail a test whose worker LeakSanitizer flags at exit,
+ * so the torture test asks LSan itself when built with ASan. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#define TXN_NO_LEAKS() cr_assert_eq(__lsan_do_recoverable_leak_check(), 0, "leaks: see stderr")
+#else
+#define TXN_NO_LEAKS() ((void)0)
+#endif
+
+static char txn_tmp[64];
+static chain_store *txn_store;
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void txn_teardown(void)
+{
+	chain_store_close(txn_store);
+	txn_store = NULL;
+	if (txn_tmp[0] != '\0')
+		nftw(txn_tmp, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	txn_tmp[0] = '\0';
+}
+
+/*
+ * A fresh store in a fresh temp dir for each test. Criterion runs a test in
+ * its own worker process that exits when the test ends, pass or fail, so
+ * atexit removes the dir either way. (A TestSuite .fini would say the same,
+ * but cppcheck cannot parse Criterion's designated-initializer macros.)
+ */
+static void txn_setup(void)
+{
+	static int registered;
+
+	txn_teardown(); /* only under --no-fork, where tests share a process */
+	strcpy(txn_tmp, "/tmp/fl-txn-XXXXXX");
+	cr_assert_not_null(mkdtemp(txn_tmp));
+	if (!registered)
+		cr_assert_eq(atexit(txn_teardown), 0);
+	registered = 1;
+	cr_assert_eq(chain_store_open(&txn_store, txn_tmp, 0), FL_OK);
+}
+
+/* Puts one key in a write txn and commits. */
+static void put_one(chain_db db, const char *key, const char *val)
+{
+	chain_txn *t;
+
+	cr_assert_eq(chain_txn_begin(txn_store, 1, &t), FL_OK);
+	cr_assert_eq(chain_txn_put(t, db, key, strlen(key), val, strlen(val)), FL_OK);
+	cr_assert_eq(chain_txn_commit(t), FL_OK);
+}
+
+/* FL_OK and the value in *out (NUL-terminated), or the lookup's error. */
+static int get_one(chain_db db, const char *key, char *out, size_t cap)
+{
+	chain_txn *t;
+	const uint8_t *v;
+	size_t n;
+	int rc;
+
+	cr_assert_eq(chain_txn_begin(txn_store, 0, &t), FL_OK);
+	rc = chain_txn_get(t, db, key, strlen(key), &v, &n);
+	if (rc == FL_OK) {
+		cr_assert_lt(n, cap);
+		memcpy(out, v, n);
+		out[n] = '\0';
+	}
+	chain_txn_abort(t);
+	return rc;
+}
+
+Test(txn, put_get_del_every_db)
+{
+	char buf[64];
+
+	txn_setup();
+	for (int db = 0; db < CHAIN_DB_COUNT; db++) {
+		char key[16], val[32];
+
+		snprintf(key, sizeof(key), "key-%d", db);
+		snprintf(val, sizeof(val), "value of db %s", chain_db_name((chain_db)db));
+		put_one((chain_db)db, key, val);
+	}
+	for (int db = 0; db < CHAIN_DB_COUNT; db++) {
+		char key[16], val[32];
+
+		snprintf(key, sizeof(key), "key-%d", db);
+		snprintf(val, sizeof(val), "value of db %s", chain_db_name((chain_db)db));
+		cr_assert_eq(get_one((chain_db)db, key, buf, sizeof(buf)), FL_OK);
+		cr_assert_str_eq(buf, val);
+		/* Databases are separate: db's key is absent from the next one. */
+		cr_assert_eq(get_one((chain_db)((db + 1) % CHAIN_DB_COUNT), key, buf, sizeof(buf)),
+			     FL_ENOTFOUND);
+	}
+	for (int db = 0; db < CHAIN_DB_COUNT; db++) {
+		chain_txn *t;
+		char key[16];
+
+		snprintf(key, sizeof(key), "key-%d", db);
+		cr_assert_eq(chain_txn_begin(txn_store, 1, &t), FL_OK);
+		cr_assert_eq(chain_txn_del(t, (chain_db)db, key, strlen(key)), FL_OK);
+		cr_assert_eq(chain_txn_commit(t), FL_OK);
+		cr_assert_eq(get_one((chain_db)db, key, buf, sizeof(buf)), FL_ENOTFOUND);
+	}
+}
+
+Test(txn, overwrite_empty_value_and_read_own_writes)
+{
+	chain_txn *t;
+	const uint8_t *v;
+	size_t n;
+	char buf[64];
+
+	txn_setup();
+	put_one(CHAIN_DB_ACCOUNTS, "a", "first");
+	cr_assert_eq(chain_txn_begin(txn_store, 1, &t), FL_OK);
+	cr_assert_eq(chain_txn_put(t, CHAIN_DB_ACCOUNTS, "a", 1, "second", 6), FL_OK);
+	cr_assert_eq(chain_txn_get(t, CHAIN_DB_ACCOUNTS, "a", 1, &v, &n), FL_OK);
+	cr_assert_eq(n, 6);
+	cr_assert_eq(memcmp(v, "second", 6), 0);
+	cr_assert_eq(chain_txn_put(t, CHAIN_DB_ACCOUNTS, "e", 1, NULL, 0), FL_OK);
+	cr_assert_eq(chain_txn_get(t, CHAIN_DB_ACCOUNTS, "e", 1, &v, &n), FL_OK);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(chain_txn_commit(t), FL_OK);
+	cr_assert_eq(get_one(CHAIN_DB_ACCOUNTS, "a", buf, sizeof(buf)), FL_OK);
+	cr_assert_str_eq(buf, "second");
+	cr_assert_eq(get_one(CHAIN_DB_ACCOUNTS, "e", buf, sizeof(buf)), FL_OK);
+	cr_assert_str_eq(buf, "");
+}
+
+Test(txn, bad_keys_and_absent_keys)
+{
+	chain_txn *t;
+	const uint8_t *v = (const uint8_t *)"x";
+	size_t n = 99;
+	uint8_t big[2048];
+
+	txn_setup();
+	memset(big, 'k', sizeof(big));
+	cr_assert_eq(chain_txn_begin(txn_store, 1, &t), FL_OK);
+	cr_assert_eq(chain_txn_get(t, CHAIN_DB_META, "nope", 4, &v, &n), FL_ENOTFOUND);
+	cr_assert_null(v);
+	cr_assert_eq(n, 0);
+	/* Deleting an absent key is not an error. */
+	cr_assert_eq(chain_txn_del(t, CHAIN_DB_META, "nope", 4), FL_OK);
+	cr_assert_eq(chain_txn_del(t, CHAIN_DB_ACCOUNTS, "nope", 4), FL_OK);
+	/* LMDB's key limit (511 by default) and the empty key. */
+	cr_assert_eq(chain_txn_put(t, CHAIN_DB_ACCOUNTS, big, sizeof(big), "v", 1), FL_EINVAL);
+	cr_assert_eq(chain_txn_put(t, CHAIN_DB_ACCOUNTS, big, 0, "v", 1), FL_EINVAL);
+	cr_assert_eq(chain_txn_del(t, CHAIN_DB_ACCOUNTS, big, sizeof(big)), FL_EINVAL);
+	cr_assert_eq(chain_txn_get(t, CHAIN_DB_ACCOUNTS, big, sizeof(big), &v, &n), FL_EINVAL);
+	/* 511 bytes is still fine. */
+	cr_assert_eq(chain_txn_put(t, CHAIN_DB_ACCOUNTS, big, 511, "v", 1), FL_OK);
+	cr_assert_eq(chain_txn_get(t, CHAIN_DB_ACCOUNTS, big, 511, &v, &n), FL_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(chain_txn_commit(t), FL_OK);
+}
+
+Test(txn, read_only_refuses_writes)
+{
+	chain_txn *t;
+	fl_hash h, empty;
+
+	txn_setup();
+	put_one(CHAIN_DB_ACCOUNTS, "a", "1");
+	cr_assert_eq(chain_txn_begin(txn_store, 0, &t), FL_OK);
+	cr_assert_eq(chain_txn_put(t, CHAIN_DB_ACCOUNTS, "a", 1, "2", 1), FL_EINVAL);
+	cr_assert_eq(chain_txn_put(t, CHAIN_DB_META, "m", 1, "2", 1), FL_EINVAL);
+	cr_assert_eq(chain_txn_del(t, CHAIN_DB_ACCOUNTS, "a", 1), FL_EINVAL);
+	/* Nothing was logged either. */
+	cr_assert_eq(chain_txn_changes_hash(t, &h), FL_OK);
+	fl_sha256(&empty, "", 0);
+	cr_assert_eq(memcmp(h.b, empty.b, FL_HASH_LEN), 0);
+	cr_assert_eq(chain_txn_commit(t), FL_OK);
+	char buf[8];
+	cr_assert_eq(get_one(CHAIN_DB_ACCOUNTS, "a", buf, sizeof(buf)), FL_OK);
+	cr_assert_str_eq(buf, "1");
+}
+
+Test(txn, abort_leaves_nothing)
+{
+	chain_txn *t;
+	char buf[8];
+
+	txn_setup();
+	put_one(CHAIN_DB_PROFILES, "kept", "1");
+	cr_assert_eq(chain_txn_begin(txn_store, 1, &t), FL_OK);
+	cr_assert_eq(chain_txn_put(t, CHAIN_DB_PROFILES, "new", 3, "2", 1), FL_OK);
+	cr_assert_eq(chain_txn_put(t, CHAIN_DB_BLOCKS, "blk", 3, "3", 1), FL_OK);
+	cr_assert_eq(chain_txn_del(t, CHAIN_DB_PROFILES, "kept", 4), FL_OK);
+	chain_txn_abort(t);
+	cr_assert_eq(get_one(CHAIN_DB_PROFILES, "new", buf, sizeof(buf)), FL_ENOTFOUND);
+	cr_assert_eq(get_one(CHAIN_DB_BLOCKS, "blk", buf, sizeof(buf)), FL_ENOTFOUND);
+	cr_assert_eq(get_one(CHAIN_DB_PROFILES, "kept", buf, sizeof(buf)), FL_OK);
+	cr_assert_str_eq(buf, "1");
+	chain_txn_abort(NULL);
+}
+
+Test(txn, reads_while_writer_open)
+{
+	chain_txn *w, *r1, *r2;
+	const uint8_t *v;
+	size_t n;
+
+	txn_setup();
+	put_one(CHAIN_DB_ACCOUNTS, "a", "old");
+	cr_assert_eq(chain_txn_begin(txn_store, 1, &w), FL_OK);
+	cr_assert_eq(chain_txn_put(w, CHAIN_DB_ACCOUNTS, "a", 1, "new", 3), FL_OK);
+	/* Two readers in one thread (MDB_NOTLS) see the last commit only. */
+	cr_assert_eq(chain_txn_begin(txn_store, 0, &r1), FL_OK);
+	cr_assert_eq(chain_txn_begin(txn_store, 0, &r2), FL_OK);
+	cr_assert_eq(chain_txn_get(r1, CHAIN_DB_ACCOUNTS, "a", 1, &v, &n), FL_OK);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(memcmp(v, "old", 3), 0);
+	cr_assert_eq(chain_txn_commit(w), FL_OK);
+	/* A reader keeps its snapshot after the writer commits. */
+	cr_assert_eq(chain_txn_get(r2, CHAIN_DB_ACCOUNTS, "a", 1, &v, &n), FL_OK);
+	cr_assert_eq(memcmp(v, "old", 3), 0);
+	chain_txn_abort(r1);
+	chain_txn_abort(r2);
+	char buf[8];
+	cr_assert_eq(get_one(CHAIN_DB_ACCOUNTS, "a", buf, sizeof(buf)), FL_OK);
+	cr_assert_str_eq(buf, "new");
+}
+
+/* ------------------------------------------------------------------ scan */
+
+typedef struct {
+	char keys[16][16];
+	char vals[16][16];
+	int n;
+	int stop_after; /* return 1 after this many; 0 = never */
+	int fail_after; /* return FL_ESTATE after this many; 0 = never */
+} scan_log;
+
+static int scan_record(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	scan_log *l = ctx;
+
+	cr_assert_lt(l->n, 16);
+	cr_assert_lt(klen, 16);
+	cr_assert_lt(vlen, 16);
+	memcpy(l->keys[l->n], key, klen);
+	l->keys[l->n][klen] = '\0';
+	memcpy(l->vals[l->n], val, vlen);
+	l->vals[l->n][vlen] = '\0';
+	l->n++;
+	if (l->fail_after && l->n == l->fail_after)
+		return FL_ESTATE;
+	if (l->stop_after && l->n == l->stop_after)
+		return 1;
+	return 0;
+}
+
+static void put_scan_keys(void)
+{
+	/* Written out of order; some share a prefix with "ab" only partly. */
+	static const char *const keys[] = {"ab\x02", "b", "ab\x01", "a", "ab", "abz", "aa", "ac"};
+	chain_txn *t;
+
+	cr_assert_eq(chain_txn_begin(txn_store, 1, &t), FL_OK);
+	for (size_t i = 0; i < FL_ARRAY_LEN(keys); i++) {
+		char v[8];
+
+		snprintf(v, sizeof(v), "v%zu", i);
+		cr_assert_eq(
+		    chain_txn_put(t, CHAIN_DB_ROUNDS, keys[i], strlen(keys[i]), v, strlen(v)),
+		    FL_OK);
+	}
+	/* The same prefix in another database must not show up. */
+	cr_assert_eq(chain_txn_put(t, CHAIN_DB_UPDATES, "ab\x03", 3, "x", 1), FL_OK);
+	cr_assert_eq(chain_txn_commit(t), FL_OK);
+}
+
+Test(txn, scan_prefix_in_key_order)
+{
+	chain_txn *t;
+	scan_log l = {0};
+
+	txn_setup();
+	put_scan_keys();
+	cr_assert_eq(chain_txn_begin(txn_store, 0, &t), FL_OK);
+	cr_assert_eq(chain_txn_scan(t, CHAIN_DB_ROUNDS, "ab", 2, scan_record, &l), FL_OK);
+	cr_assert_eq(l.n, 4);
+	cr_assert_str_eq(l.keys[0], "ab");
+	cr_assert_str_eq(l.keys[1], "ab\x01");
+	cr_assert_str_eq(l.keys[2], "ab\x02");
+	cr_assert_str_eq(l.keys[3], "abz");
+	cr_assert_str_eq(l.vals[0], "v4");
+	cr_assert_str_eq(l.vals[1], "v2");
+	cr_assert_str_eq(l.vals[2], "v0");
+	cr_assert_str_eq(l.vals[3], "v5");
+
+	/* No prefix: every key, in byte order. */
+	memset(&l, 0, sizeof(l));
+	cr_assert_eq(chain_txn_scan(t, CHAIN_DB_ROUNDS, NULL, 0, scan_record, &l), FL_OK);
+	cr_assert_eq(l.n, 8);
+	cr_assert_str_eq(l.keys[0], "a");
+	cr_assert_str_eq(l.keys[1], "aa");
+	cr_assert_str_eq(l.keys[6], "ac");
+	cr_assert_str_eq(l.keys[7], "b");
+
+	/* A prefix nothing has, one past the last key, and an empty db. */
+	memset(&l, 0, sizeof(l));
+	cr_assert_eq(chain_txn_scan(t, CHAIN_DB_ROUNDS, "abc", 3, scan_record, &l), FL_OK);
+	cr_assert_eq(chain_txn_scan(t, CHAIN_DB_ROUNDS, "c", 1, scan_record, &l), FL_OK);
+	cr_assert_eq(chain_txn_scan(t, CHAIN_DB_EVALS, NULL, 0, scan_record, &l), FL_OK);
+	cr_assert_eq(l.n, 0);
+	chain_txn_abort(t);
+}
+
+Test(txn, scan_stop_and_error)
+{
+	chain_txn *t;
+	scan_log l = {.stop_after = 2};
+
+	txn_setup();
+	put_scan_keys();
+	cr_assert_eq(chain_txn_begin(txn_store, 0, &t), FL_OK);
+	cr_assert_eq(chain_txn_scan(t, CHAIN_DB_ROUNDS, "a", 1, scan_record, &l), FL_OK);
+	cr_assert_eq(l.n, 2);
+	cr_assert_str_eq(l.keys[1], "aa");
+
+	memset(&l, 0, sizeof(l));
+	l.fail_after = 3;
+	cr_assert_eq(chain_txn_scan(t, CHAIN_DB_ROUNDS, NULL, 0, scan_record, &l), FL_ESTATE);
+	cr_assert_eq(l.n, 3);
+	chain_txn_abort(t);
+}
+
+/* A scan callback may write to another database of the same write txn. */
+static int scan_copy(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	return chain_txn_put(ctx, CHAIN_DB_EVALS, key, klen, val, vlen);
+}
+
+Test(txn, scan_writes_elsewhere)
+{
+	chain_txn *t;
+	scan_log l = {0};
+
+	txn_setup();
+	put_scan_keys();
+	cr_assert_eq(chain_txn_begin(txn_store, 1, &t), FL_OK);
+	cr_assert_eq(chain_txn_scan(t, CHAIN_DB_ROUNDS, "ab", 2, scan_copy, t), FL_OK);
+	cr_assert_eq(chain_txn_commit(t), FL_OK);
+	cr_assert_eq(chain_txn_begin(txn_store, 0, &t), FL_OK);
+	cr_assert_eq(chain_txn_scan(t, CHAIN_DB_EVALS, NULL, 0, scan_record, &l), FL_OK);
+	chain_txn_abort(t);
+	cr_assert_eq(l.n, 4);
+	cr_assert_str_eq(l.keys[3], "abz");
+}
+
+/* ------------------------------------------------------------ changes hash */
+
+/* What internal.h documents, written out by hand: for each (db, key) in
+ * order, u8 db, varint klen, key, u8 present, varint vlen, value. */
+typedef struct {
+	uint8_t buf[1024];
+	size_t len;
+} expect_enc;
+
+static void expect_entry(expect_enc *e, chain_db db, const char *key, const char *val)
+{
+	size_t klen = strlen(key), vlen = val ? strlen(val) : 0;
+
+	cr_assert_lt(klen, 128);
+	cr_assert_lt(vlen, 128);
+	e->buf[e->len++] = (uint8_t)db;
+	e->buf[e->len++] = (uint8_t)klen;
+	memcpy(e->buf + e->len, key, klen);
+	e->len += klen;
+	e->buf[e->len++] = val != NULL;
+	e->buf[e->len++] = (uint8_t)vlen;
+	memcpy(e->buf + e->len, val ? val : "", vlen);
+	e->len += vlen;
+}
+
+static void hash_of_txn(fl_hash *out, void (*writes)(chain_txn *))
+{
+	chain_txn *t;
+
+	cr_assert_eq(chain_txn_begin(txn_store, 1, &t), FL_OK);
+	writes(t);
+	cr_assert_eq(chain_txn_changes_hash(t, out), FL_OK);
+	chain_txn_abort(t);
+}
+
+static void put_s(chain_txn *t, chain_db db, const char *k, const char *v)
+{
+	cr_assert_eq(chain_txn_put(t, db, k, strlen(k), v, strlen(v)), FL_OK);
+}
+
+static void del_s(chain_txn *t, chain_db db, const char *k)
+{
+	cr_assert_eq(chain_txn_del(t, db, k, strlen(k)), FL_OK);
+}
+
+static void writes_a(chain_txn *t)
+{
+	put_s(t, CHAIN_DB_ROUNDS, "r", "1");
+	put_s(t, CHAIN_DB_ACCOUNTS, "bob", "10");
+	put_s(t, CHAIN_DB_ACCOUNTS, "al", "20");
+	del_s(t, CHAIN_DB_VOTES, "v");
+	put_s(t, CHAIN_DB_ACCOUNTS, "alice", "30");
+}
+
+/* The same final writes in another order, with overwritten values and
+ * non-state writes mixed in. */
+static void writes_b(chain_txn *t)
+{
+	put_s(t, CHAIN_DB_ACCOUNTS, "alice", "0");
+	put_s(t, CHAIN_DB_META, "height", "7");
+	del_s(t, CHAIN_DB_ACCOUNTS, "al");
+	put_s(t, CHAIN_DB_VOTES, "v", "yes");
+	del_s(t, CHAIN_DB_VOTES, "v");
+	put_s(t, CHAIN_DB_ACCOUNTS, "alice", "30");
+	put_s(t, CHAIN_DB_ACCOUNTS, "al", "20");
+	put_s(t, CHAIN_DB_BLOCKS, "b", "block");
+	put_s(t, CHAIN_DB_ACCOUNTS, "bob", "10");
+	put_s(t, CHAIN_DB_ROUNDS, "r", "1");
+}
+
+Test(txn, changes_hash_matches_documented_encoding)
+{
+	expect_enc e = {.len = 0};
+	fl_hash want, got;
+
+	txn_setup();
+	/* accounts(0) < rounds(4) < votes(7); "al" < "alice" < "bob". */
+	expect_entry(&e, CHAIN_DB_ACCOUNTS, "al", "20");
+	expect_entry(&e, CHAIN_DB_ACCOUNTS, "alice", "30");
+	expect_entry(&e, CHAIN_DB_ACCOUNTS, "bob", "10");
+	expect_entry(&e, CHAIN_DB_ROUNDS, "r", "1");
+	expect_entry(&e, CHAIN_DB_VOTES, "v", NULL);
+	fl_sha256(&want, e.buf, e.len);
+
+	hash_of_txn(&got, writes_a);
+	cr_assert_eq(memcmp(got.b, want.b, FL_HASH_LEN), 0);
+	hash_of_txn(&got, writes_b);
+	cr_assert_eq(memcmp(got.b, want.b, FL_HASH_LEN), 0);
+}
+
+static void writes_put_x(chain_txn *t)
+{
+	put_s(t, CHAIN_DB_ACCOUNTS, "x", "1");
+}
+
+static void writes_put_x_other(chain_txn *t)
+{
+	put_s(t, CHAIN_DB_ACCOUNTS, "x", "2");
+	put_s(t, CHAIN_DB_ACCOUNTS, "x", "1");
+}
+
+static void writes_put_x_then_del(chain_txn *t)
+{
+	put_s(t, CHAIN_DB_ACCOUNTS, "x", "1");
+	del_s(t, CHAIN_DB_ACCOUNTS, "x");
+}
+
+static void writes_del_x_then_put(chain_txn *t)
+{
+	del_s(t, CHAIN_DB_ACCOUNTS, "x");
+	put_s(t, CHAIN_DB_ACCOUNTS, "x", "1");
+}
+
+static void writes_put_x_empty(chain_txn *t)
+{
+	put_s(t, CHAIN_DB_ACCOUNTS, "x", "");
+}
+
+static void writes_nothing(chain_txn *t)
+{
+	(void)t;
+}
+
+static void writes_meta_only(chain_txn *t)
+{
+	put_s(t, CHAIN_DB_META, "x", "1");
+	put_s(t, CHAIN_DB_TXS, "x", "1");
+}
+
+static void writes_put_x_in_members(chain_txn *t)
+{
+	put_s(t, CHAIN_DB_MEMBERS, "x", "1");
+}
+
+Test(txn, changes_hash_last_write_wins_and_tombstones)
+{
+	fl_hash put_x, put_x2, put_del, del_put, put_empty, none, meta, members, empty;
+
+	txn_setup();
+	hash_of_txn(&put_x, writes_put_x);
+	hash_of_txn(&put_x2, writes_put_x_other);
+	hash_of_txn(&put_del, writes_put_x_then_del);
+	hash_of_txn(&del_put, writes_del_x_then_put);
+	hash_of_txn(&put_empty, writes_put_x_empty);
+	hash_of_txn(&none, writes_nothing);
+	hash_of_txn(&meta, writes_meta_only);
+	hash_of_txn(&members, writes_put_x_in_members);
+	fl_sha256(&empty, "", 0);
+
+	/* Last write wins. */
+	cr_assert_eq(memcmp(put_x.b, put_x2.b, FL_HASH_LEN), 0);
+	cr_assert_eq(memcmp(put_x.b, del_put.b, FL_HASH_LEN), 0);
+	/* A delete is a change; an untouched key is not; neither is an empty put. */
+	cr_assert_neq(memcmp(put_del.b, none.b, FL_HASH_LEN), 0);
+	cr_assert_neq(memcmp(put_del.b, put_x.b, FL_HASH_LEN), 0);
+	cr_assert_neq(memcmp(put_del.b, put_empty.b, FL_HASH_LEN), 0);
+	cr_assert_neq(memcmp(put_empty.b, none.b, FL_HASH_LEN), 0);
+	/* Non-state databases never count; the database is part of the entry. */
+	cr_assert_eq(memcmp(none.b, empty.b, FL_HASH_LEN), 0);
+	cr_assert_eq(memcmp(meta.b, empty.b, FL_HASH_LEN), 0);
+	cr_assert_neq(memcmp(members.b, put_x.b, FL_HASH_LEN), 0);
+
+	/* The tombstone entry spelled out: db 0, key "x", absent, empty value. */
+	expect_enc e = {.len = 0};
+	fl_hash want;
+	expect_entry(&e, CHAIN_DB_ACCOUNTS, "x", NULL);
+	fl_sha256(&want, e.buf, e.len);
+	cr_assert_eq(memcmp(put_del.b, want.b, FL_HASH_LEN), 0);
+}
+
+Test(txn, changes_hash_counts_only_successful_writes)
+{
+	chain_txn *t;
+	fl_hash got, want;
+	uint8_t big[600];
+
+	txn_setup();
+	memset(big, 'k', sizeof(big));
+	hash_of_txn(&want, writes_put_x);
+	cr_assert_eq(chain_txn_begin(txn_store, 1, &t), FL_OK);
+	put_s(t, CHAIN_DB_ACCOUNTS, "x", "1");
+	cr_assert_eq(chain_txn_put(t, CHAIN_DB_ACCOUNTS, big, sizeof(big), "v", 1), FL_EINVAL);
+	cr_assert_eq(chain_txn_changes_hash(t, &got), FL_OK);
+	cr_assert_eq(memcmp(got.b, want.b, FL_HASH_LEN), 0);
+	/* Asking twice gives the same answer: the hash does not consume the log. */
+	cr_assert_eq(chain_txn_changes_hash(t, &got), FL_OK);
+	cr_assert_eq(memcmp(got.b, want.b, FL_HASH_LEN), 0);
+	chain_txn_abort(t);
+}
+
+Test(txn, app_hash_next_vector)
+{
+	fl_hash prev, changes, got, want, other;
+	uint8_t msg[128];
+	size_t n = 0;
+	static const char head[] = "fedledger/v1/app\0test-chain\0";
+
+	memset(prev.b, 0x11, FL_HASH_LEN);
+	memset(changes.b, 0x22, FL_HASH_LEN);
+	memcpy(msg, head, sizeof(head) - 1);
+	n = sizeof(head) - 1;
+	memcpy(msg + n, prev.b, FL_HASH_LEN);
+	n += FL_HASH_LEN;
+	/* height 0x0102030405060708, little-endian */
+	for (int i = 0; i < 8; i++)
+		msg[n++] = (uint8_t)(8 - i);
+	memcpy(msg + n, changes.b, FL_HASH_LEN);
+	n += FL_HASH_LEN;
+	fl_sha256(&want, msg, n);
+
+	chain_app_hash_next(&got, "test-chain", &prev, 0x0102030405060708ull, &changes);
+	cr_assert_eq(memcmp(got.b, want.b, FL_HASH_LEN), 0);
+	chain_app_hash_next(&other, "test-chain", &prev, 0x0102030405060709ull, &changes);
+	cr_assert_neq(memcmp(got.b, other.b, FL_HASH_LEN), 0);
+	chain_app_hash_next(&other, "other-chain", &prev, 0x0102030405060708ull, &changes);
+	cr_assert_neq(memcmp(got.b, other.b, FL_HASH_LEN), 0);
+}
+
+/* ------------------------------------------------------- alloc torture */
+
+/* Begin, several puts and deletes, the changes hash: every allocation in
+ * turn fails, and each failure must surface as FL_ENOMEM and free all. */
+static int torture_once(fl_hash *out)
+{
+	chain_txn *t = NULL;
+	int rc;
+
+	rc = chain_txn_begin(txn_store, 1, &t);
+	if (rc != FL_OK)
+		return rc;
+	for (int i = 0; i < 40 && rc == FL_OK; i++) {
+		char key[16], val[64];
+
+		snprintf(key, sizeof(key), "acct-%02d", (i * 7) % 40);
+		snprintf(val, sizeof(val), "balance %d", i);
+		rc = chain_txn_put(t, (chain_db)(i % CHAIN_DB_COUNT), key, strlen(key), val,
+				   strlen(val));
+		if (rc == FL_OK && i % 5 == 0)
+			rc = chain_txn_del(t, CHAIN_DB_ACCOUNTS, key, strlen(key));
+	}
+	if (rc == FL_OK)
+		rc = chain_txn_changes_hash(t, out);
+	chain_txn_abort(t);
+	return rc;
+}
+
+Test(txn, alloc_torture)
+{
+	fl_hash want, got;
+	unsigned long n;
+	int failures = 0;
+
+	txn_setup();
+	fl_alloc_fail_after(0);
+	cr_assert_eq(torture_once(&want), FL_OK);
+	for (n = 1; n < 10000; n++) {
+		int rc;
+
+		fl_alloc_fail_after(n);
+		rc = torture_once(&got);
+		fl_alloc_fail_after(0);
+		if (rc == FL_OK)
+			break;
+		cr_assert_eq(rc, FL_ENOMEM, "allocation %lu: %s", n, fl_strerror(rc));
+		failures++;
+	}
+	cr_assert_lt(n, 10000);
+	/* The txn struct, the log growing, a copy per write, the sort array,
+	 * the hash context and the writer: dozens of allocation points. */
+	cr_assert_gt(failures, 40);
+	cr_assert_eq(memcmp(got.b, want.b, FL_HASH_LEN), 0);
+	/* Nothing was committed along the way. */
+	char buf[8];
+	cr_assert_eq(get_one(CHAIN_DB_ACCOUNTS, "acct-00", buf, sizeof(buf)), FL_ENOTFOUND);
+	TXN_NO_LEAKS();
+}
