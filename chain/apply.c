@@ -1,0 +1,345 @@
+/*
+ * chain/apply.c — chain_apply_block, chain_check_block and chain_check_tx:
+ * the block-level checks in a fixed order, the begin-block round schedule,
+ * every tx in order, then the block's own records and the new app hash,
+ * all in one write transaction. Any failure aborts that transaction, so a
+ * rejected block writes nothing (docs/state-machine.md lists the order).
+ */
+#include "chain/internal.h"
+
+#include <assert.h>
+#include <string.h>
+
+/* One rule per kind; member_add and member_remove share theirs. */
+static const chain_rule_fn rules[] = {
+    [CHAIN_TX_TRANSFER] = chain_rule_transfer,
+    [CHAIN_TX_MEMBER_ADD] = chain_rule_member,
+    [CHAIN_TX_MEMBER_REMOVE] = chain_rule_member,
+    [CHAIN_TX_PROFILE_PROPOSE] = chain_rule_profile_propose,
+    [CHAIN_TX_PROFILE_VOTE] = chain_rule_profile_vote,
+    [CHAIN_TX_ROUND_JOIN] = chain_rule_round_join,
+    [CHAIN_TX_UPDATE_COMMIT] = chain_rule_update_commit,
+    [CHAIN_TX_AGGREGATE_COMMIT] = chain_rule_aggregate_commit,
+    [CHAIN_TX_EVAL_REPORT] = chain_rule_eval_report,
+    [CHAIN_TX_EVIDENCE] = chain_rule_evidence,
+};
+
+int chain_exec_tx(chain_exec *x, const chain_tx *tx, uint64_t pending_nonce, const char **reason)
+{
+	chain_account acc;
+	uint64_t base;
+	int rc;
+
+	assert(x != NULL && tx != NULL && reason != NULL);
+	*reason = NULL;
+	if (tx->kind >= FL_ARRAY_LEN(rules) || rules[tx->kind] == NULL) {
+		*reason = "tx: kind";
+		return FL_EVERSION;
+	}
+	/* Also runs the field checks: the signature covers the canonical
+	 * encoding, and only a well-formed tx has one. */
+	rc = chain_tx_verify(tx, x->chain_id);
+	if (rc != FL_OK) {
+		*reason = rc == FL_ESIG ? "tx: signature" : "tx: fields";
+		return rc;
+	}
+	rc = chain_state_get_account(x->t, &tx->sender, &acc);
+	if (rc != FL_OK) {
+		*reason = rc == FL_ENOTFOUND ? "tx: unknown sender" : "tx: sender";
+		return rc;
+	}
+	base = acc.nonce > pending_nonce ? acc.nonce : pending_nonce;
+	if (base == UINT64_MAX || tx->nonce != base + 1) {
+		*reason = "tx: nonce";
+		return FL_ENONCE;
+	}
+	/* The bump comes first: a rule may rewrite this account (a transfer),
+	 * and it re-reads it. */
+	acc.nonce = tx->nonce;
+	if ((rc = chain_state_put_account(x->t, &tx->sender, &acc)) != FL_OK) {
+		*reason = "tx: store";
+		return rc;
+	}
+	rc = rules[tx->kind](x, tx, reason);
+	if (rc != FL_OK && *reason == NULL)
+		*reason = "tx: rule";
+	return rc;
+}
+
+/* ---------------------------------------------------------- block checks */
+
+/* The last commit carries > 2/3 of the power of the set that was in force
+ * at its height: the snapshot the previous block left in META. */
+static int check_last_commit(chain_txn *t, const char *chain_id, const chain_block *b)
+{
+	const chain_commit *c = &b->last_commit;
+	chain_validator_set set;
+	uint64_t signed_power = 0;
+	uint32_t j = 0;
+	int rc;
+
+	if (b->header.height == 1)
+		return c->n_sigs == 0 ? FL_OK : FL_EINVAL;
+	if (c->height != b->header.height - 1 ||
+	    fl_hash_cmp(&c->block_hash, &b->header.prev_hash) != 0 ||
+	    c->n_sigs > CHAIN_MAX_VALIDATORS)
+		return FL_EINVAL;
+	rc = chain_state_get_block_validators(t, &set);
+	if (rc != FL_OK)
+		return rc == FL_ENOTFOUND ? FL_ECORRUPT : rc;
+	for (uint32_t i = 0; i < c->n_sigs; i++) {
+		const struct chain_commit_sig *s = &c->sigs[i];
+		chain_vote v;
+
+		if (i > 0 && fl_pubkey_cmp(&c->sigs[i - 1].validator, &s->validator) >= 0)
+			return FL_EINVAL;
+		/* Both lists are sorted: one forward walk finds each signer. */
+		while (j < set.n && fl_pubkey_cmp(&set.pubkey[j], &s->validator) < 0)
+			j++;
+		if (j == set.n || fl_pubkey_cmp(&set.pubkey[j], &s->validator) != 0)
+			return FL_EPERM;
+		memset(&v, 0, sizeof(v));
+		v.type = CHAIN_VOTE_PRECOMMIT;
+		v.height = c->height;
+		v.round = c->round;
+		v.block_hash = c->block_hash;
+		v.validator = s->validator;
+		v.sig = s->sig;
+		if ((rc = chain_vote_verify(&v, chain_id)) != FL_OK)
+			return rc;
+		signed_power += set.power[j];
+	}
+	return chain_over_two_thirds(signed_power, set.total) ? FL_OK : FL_EPERM;
+}
+
+/* Everything about the block that does not need its txs applied, in the
+ * order of docs/state-machine.md; *reason names the failed check. */
+static int check_header(chain_txn *t, const chain_info *info, const chain_block *b,
+			const char **reason)
+{
+	const chain_block_header *h = &b->header;
+	fl_hash expect, zero;
+	uint64_t power = 0;
+	int rc;
+
+	memset(&zero, 0, sizeof(zero));
+	*reason = "version";
+	if (h->version != CHAIN_BLOCK_VERSION)
+		return FL_EVERSION;
+	*reason = "chain_id";
+	if (strncmp(h->chain_id, info->chain_id, sizeof(h->chain_id)) != 0)
+		return FL_ECHAIN;
+	*reason = "height";
+	if (info->height == UINT64_MAX || h->height != info->height + 1)
+		return FL_ECHAIN;
+	*reason = "prev_hash";
+	if (fl_hash_cmp(&h->prev_hash, &info->last_block_hash) != 0)
+		return FL_ECHAIN;
+	*reason = "app_hash";
+	if (fl_hash_cmp(&h->app_hash, &info->app_hash) != 0)
+		return FL_ECHAIN;
+	*reason = "tx_root";
+	if ((rc = chain_block_tx_root(&expect, b)) != FL_OK)
+		return rc;
+	if (fl_hash_cmp(&expect, &h->tx_root) != 0)
+		return FL_EINVAL;
+	*reason = "last_commit";
+	if (h->height == 1) {
+		expect = zero;
+	} else if ((rc = chain_commit_hash(&expect, &b->last_commit)) != FL_OK) {
+		return rc;
+	}
+	if (fl_hash_cmp(&expect, &h->last_commit_hash) != 0)
+		return FL_EINVAL;
+	*reason = "beacon";
+	chain_beacon_next(&expect, &info->beacon, &h->last_commit_hash);
+	if (fl_hash_cmp(&expect, &h->beacon) != 0)
+		return FL_EINVAL;
+	*reason = "proposer";
+	if ((rc = chain_state_get_power(t, &h->proposer, &power)) != FL_OK)
+		return rc;
+	if (power == 0)
+		return FL_EPERM;
+	*reason = "time";
+	if (h->time_ms <= info->last_time_ms)
+		return FL_EINVAL;
+	*reason = "last_commit";
+	if ((rc = check_last_commit(t, info->chain_id, b)) != FL_OK)
+		return rc;
+	*reason = "n_txs";
+	if (b->n_txs > info->params.max_block_txs)
+		return FL_ETOOBIG;
+	*reason = NULL;
+	return FL_OK;
+}
+
+/* ---------------------------------------------------------- block writes */
+
+/* The block, its hash and tx indexes, and the meta that chain_store_info
+ * reads: none of it is state (the app hash covers what the txs did). */
+static int write_block(chain_exec *x, const chain_block *b, const fl_writer *enc,
+		       const chain_validator_set *set, const fl_hash *prev_app, fl_hash *app)
+{
+	uint8_t key[8], loc[12];
+	fl_hash block_hash, tx_hash, changes;
+	fl_writer w;
+	int rc;
+
+	chain_put_be64(key, b->header.height);
+	if ((rc = chain_state_put_encoded(x->t, CHAIN_DB_BLOCKS, key, sizeof(key), enc)) != 0)
+		return rc;
+	if ((rc = chain_header_hash(&block_hash, &b->header)) != 0)
+		return rc;
+	if ((rc = chain_txn_put(x->t, CHAIN_DB_BLOCK_HASHES, block_hash.b, FL_HASH_LEN, key,
+				sizeof(key))) != 0)
+		return rc;
+	chain_put_be64(loc, b->header.height);
+	for (uint32_t i = 0; i < b->n_txs; i++) {
+		if ((rc = chain_tx_hash(&tx_hash, &b->txs[i])) != 0)
+			return rc;
+		chain_put_be32(loc + 8, i);
+		if ((rc = chain_txn_put(x->t, CHAIN_DB_TXS, tx_hash.b, FL_HASH_LEN, loc,
+					sizeof(loc))) != 0)
+			return rc;
+	}
+	fl_writer_init(&w, 0);
+	if ((rc = chain_validator_set_encode(&w, set)) == 0)
+		rc = chain_state_put_encoded(x->t, CHAIN_DB_META, CHAIN_META_BLOCK_VALIDATORS,
+					     strlen(CHAIN_META_BLOCK_VALIDATORS), &w);
+	fl_writer_free(&w);
+	if (rc != 0)
+		return rc;
+	/* Every state write of the block is made by now. */
+	if ((rc = chain_txn_changes_hash(x->t, &changes)) != 0)
+		return rc;
+	chain_app_hash_next(app, x->chain_id, prev_app, b->header.height, &changes);
+	if ((rc = chain_state_put_u64(x->t, CHAIN_DB_META, CHAIN_META_HEIGHT, b->header.height)) ||
+	    (rc = chain_state_put_hash(x->t, CHAIN_META_LAST_BLOCK, &block_hash)) ||
+	    (rc = chain_state_put_hash(x->t, CHAIN_META_BEACON, &b->header.beacon)) ||
+	    (rc = chain_state_put_u64(x->t, CHAIN_DB_META, CHAIN_META_LAST_TIME,
+				      b->header.time_ms)) ||
+	    (rc = chain_state_put_hash(x->t, CHAIN_META_APP_HASH, app)))
+		return rc;
+	return FL_OK;
+}
+
+static void exec_init(chain_exec *x, chain_txn *t, const chain_info *info, uint64_t height,
+		      const fl_hash *beacon)
+{
+	memset(x, 0, sizeof(*x));
+	x->t = t;
+	memcpy(x->chain_id, info->chain_id, sizeof(x->chain_id));
+	x->params = info->params;
+	x->height = height;
+	x->beacon = *beacon;
+}
+
+static int run_block(chain_store *s, const chain_block *b, chain_block_result *res, int keep)
+{
+	chain_validator_set set;
+	chain_txn *t = NULL;
+	chain_info info;
+	chain_exec x;
+	fl_writer enc;
+	int rc;
+
+	assert(s != NULL && b != NULL && res != NULL);
+	assert(b->n_txs == 0 || b->txs != NULL);
+	memset(res, 0, sizeof(*res));
+	res->failed_tx = UINT32_MAX;
+	fl_writer_init(&enc, CHAIN_MAX_BLOCK_BYTES);
+	if ((rc = chain_txn_begin(s, 1, &t)) != FL_OK) {
+		res->reason = "store";
+		goto cleanup;
+	}
+	if ((rc = chain_state_info(t, &info)) != FL_OK) {
+		res->reason = "no genesis";
+		goto cleanup;
+	}
+	if ((rc = check_header(t, &info, b, &res->reason)) != FL_OK)
+		goto cleanup;
+	res->reason = "block_bytes";
+	if ((rc = chain_block_encode(&enc, b)) != FL_OK)
+		goto cleanup;
+	if (enc.len > info.params.max_block_bytes) {
+		rc = FL_ETOOBIG;
+		goto cleanup;
+	}
+	/* The set in force for this block: the next block's commit is checked
+	 * against it, whatever the txs below do to the validators. */
+	res->reason = "store";
+	if ((rc = chain_state_get_validators(t, &set)) != FL_OK)
+		goto cleanup;
+	exec_init(&x, t, &info, b->header.height, &b->header.beacon);
+	res->reason = "begin_block";
+	if ((rc = chain_rounds_begin_block(&x)) != FL_OK)
+		goto cleanup;
+	for (uint32_t i = 0; i < b->n_txs; i++) {
+		if ((rc = chain_exec_tx(&x, &b->txs[i], 0, &res->reason)) != FL_OK) {
+			res->failed_tx = i;
+			goto cleanup;
+		}
+	}
+	res->reason = "store";
+	if ((rc = write_block(&x, b, &enc, &set, &info.app_hash, &res->app_hash)) != FL_OK)
+		goto cleanup;
+	if (keep) {
+		rc = chain_txn_commit(t);
+		t = NULL;
+		if (rc != FL_OK)
+			goto cleanup;
+	}
+	res->reason = NULL;
+
+cleanup:
+	chain_txn_abort(t);
+	fl_writer_free(&enc);
+	if (rc != FL_OK)
+		memset(&res->app_hash, 0, sizeof(res->app_hash));
+	return rc;
+}
+
+int chain_apply_block(chain_store *s, const chain_block *b, chain_block_result *res)
+{
+	return run_block(s, b, res, 1);
+}
+
+int chain_check_block(chain_store *s, const chain_block *b, chain_block_result *res)
+{
+	return run_block(s, b, res, 0);
+}
+
+/* The tx on top of the committed state and the next block's begin-block
+ * step (rounds that open or close at that height). The next beacon is not
+ * known yet: the stored one stands in, which only changes who a round that
+ * opens in that very block elects, and no tx of that block depends on it. */
+int chain_check_tx(chain_store *s, const chain_tx *tx, uint64_t pending_nonce, const char **reason)
+{
+	const char *why = NULL;
+	chain_txn *t = NULL;
+	chain_info info;
+	chain_exec x;
+	int rc;
+
+	assert(s != NULL && tx != NULL);
+	if ((rc = chain_txn_begin(s, 1, &t)) != FL_OK) {
+		why = "store";
+		goto cleanup;
+	}
+	if ((rc = chain_state_info(t, &info)) != FL_OK) {
+		why = "no genesis";
+		goto cleanup;
+	}
+	exec_init(&x, t, &info, info.height + 1, &info.beacon);
+	if ((rc = chain_rounds_begin_block(&x)) != FL_OK) {
+		why = "begin_block";
+		goto cleanup;
+	}
+	rc = chain_exec_tx(&x, tx, pending_nonce, &why);
+
+cleanup:
+	chain_txn_abort(t);
+	if (reason != NULL)
+		*reason = rc == FL_OK ? NULL : why;
+	return rc;
+}

@@ -1,0 +1,148 @@
+/*
+ * chain/profile.c — the life of a specialization profile: proposed by a
+ * member, then decided by the validators' votes (governance.c tallies them):
+ *
+ *   PROPOSED --YES > 2/3 of power--> ACTIVE --RETIRE > 2/3--> RETIRED
+ *   PROPOSED --NO >= 1/3 of power--> REJECTED
+ *
+ * NO at one third already rejects because YES can then never pass. Each
+ * phase (approval, retirement) takes one vote per validator.
+ */
+#include "chain/internal.h"
+
+#include <assert.h>
+#include <string.h>
+
+int chain_rule_profile_propose(chain_exec *x, const chain_tx *tx, const char **reason)
+{
+	const chain_profile *def = &tx->u.profile_propose;
+	chain_profile_state st;
+	chain_account sender;
+	const char *field = NULL;
+	int rc;
+
+	assert(x != NULL && tx != NULL && reason != NULL);
+	*reason = "tx: store";
+	if ((rc = chain_state_get_account(x->t, &tx->sender, &sender)) != FL_OK)
+		return rc;
+	if (!sender.member && sender.power == 0) {
+		*reason = "tx: not a member";
+		return FL_EPERM;
+	}
+	if ((rc = chain_profile_check(def, &field)) != FL_OK) {
+		*reason = "tx: profile fields";
+		return rc;
+	}
+	rc = chain_state_get_profile(x->t, def->id, NULL, NULL);
+	if (rc == FL_OK) {
+		*reason = "tx: profile exists";
+		return FL_EEXIST;
+	}
+	if (rc != FL_ENOTFOUND)
+		return rc;
+	if (def->parent[0] != '\0') {
+		rc = chain_state_get_profile(x->t, def->parent, NULL, NULL);
+		if (rc == FL_ENOTFOUND)
+			*reason = "tx: no such parent";
+		if (rc != FL_OK)
+			return rc;
+	}
+	memset(&st, 0, sizeof(st));
+	st.status = CHAIN_PROFILE_PROPOSED;
+	st.proposed_height = x->height;
+	st.proposer = tx->sender;
+	return chain_state_put_profile(x->t, def, &st);
+}
+
+/* 3 || phase || id || 0x00: the subject of a profile vote. */
+static size_t vote_prefix(uint8_t *key, uint8_t phase, const char *id)
+{
+	key[0] = CHAIN_VOTES_PROFILE;
+	key[1] = phase;
+	return 2 + chain_key_profile_prefix(key + 2, id);
+}
+
+int chain_rule_profile_vote(chain_exec *x, const chain_tx *tx, const char **reason)
+{
+	const chain_tx_profile_vote *pv = &tx->u.profile_vote;
+	uint8_t key[CHAIN_KEY_MAX];
+	chain_profile def;
+	chain_profile_state st;
+	uint64_t power = 0, tally = 0, total = 0;
+	uint8_t phase, next = 0;
+	const uint8_t *v;
+	size_t plen, vlen;
+	int rc, decided;
+
+	assert(x != NULL && tx != NULL && reason != NULL);
+	*reason = "tx: store";
+	if ((rc = chain_state_get_power(x->t, &tx->sender, &power)) != FL_OK)
+		return rc;
+	if (power == 0) {
+		*reason = "tx: not a validator";
+		return FL_EPERM;
+	}
+	rc = chain_state_get_profile(x->t, pv->profile, &def, &st);
+	if (rc == FL_ENOTFOUND)
+		*reason = "tx: no such profile";
+	if (rc != FL_OK)
+		return rc;
+	if (pv->choice == CHAIN_VOTE_RETIRE) {
+		phase = CHAIN_PROFILE_PHASE_RETIRE;
+		if (st.status != CHAIN_PROFILE_ACTIVE) {
+			*reason = "tx: profile not active";
+			return FL_ESTATE;
+		}
+	} else if (pv->choice == CHAIN_VOTE_YES || pv->choice == CHAIN_VOTE_NO) {
+		phase = CHAIN_PROFILE_PHASE_APPROVE;
+		if (st.status != CHAIN_PROFILE_PROPOSED) {
+			*reason = "tx: profile not proposed";
+			return FL_ESTATE;
+		}
+	} else {
+		*reason = "tx: choice";
+		return FL_EINVAL;
+	}
+	plen = vote_prefix(key, phase, pv->profile);
+	memcpy(key + plen, tx->sender.b, FL_PUBKEY_LEN);
+	rc = chain_txn_get(x->t, CHAIN_DB_VOTES, key, plen + FL_PUBKEY_LEN, &v, &vlen);
+	if (rc == FL_OK) {
+		*reason = "tx: duplicate vote";
+		return FL_EDUP;
+	}
+	if (rc != FL_ENOTFOUND)
+		return rc;
+	if ((rc = chain_txn_put(x->t, CHAIN_DB_VOTES, key, plen + FL_PUBKEY_LEN, &pv->choice, 1)) !=
+		FL_OK ||
+	    (rc = chain_votes_tally(x->t, key, plen, pv->choice, &tally)) != FL_OK ||
+	    (rc = chain_state_get_u64(x->t, CHAIN_DB_STATE_META, CHAIN_STATE_TOTAL_POWER,
+				      &total)) != FL_OK)
+		return rc;
+	switch (pv->choice) {
+	case CHAIN_VOTE_YES:
+		decided = chain_over_two_thirds(tally, total);
+		next = CHAIN_PROFILE_ACTIVE;
+		break;
+	case CHAIN_VOTE_NO:
+		decided = chain_at_least_one_third(tally, total);
+		next = CHAIN_PROFILE_REJECTED;
+		break;
+	default:
+		decided = chain_over_two_thirds(tally, total);
+		next = CHAIN_PROFILE_RETIRED;
+		break;
+	}
+	if (!decided)
+		return FL_OK;
+	st.status = next;
+	if (next == CHAIN_PROFILE_ACTIVE)
+		st.activated_height = x->height;
+	/* A retired profile's running round can no longer finish: it fails
+	 * now rather than waiting out a schedule nobody follows. */
+	if (next == CHAIN_PROFILE_RETIRED && st.round > 0 &&
+	    (rc = chain_round_abandon(x, pv->profile, st.round)) != FL_OK)
+		return rc;
+	if ((rc = chain_state_put_profile(x->t, &def, &st)) != FL_OK)
+		return rc;
+	return chain_votes_clear(x->t, key, plen);
+}
