@@ -147,77 +147,8 @@ void chain_store_close(chain_store *s)
 
 /* ------------------------------------------------------------ chain_info */
 
-/* Opens a reader on key `key` of `db`; FL_ENOTFOUND when absent. The reader
- * points into the map: valid while `t` is. */
-static int info_value(chain_txn *t, chain_db db, const char *key, fl_reader *r)
-{
-	const uint8_t *v;
-	size_t n;
-	int rc = chain_txn_get(t, db, key, strlen(key), &v, &n);
-
-	if (rc == FL_OK)
-		fl_reader_init(r, v, n);
-	return rc;
-}
-
-/* A value that must exist once a genesis does: absent or malformed is
- * corruption, not "no genesis". */
-static int info_u64(chain_txn *t, chain_db db, const char *key, uint64_t *out)
-{
-	fl_reader r;
-	int rc = info_value(t, db, key, &r);
-
-	if (rc != FL_OK)
-		return rc == FL_ENOTFOUND ? FL_ECORRUPT : rc;
-	(void)fl_read_u64(&r, out);
-	return fl_reader_finish(&r) == FL_OK ? FL_OK : FL_ECORRUPT;
-}
-
-static int info_hash(chain_txn *t, const char *key, fl_hash *out)
-{
-	fl_reader r;
-	int rc = info_value(t, CHAIN_DB_META, key, &r);
-
-	if (rc != FL_OK)
-		return rc == FL_ENOTFOUND ? FL_ECORRUPT : rc;
-	(void)fl_read_fixed(&r, out->b, FL_HASH_LEN);
-	return fl_reader_finish(&r) == FL_OK ? FL_OK : FL_ECORRUPT;
-}
-
-static int info_read(chain_txn *t, chain_info *out)
-{
-	fl_reader r;
-	int rc;
-
-	/* The chain id is the first thing a genesis writes: without it there is
-	 * no genesis yet. */
-	rc = info_value(t, CHAIN_DB_META, CHAIN_META_CHAIN_ID, &r);
-	if (rc != FL_OK)
-		return rc;
-	(void)fl_read_str(&r, out->chain_id, CHAIN_ID_MAX);
-	if (fl_reader_finish(&r) != FL_OK)
-		return FL_ECORRUPT;
-
-	if ((rc = info_u64(t, CHAIN_DB_META, CHAIN_META_HEIGHT, &out->height)) ||
-	    (rc = info_hash(t, CHAIN_META_LAST_BLOCK, &out->last_block_hash)) ||
-	    (rc = info_hash(t, CHAIN_META_APP_HASH, &out->app_hash)) ||
-	    (rc = info_hash(t, CHAIN_META_BEACON, &out->beacon)) ||
-	    (rc = info_u64(t, CHAIN_DB_META, CHAIN_META_LAST_TIME, &out->last_time_ms)) ||
-	    (rc = info_hash(t, CHAIN_META_GENESIS_HASH, &out->genesis_hash)) ||
-	    (rc = info_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_SUPPLY, &out->supply)) ||
-	    (rc = info_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_TOTAL_POWER, &out->total_power)))
-		return rc;
-
-	rc = info_value(t, CHAIN_DB_META, CHAIN_META_PARAMS, &r);
-	if (rc == FL_ENOTFOUND)
-		return FL_ECORRUPT;
-	if (rc != FL_OK)
-		return rc;
-	if (chain_params_decode(&r, &out->params) != FL_OK || fl_reader_finish(&r) != FL_OK)
-		return FL_ECORRUPT;
-	return FL_OK;
-}
-
+/* One read txn, so every field comes from the same committed height; the
+ * meta values are decoded by chain_state_info, next to their writers. */
 int chain_store_info(chain_store *s, chain_info *out)
 {
 	chain_txn *t = NULL;
@@ -228,10 +159,8 @@ int chain_store_info(chain_store *s, chain_info *out)
 	rc = chain_txn_begin(s, 0, &t);
 	if (rc != FL_OK)
 		return rc;
-	rc = info_read(t, out);
+	rc = chain_state_info(t, out);
 	chain_txn_abort(t);
-	if (rc != FL_OK)
-		memset(out, 0, sizeof(*out));
 	return rc;
 }
 
@@ -307,8 +236,7 @@ int chain_get_tx_location(chain_store *s, const fl_hash *tx_hash, uint64_t *heig
 		/* u64be(height) u32be(index) */
 		if (vlen == 12) {
 			*height = chain_get_be64(v);
-			*index = (uint32_t)v[8] << 24 | (uint32_t)v[9] << 16 |
-				 (uint32_t)v[10] << 8 | (uint32_t)v[11];
+			*index = chain_get_be32(v + 8);
 		} else {
 			rc = FL_ECORRUPT;
 		}
