@@ -103,6 +103,10 @@ int chain_store_open(chain_store **out, const char *dir, size_t map_size)
 	s = fl_calloc(1, sizeof(*s));
 	if (s == NULL)
 		return FL_ENOMEM;
+	if (pthread_mutex_init(&s->writer_lock, NULL) != 0) {
+		fl_free(s);
+		return FL_ENOMEM;
+	}
 	rc = chain_mdb_error(mdb_env_create(&s->env), "env_create");
 	if (rc != FL_OK)
 		goto cleanup;
@@ -133,6 +137,7 @@ int chain_store_open(chain_store **out, const char *dir, size_t map_size)
 cleanup:
 	if (s->env != NULL)
 		mdb_env_close(s->env);
+	pthread_mutex_destroy(&s->writer_lock);
 	fl_free(s);
 	return rc;
 }
@@ -141,7 +146,9 @@ void chain_store_close(chain_store *s)
 {
 	if (s == NULL)
 		return;
+	assert(!s->writer_open);
 	mdb_env_close(s->env);
+	pthread_mutex_destroy(&s->writer_lock);
 	fl_free(s);
 }
 

@@ -10,11 +10,18 @@
 #include "chain/internal.h"
 
 #include <lmdb.h>
+#include <pthread.h>
 
 struct chain_store {
 	MDB_env *env;
 	MDB_dbi dbi[CHAIN_DB_COUNT];
 	size_t max_key; /* mdb_env_get_maxkeysize: longer keys are FL_EINVAL */
+	/* Which thread holds the write txn, so that a second begin from that
+	 * thread fails an assert instead of waiting forever on LMDB's writer
+	 * mutex. Set after LMDB grants the txn, cleared before LMDB releases it. */
+	pthread_mutex_t writer_lock;
+	int writer_open;
+	pthread_t writer;
 };
 
 /* One state write of a txn, as the change log keeps it. */

@@ -9,12 +9,33 @@
 #include <assert.h>
 #include <string.h>
 
+/* Records (open) or forgets the thread that holds the write txn. */
+static void txn_mark_writer(chain_store *s, int open)
+{
+	pthread_mutex_lock(&s->writer_lock);
+	s->writer_open = open;
+	s->writer = pthread_self();
+	pthread_mutex_unlock(&s->writer_lock);
+}
+
+static int txn_writer_is_me(chain_store *s)
+{
+	int me;
+
+	pthread_mutex_lock(&s->writer_lock);
+	me = s->writer_open && pthread_equal(s->writer, pthread_self());
+	pthread_mutex_unlock(&s->writer_lock);
+	return me;
+}
+
 int chain_txn_begin(chain_store *s, int write, chain_txn **out)
 {
 	chain_txn *t;
 	int rc;
 
 	assert(s != NULL && out != NULL);
+	/* LMDB would wait on its writer mutex for this very thread. */
+	assert(!(write && txn_writer_is_me(s)));
 	*out = NULL;
 	t = fl_calloc(1, sizeof(*t));
 	if (t == NULL)
@@ -26,6 +47,8 @@ int chain_txn_begin(chain_store *s, int write, chain_txn **out)
 	}
 	t->store = s;
 	t->write = write != 0;
+	if (t->write)
+		txn_mark_writer(s, 1);
 	*out = t;
 	return FL_OK;
 }
@@ -43,6 +66,10 @@ int chain_txn_commit(chain_txn *t)
 	int rc;
 
 	assert(t != NULL && t->txn != NULL);
+	/* Cleared while LMDB's writer mutex is still held: no other thread can
+	 * have set it in between. */
+	if (t->write)
+		txn_mark_writer(t->store, 0);
 	/* LMDB frees its txn whatever the outcome; with the default sync flags
 	 * a success means the data and meta pages are on disk (store.c). */
 	rc = mdb_txn_commit(t->txn);
@@ -55,8 +82,9 @@ void chain_txn_abort(chain_txn *t)
 {
 	if (t == NULL)
 		return;
-	if (t->txn != NULL)
-		mdb_txn_abort(t->txn);
+	if (t->write)
+		txn_mark_writer(t->store, 0);
+	mdb_txn_abort(t->txn);
 	txn_free(t);
 }
 

@@ -6,9 +6,12 @@
 
 #include <criterion/criterion.h>
 #include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Criterion does not fail a test whose worker LeakSanitizer flags at exit,
@@ -240,6 +243,70 @@ Test(txn, reads_while_writer_open)
 	char buf[8];
 	cr_assert_eq(get_one(CHAIN_DB_ACCOUNTS, "a", buf, sizeof(buf)), FL_OK);
 	cr_assert_str_eq(buf, "new");
+}
+
+/* A second writer from another thread waits for the first to end. */
+static void *second_writer(void *arg)
+{
+	chain_txn *t;
+	const uint8_t *v;
+	size_t n;
+	intptr_t seen = -1;
+
+	(void)arg;
+	if (chain_txn_begin(txn_store, 1, &t) != FL_OK)
+		return (void *)seen;
+	/* The first writer has committed by now: its key is visible. */
+	seen = chain_txn_get(t, CHAIN_DB_ACCOUNTS, "first", 5, &v, &n) == FL_OK;
+	if (chain_txn_put(t, CHAIN_DB_ACCOUNTS, "second", 6, "2", 1) != FL_OK ||
+	    chain_txn_commit(t) != FL_OK)
+		seen = -1;
+	return (void *)seen;
+}
+
+Test(txn, writers_take_turns)
+{
+	chain_txn *t;
+	pthread_t th;
+	void *seen = NULL;
+	char buf[8];
+
+	txn_setup();
+	cr_assert_eq(chain_txn_begin(txn_store, 1, &t), FL_OK);
+	cr_assert_eq(pthread_create(&th, NULL, second_writer, NULL), 0);
+	usleep(50000); /* let the thread reach LMDB's writer mutex */
+	cr_assert_eq(get_one(CHAIN_DB_ACCOUNTS, "second", buf, sizeof(buf)), FL_ENOTFOUND);
+	cr_assert_eq(chain_txn_put(t, CHAIN_DB_ACCOUNTS, "first", 5, "1", 1), FL_OK);
+	cr_assert_eq(chain_txn_commit(t), FL_OK);
+	cr_assert_eq(pthread_join(th, &seen), 0);
+	cr_assert_eq((intptr_t)seen, 1);
+	cr_assert_eq(get_one(CHAIN_DB_ACCOUNTS, "second", buf, sizeof(buf)), FL_OK);
+}
+
+/* The same thread beginning a second write txn is a caller bug: an assert,
+ * where LMDB alone would wait for itself forever. */
+Test(txn, nested_writer_asserts)
+{
+	pid_t pid;
+	int status;
+
+	txn_setup();
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		chain_txn *a, *b;
+
+		/* The assert's message would read as a failure in the report. */
+		if (freopen("/dev/null", "w", stderr) == NULL)
+			_exit(5);
+		alarm(5);
+		if (chain_txn_begin(txn_store, 1, &a) != FL_OK)
+			_exit(6);
+		_exit(chain_txn_begin(txn_store, 1, &b) == FL_OK ? 7 : 8);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status), "child status %d", status);
+	cr_assert_eq(WTERMSIG(status), SIGABRT);
 }
 
 /* ------------------------------------------------------------------ scan */
