@@ -59,9 +59,10 @@ static int double_sign(chain_exec *x, const chain_tx_evidence *e, const char **r
 		*reason = "tx: votes do not conflict";
 		return FL_EINVAL;
 	}
-	if (chain_vote_verify(a, x->chain_id) != FL_OK || chain_vote_verify(b, x->chain_id) != 0) {
-		*reason = "tx: vote signature";
-		return FL_ESIG;
+	if ((rc = chain_vote_verify(a, x->chain_id)) != FL_OK ||
+	    (rc = chain_vote_verify(b, x->chain_id)) != FL_OK) {
+		*reason = rc == FL_ESIG ? "tx: vote signature" : "tx: vote";
+		return rc;
 	}
 	rc = chain_state_get_account(x->t, &a->validator, &culprit);
 	if (rc != FL_OK) {

@@ -672,3 +672,120 @@ Test(rounds, reward_that_would_overflow_the_supply_is_refused)
 	cr_assert_eq(chain_store_info(fx.store, &after), 0);
 	cr_assert_eq(after.supply, info.supply);
 }
+
+/* Criterion does not fail a test whose worker LeakSanitizer flags at exit,
+ * so the torture test asks LSan itself when built with ASan. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#define ROUNDS_NO_LEAKS() cr_assert_eq(__lsan_do_recoverable_leak_check(), 0, "leaks: see stderr")
+#else
+#define ROUNDS_NO_LEAKS() ((void)0)
+#endif
+
+/* curl's torture mode on a block that opens a round (the election) and holds
+ * one tx of most kinds: for every n, the nth allocation and all later ones
+ * fail; each attempt must fail with FL_ENOMEM, write nothing and leak
+ * nothing, until the first n that lets it through gives the same app hash
+ * as an undisturbed check. */
+Test(rounds, allocation_failures_write_nothing)
+{
+	chain_tx txs[6], joins[3];
+	chain_block b;
+	chain_block_result res, want;
+	chain_info before, after;
+	fl_hash zero;
+	unsigned long n;
+	int failures = 0, rc = FL_ENOMEM;
+
+	memset(&zero, 0, sizeof(zero));
+	for (uint32_t i = 0; i < 3; i++)
+		join_tx(&joins[i], M(i), 5, 5);
+	cr_assert_eq(submit_many(joins, 3), 0);
+	/* Block 2: round 1 opens at its begin, so an update fits in it. */
+	cr_assert_eq(fixture_transfer(&fx, &txs[0], 0, OUT, 10), 0);
+	memset(&txs[1], 0, sizeof(txs[1]));
+	txs[1].kind = CHAIN_TX_MEMBER_ADD;
+	txs[1].u.member.member = fx.pk[OUT];
+	cr_assert_eq(fixture_sign(&fx, &txs[1], 1), 0);
+	memset(&txs[2], 0, sizeof(txs[2]));
+	txs[2].kind = CHAIN_TX_PROFILE_PROPOSE;
+	chain_sample_profile(&txs[2].u.profile_propose, "mnist.b");
+	strcpy(txs[2].u.profile_propose.parent, "mnist");
+	cr_assert_eq(fixture_sign(&fx, &txs[2], M(3)), 0);
+	update_tx(&txs[3], M(0), 1, &zero, 10);
+	eval_tx(&txs[4], 0);
+	cr_assert_eq(fixture_sign(&fx, &txs[4], M(1)), 0);
+	memset(&txs[5], 0, sizeof(txs[5]));
+	txs[5].kind = CHAIN_TX_EVIDENCE;
+	txs[5].u.evidence.type = CHAIN_EVIDENCE_DOUBLE_SIGN;
+	{
+		fl_hash ha, hb;
+		fl_sha256(&ha, "a", 1);
+		fl_sha256(&hb, "b", 1);
+		if (fl_hash_cmp(&ha, &hb) > 0) {
+			fl_hash t = ha;
+			ha = hb;
+			hb = t;
+		}
+		cr_assert_eq(
+		    fixture_vote(&fx, &txs[5].u.evidence.vote_a, 3, CHAIN_VOTE_PREVOTE, 1, 0, &ha),
+		    0);
+		cr_assert_eq(
+		    fixture_vote(&fx, &txs[5].u.evidence.vote_b, 3, CHAIN_VOTE_PREVOTE, 1, 0, &hb),
+		    0);
+	}
+	cr_assert_eq(fixture_sign(&fx, &txs[5], M(2)), 0);
+	cr_assert_eq(fixture_build_block(&fx, txs, 6, &b), 0);
+	cr_assert_eq(chain_check_block(fx.store, &b, &want), 0, "%s",
+		     want.reason ? want.reason : "-");
+	cr_assert_eq(chain_store_info(fx.store, &before), 0);
+
+	for (n = 1; n < 100000; n++) {
+		fl_alloc_fail_after(n);
+		rc = chain_apply_block(fx.store, &b, &res);
+		fl_alloc_fail_after(0);
+		if (rc == FL_OK)
+			break;
+		cr_assert_eq(rc, FL_ENOMEM, "allocation %lu: %s (%s)", n, fl_strerror(rc),
+			     res.reason ? res.reason : "-");
+		cr_assert_eq(chain_store_info(fx.store, &after), 0);
+		cr_assert_eq(after.height, before.height);
+		cr_assert_eq(fl_hash_cmp(&after.app_hash, &before.app_hash), 0);
+		failures++;
+	}
+	cr_assert_eq(rc, FL_OK);
+	cr_assert_gt(failures, 50, "only %d allocation points", failures);
+	cr_assert_eq(fl_hash_cmp(&res.app_hash, &want.app_hash), 0);
+	cr_assert_eq(round_of(1).n_updates, 1);
+	chain_block_free(&b);
+	for (int i = 0; i < 6; i++)
+		chain_tx_free(&txs[i]);
+
+	/* The lookups that allocate, likewise. */
+	for (n = 1; n < 1000; n++) {
+		char(*ids)[CHAIN_PROFILE_ID_MAX + 1] = NULL;
+		chain_update_record *ups = NULL;
+		chain_genesis_validator *vals = NULL;
+		size_t k = 0, n_ups = 0, n_vals = 0;
+		int r1, r2, r3;
+
+		fl_alloc_fail_after(n);
+		r1 = chain_list_profiles(fx.store, &ids, &k);
+		r2 = chain_get_round_updates(fx.store, "mnist", 1, &ups, &n_ups);
+		r3 = chain_get_validators(fx.store, &vals, &n_vals);
+		fl_alloc_fail_after(0);
+		cr_assert(r1 == FL_OK || r1 == FL_ENOMEM);
+		cr_assert(r2 == FL_OK || r2 == FL_ENOMEM);
+		cr_assert(r3 == FL_OK || r3 == FL_ENOMEM);
+		fl_free(ids);
+		fl_free(ups);
+		fl_free(vals);
+		if (r1 == FL_OK && r2 == FL_OK && r3 == FL_OK) {
+			cr_assert_eq(k, 2);
+			cr_assert_eq(n_ups, 1);
+			cr_assert_eq(n_vals, 3);
+			break;
+		}
+	}
+	ROUNDS_NO_LEAKS();
+}
