@@ -37,10 +37,11 @@ int fl_spec_check(const fl_spec *spec)
 int fl_spec_parse(fl_spec *out, const char *text)
 {
 	fl_spec spec;
-	const char *p = text;
+	const char *p;
 	uint32_t n = 0;
 
 	assert(out != NULL && text != NULL);
+	p = text;
 	memset(&spec, 0, sizeof(spec));
 	for (;;) {
 		uint64_t v = 0;
