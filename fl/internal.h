@@ -1,0 +1,60 @@
+/* fl/internal.h — shared between fl/ files only; never included outside fl/
+ * (the fuzz targets and tests/fl may include it to reach the parsers). Each
+ * area keeps its declarations in its own section. */
+#ifndef FEDLEDGER_FL_INTERNAL_H
+#define FEDLEDGER_FL_INTERNAL_H
+
+#include "fl/fl.h"
+
+/* ---------------------------------- models and training (model.c, train.c, eval.c) */
+
+/* Alignment of every parameter and workspace vector: one cache line, and a
+ * whole number of AVX/AVX-512 vectors. */
+#define FL_FLOAT_ALIGN 64
+
+/*
+ * n floats, FL_FLOAT_ALIGN-aligned, through fl_malloc (so the failure hook
+ * reaches it); NULL on failure or overflow. Free only with fl_floats_free:
+ * fl_model.params comes from here, so a model's params must be allocated by
+ * fl_model_new (or this function) and released by fl_model_free, never by
+ * fl_free.
+ */
+float *fl_floats_alloc(size_t n);
+void fl_floats_free(float *p);
+
+/* 1 if two specs describe the same network (only the used entries count). */
+int fl_spec_equal(const fl_spec *a, const fl_spec *b);
+
+/*
+ * The trainer's workspace (train.c; eval.c reads it). One block of aligned
+ * floats holds every buffer, sized for max_batch once, so a training step
+ * never allocates.
+ */
+struct fl_trainer {
+	fl_spec spec;
+	uint32_t max_batch;
+	uint32_t max_width;   /* widest layer output, the size of dy rows */
+	size_t n_params;
+	size_t offset[FL_MAX_LAYERS]; /* fl_spec_layer_offset, precomputed */
+	/* act[0]: a gathered input batch; act[l]: output of layer l-1 after its
+	 * activation (the last one holds the logits). */
+	float *act[FL_MAX_LAYERS + 1];
+	float *dy[2];     /* ping-pong gradients w.r.t. a layer's pre-activation output */
+	float *colsum;    /* bias gradient of one layer */
+	float *velocity;  /* SGD momentum, n_params */
+	uint16_t *labels; /* a gathered label batch */
+	float *block;     /* the allocation behind the float buffers */
+};
+
+/* Logits of b <= max_batch samples x (row-major, b·sizes[0]) under params;
+ * the result lives in t's workspace until the next pass. */
+const float *fl_trainer_forward(fl_trainer *t, const float *params, const float *x, size_t b);
+
+/*
+ * Cross-entropy of one row of logits z[0..k) against label y, stable
+ * (log-sum-exp around the largest logit), summed in double. *argmax gets
+ * the first largest logit; p, if not NULL, the k softmax probabilities.
+ */
+double fl_xent_row(const float *z, uint32_t k, uint32_t y, uint32_t *argmax, float *p);
+
+#endif
