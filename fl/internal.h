@@ -6,6 +6,39 @@
 
 #include "fl/fl.h"
 
+/* ------------------------------------------------- data (idx.c, csv.c) */
+
+/* Largest pixel payload an IDX images file may declare (n·rows·cols bytes),
+ * and the largest file the reader will read: that payload, its header, and
+ * room for gzip's framing of incompressible data. */
+#define FL_IDX_MAX_PIXELS ((uint64_t)1 << 31)
+#define FL_IDX_MAX_FILE   ((size_t)FL_IDX_MAX_PIXELS + ((size_t)FL_IDX_MAX_PIXELS >> 10) + 4096)
+
+/*
+ * The IDX parser behind fl_dataset_load_idx, on whole files in memory: each
+ * buffer is raw IDX or a single gzip member of it (detected by 1f 8b). The
+ * output is bounded by the header's dimensions, never by what the
+ * compressed stream would produce. FL_ECORRUPT for a malformed, truncated or
+ * overlong file, FL_ETOOBIG for dimensions over the limits, FL_EINVAL for a
+ * bad n_classes, FL_ENOMEM. out is zeroed on failure.
+ */
+int fl_idx_parse_buffer(fl_dataset *out, const uint8_t *images, size_t images_len,
+			const uint8_t *labels, size_t labels_len, uint32_t n_classes) FL_MUST_CHECK;
+
+/* Limits of the CSV reader. */
+#define FL_CSV_MAX_FILE  ((size_t)1 << 30)
+#define FL_CSV_MAX_LINE  ((size_t)1 << 20)
+#define FL_CSV_MAX_FIELD 64
+
+/*
+ * The CSV parser behind fl_dataset_load_csv, on text that need not be
+ * NUL-terminated; `name` prefixes the line numbers in log messages.
+ * FL_EPARSE (logged with the line), FL_EINVAL for a bad n_classes,
+ * FL_ENOMEM. out is zeroed on failure.
+ */
+int fl_csv_parse_buffer(fl_dataset *out, const char *text, size_t len, uint32_t n_classes,
+			const char *name) FL_MUST_CHECK;
+
 /* ---------------------------------- models and training (model.c, train.c, eval.c) */
 
 /* Alignment of every parameter and workspace vector: one cache line, and a
