@@ -121,7 +121,9 @@ void fl_dataset_free(fl_dataset *d);
 
 /* ------------------------------------------------------- partitions */
 
-/* Per-client index lists into one dataset. */
+/* Per-client index lists into one dataset, each in ascending order. Every
+ * partition is a pure function of the labels, the arguments and the seed;
+ * FL_EINVAL if clients is 0 or more than d->n. */
 typedef struct {
 	uint32_t n_clients;
 	uint32_t **idx; /* owned */
@@ -134,7 +136,11 @@ int fl_partition_iid(fl_partition *p, const fl_dataset *d, uint32_t clients,
  * gets at least one sample. */
 int fl_partition_dirichlet(fl_partition *p, const fl_dataset *d, uint32_t clients, double alpha,
 			   uint64_t seed) FL_MUST_CHECK;
-/* Each client holds samples of k distinct labels (shards). */
+/* Each client holds samples of k distinct labels (shards): the classes are
+ * cut into clients·k single-class shards, k per client, of distinct classes
+ * whenever no class needs more shards than there are clients. With fewer
+ * shards than classes only clients·k classes are used. FL_EINVAL if k is 0
+ * or clients·k > d->n. */
 int fl_partition_labels(fl_partition *p, const fl_dataset *d, uint32_t clients, uint32_t k,
 			uint64_t seed) FL_MUST_CHECK;
 /* Indices of the samples whose label is in labels[0..n_labels): a profile
@@ -159,7 +165,8 @@ typedef struct {
 	float var[FL_SKETCH_DIM];
 } fl_data_summary;
 
-/* Over d's samples idx[0..n) (idx NULL = all). */
+/* Over d's samples idx[0..n) (idx NULL = all, n ignored). FL_EINVAL for no
+ * samples, or an index or label out of range. */
 int fl_data_summarize(fl_data_summary *out, const fl_dataset *d, const uint32_t *idx,
 		      size_t n) FL_MUST_CHECK;
 
