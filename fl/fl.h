@@ -246,7 +246,9 @@ int32_t fl_fixed_from_float(float x);
 float fl_fixed_to_float(int32_t q);
 int fl_update_from_models(fl_update *u, const fl_model *local, const fl_model *base,
 			  uint64_t n_samples) FL_MUST_CHECK;
-/* out = base + dequantised delta, elementwise in IEEE single precision. */
+/* out = base + dequantised delta, elementwise in IEEE single precision.
+ * out may be base (in place), a model of base's spec (overwritten) or a
+ * zeroed struct (allocated like fl_model_new; fl_model_free it). */
 int fl_update_apply(fl_model *out, const fl_model *base, const int32_t *delta) FL_MUST_CHECK;
 void fl_update_free(fl_update *u);
 
@@ -265,7 +267,7 @@ typedef struct {
 	uint32_t trim_beta_ppm;  /* TRIMMED: fraction trimmed from each side */
 	uint32_t krum_f;         /* MULTIKRUM: tolerated bad updates */
 	uint64_t norm_bound_q;   /* NORM_BOUND: bound in fixed point (value · 2^FRAC) */
-	uint64_t max_weight;     /* FedAvg weight = min(n_samples, max_weight); 0 = no cap */
+	uint64_t max_weight;     /* FedAvg weight = min(n_samples, max_weight, 2^31 − 1); 0 = no cap */
 	uint32_t threads;        /* 0 or 1 = calling thread only */
 } fl_agg_params;
 
@@ -276,9 +278,22 @@ typedef struct {
 	uint64_t *weights; /* owned, per input in the order given: 0 = rejected */
 } fl_agg_result;
 
+/* The most updates one aggregation takes (Multi-Krum keeps n² distances). */
+#define FL_AGG_MAX_INPUTS 1024
+
 /* Aggregates n updates of one spec. The result does not depend on the
  * order of `updates` beyond the order of `weights` (rules sort by content
- * where they must), nor on `threads`. */
+ * where they must), nor on `threads`.
+ * Rounding (docs/aggregation.md): FedAvg, Multi-Krum and norm bounding give
+ * round(Σ w·q / Σ w) half away from zero; a median of an even count is
+ * floor((a + b) / 2); a trimmed mean drops floor(beta·n) values at each end
+ * and rounds like FedAvg. Norm bounding scales an update whose norm
+ * N = floor(sqrt(Σ q²)) exceeds the bound B to round(q·B/N). `weights` holds
+ * every input's capped weight, 0 for those Multi-Krum rejected.
+ * FL_EINVAL: n = 0 or over FL_AGG_MAX_INPUTS, mixed specs, a rule parameter
+ * out of range (Multi-Krum needs n > 2f + 2, a trimmed mean
+ * n − 2·floor(beta·n) >= 1, norm bounding B > 0), or a weighted mean whose
+ * weights are all 0. FL_ENOMEM. */
 int fl_aggregate(fl_agg_result *out, const fl_update *const *updates, size_t n,
 		 const fl_agg_params *ap) FL_MUST_CHECK;
 void fl_agg_result_free(fl_agg_result *r);
@@ -295,7 +310,8 @@ int fl_server_momentum(int32_t *v, const int32_t *delta, size_t n, uint32_t beta
  * fixed with FL_FIXED_FRAC for updates) and scale exponent, then the
  * little-endian payload; an update also carries n_samples. The blob hash is
  * the SHA-256 of these uncompressed canonical bytes; on the wire and on disk
- * a blob is a zstd frame of them.
+ * a blob is a zstd frame of them. Exact layout and what decoding refuses:
+ * docs/blob-format.md. Encoded buffers are the caller's (fl_free).
  */
 typedef enum { FL_BLOB_MODEL = 1, FL_BLOB_UPDATE = 2 } fl_blob_kind;
 

@@ -90,4 +90,76 @@ const float *fl_trainer_forward(fl_trainer *t, const float *params, const float 
  */
 double fl_xent_row(const float *z, uint32_t k, uint32_t y, uint32_t *argmax, float *p);
 
+/* ------------- fixed point, aggregation, blobs (fixed.c, update.c, aggregate.c,
+ *               agg_*.c, momentum.c, blob.c) */
+
+/* GCC's 128-bit integers; __extension__ keeps -std=c11 -Wpedantic quiet. */
+__extension__ typedef __int128 fl_i128;
+__extension__ typedef unsigned __int128 fl_u128;
+
+/* fl_fixed_from_float of a double: the same rounding and saturation. */
+int32_t fl_fixed_from_double(double x);
+
+/* m/d rounded to nearest, halves up (d > 0): with the sign applied outside,
+ * this is the "half away from zero" rounding of every fixed-point mean. */
+static inline uint64_t fl_udiv_round(uint64_t m, uint64_t d)
+{
+	uint64_t q = m / d, r = m % d;
+
+	return q + (r >= d - r);
+}
+
+/* a/d rounded half away from zero (d > 0). */
+static inline int64_t fl_div_round(int64_t a, uint64_t d)
+{
+	uint64_t m = a < 0 ? 0 - (uint64_t)a : (uint64_t)a;
+	uint64_t q = fl_udiv_round(m, d);
+
+	return a < 0 ? -(int64_t)q : (int64_t)q;
+}
+
+/* The most threads (coordinate chunks) one aggregation uses. */
+#define FL_AGG_MAX_PARTS 64
+
+/*
+ * One aggregation in progress, shared by the rules' kernels. Each kernel
+ * splits [0, n_params) into `parts` contiguous chunks run on pthreads; a
+ * coordinate's result never depends on the chunking, and cross-coordinate
+ * sums (norms, distances) are exact integers added in a fixed order, so
+ * the output is the same for any thread count.
+ */
+typedef struct {
+	const fl_update *const *u;
+	size_t n;             /* inputs */
+	size_t n_params;
+	unsigned parts;       /* 1..FL_AGG_MAX_PARTS */
+	const uint64_t *w;    /* per input weight, < 2^31; 0 = left out of means */
+	/* NORM_BOUND: input i contributes round(q·scale_num[i]/scale_den[i])
+	 * where scale_den[i] != 0; NULL = every input as is. */
+	const uint64_t *scale_num;
+	const uint64_t *scale_den;
+	uint32_t trim;        /* TRIMMED: values dropped from each end */
+	int32_t *out;         /* n_params */
+} fl_agg_job;
+
+/* Runs fn(ctx, lo, hi, part) over `parts` contiguous chunks of [0, n),
+ * chunk 0 on the calling thread. If a thread cannot start, its chunk runs
+ * on the caller afterwards: slower, same result. */
+typedef void (*fl_agg_range_fn)(void *ctx, size_t lo, size_t hi, unsigned part);
+void fl_agg_run(size_t n, unsigned parts, fl_agg_range_fn fn, void *ctx);
+
+/* Weighted mean of the inputs with w != 0 (after scaling) into job->out.
+ * FL_EINVAL if every weight is 0, FL_ENOMEM. */
+int fl_agg_mean(const fl_agg_job *job) FL_MUST_CHECK;
+/* Coordinate-wise median (trim ignored) or trimmed mean into job->out. */
+int fl_agg_sorted(const fl_agg_job *job, int median) FL_MUST_CHECK;
+/* Multi-Krum selection: sets w[i] = 0 for the f inputs not selected. */
+int fl_agg_krum_select(uint64_t *w, const fl_agg_job *job, uint32_t f) FL_MUST_CHECK;
+/* Norm bounding: den[i] = floor(L2 norm of input i) and num[i] = bound for
+ * the inputs whose norm exceeds bound, den[i] = 0 for the others. */
+int fl_agg_norm_scales(uint64_t *num, uint64_t *den, const fl_agg_job *job,
+		       uint64_t bound) FL_MUST_CHECK;
+/* Floor of the square root of x. */
+uint64_t fl_isqrt_u128(fl_u128 x);
+
 #endif

@@ -1,0 +1,142 @@
+/*
+ * fl/agg_fedavg.c — the weighted mean behind FedAvg, Multi-Krum and norm
+ * bounding: out = round(Σ w_i·q_i / Σ w_i), half away from zero, with the
+ * numerator exact.
+ *
+ * Bounds: |q| <= 2^31 and w_i < 2^31, so while W = Σ w_i < 2^32 the
+ * numerator's magnitude is below W·2^31 < 2^63 and fits int64 (the usual
+ * case: weights are sample counts). Larger W takes a 128-bit path. A mean of
+ * 2^31-bounded integers rounds to a 2^31-bounded integer, so the result
+ * always fits int32.
+ */
+#include "fl/internal.h"
+
+#include <string.h>
+
+/* Coordinates per block: the accumulators (and a scaled copy of one input)
+ * stay in L1/L2 while every input streams through once. */
+#define BLOCK 2048
+
+typedef struct {
+	fl_i128 wide[BLOCK];
+	int64_t acc[BLOCK];
+	int32_t scaled[BLOCK];
+} scratch;
+
+typedef struct {
+	const fl_agg_job *job;
+	uint64_t w_sum;
+	scratch *s[FL_AGG_MAX_PARTS];
+} mean_ctx;
+
+/* round(q·num/den), half away from zero; num < den keeps it within |q|. */
+static int32_t scale_value(int32_t q, uint64_t num, uint64_t den)
+{
+	uint64_t m = q < 0 ? 0 - (uint64_t)(int64_t)q : (uint64_t)q;
+	uint64_t r;
+
+	if (num < ((uint64_t)1 << 33)) {
+		r = fl_udiv_round(m * num, den); /* m <= 2^31: no overflow */
+	} else {
+		fl_u128 p = (fl_u128)m * num;
+		fl_u128 qq = p / den, rem = p % den;
+
+		r = (uint64_t)(qq + (rem >= den - rem));
+	}
+	/* r <= 2^31, and equals it only for q = INT32_MIN: negate in 64 bits. */
+	return (int32_t)(q < 0 ? -(int64_t)r : (int64_t)r);
+}
+
+/* Input i's values at [lo, lo+len), scaled if norm bounding says so. */
+static const int32_t *input_block(const fl_agg_job *job, size_t i, size_t lo, size_t len,
+				  int32_t *scaled)
+{
+	const int32_t *q = job->u[i]->q + lo;
+
+	if (job->scale_den == NULL || job->scale_den[i] == 0)
+		return q;
+	for (size_t j = 0; j < len; j++)
+		scaled[j] = scale_value(q[j], job->scale_num[i], job->scale_den[i]);
+	return scaled;
+}
+
+static void mean_block_64(const mean_ctx *c, scratch *s, size_t lo, size_t len)
+{
+	const fl_agg_job *job = c->job;
+	int64_t *acc = s->acc;
+
+	memset(acc, 0, len * sizeof(*acc));
+	for (size_t i = 0; i < job->n; i++) {
+		/* w < 2^31: a 32x32->64 multiply, which AVX2 vectorises. */
+		const int32_t w = (int32_t)job->w[i];
+		const int32_t *v;
+
+		if (w == 0)
+			continue;
+		v = input_block(job, i, lo, len, s->scaled);
+		for (size_t j = 0; j < len; j++)
+			acc[j] += (int64_t)w * v[j];
+	}
+	for (size_t j = 0; j < len; j++)
+		job->out[lo + j] = (int32_t)fl_div_round(acc[j], c->w_sum);
+}
+
+static void mean_block_128(const mean_ctx *c, scratch *s, size_t lo, size_t len)
+{
+	const fl_agg_job *job = c->job;
+	fl_i128 *acc = s->wide;
+
+	memset(acc, 0, len * sizeof(*acc));
+	for (size_t i = 0; i < job->n; i++) {
+		const fl_i128 w = (fl_i128)job->w[i];
+		const int32_t *v;
+
+		if (w == 0)
+			continue;
+		v = input_block(job, i, lo, len, s->scaled);
+		for (size_t j = 0; j < len; j++)
+			acc[j] += w * v[j];
+	}
+	for (size_t j = 0; j < len; j++) {
+		fl_u128 m = acc[j] < 0 ? -(fl_u128)acc[j] : (fl_u128)acc[j];
+		fl_u128 q = m / c->w_sum, r = m % c->w_sum;
+
+		q += r >= c->w_sum - r;
+		job->out[lo + j] = (int32_t)(acc[j] < 0 ? -(int64_t)q : (int64_t)q);
+	}
+}
+
+static void mean_range(void *arg, size_t lo, size_t hi, unsigned part)
+{
+	const mean_ctx *c = arg;
+	scratch *s = c->s[part];
+
+	for (size_t b = lo; b < hi; b += BLOCK) {
+		size_t len = hi - b < BLOCK ? hi - b : BLOCK;
+
+		if (c->w_sum < ((uint64_t)1 << 32))
+			mean_block_64(c, s, b, len);
+		else
+			mean_block_128(c, s, b, len);
+	}
+}
+
+int fl_agg_mean(const fl_agg_job *job)
+{
+	mean_ctx c = {.job = job};
+	int rc = FL_ENOMEM;
+
+	for (size_t i = 0; i < job->n; i++)
+		c.w_sum += job->w[i];
+	if (c.w_sum == 0)
+		return FL_EINVAL;
+	for (unsigned k = 0; k < job->parts; k++)
+		if ((c.s[k] = fl_malloc(sizeof(scratch))) == NULL)
+			goto cleanup;
+	fl_agg_run(job->n_params, job->parts, mean_range, &c);
+	rc = FL_OK;
+cleanup:
+	for (unsigned k = 0; k < job->parts; k++)
+		fl_free(c.s[k]);
+	return rc;
+}
