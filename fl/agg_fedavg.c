@@ -3,23 +3,34 @@
  * bounding: out = round(Σ w_i·q_i / Σ w_i), half away from zero, with the
  * numerator exact.
  *
- * Bounds: |q| <= 2^31 and w_i < 2^31, so while W = Σ w_i < 2^32 the
- * numerator's magnitude is below W·2^31 < 2^63 and fits int64 (the usual
- * case: weights are sample counts). Larger W takes a 128-bit path. A mean of
- * 2^31-bounded integers rounds to a 2^31-bounded integer, so the result
- * always fits int32.
+ * Three exact paths, chosen by W = Σ w_i (|q| <= 2^31, w_i < 2^31):
+ *   - W < 2^21 (the usual case: weights are sample counts): every product
+ *     and partial sum is an integer below 2^52, which a double holds
+ *     exactly, so the sum is computed in doubles (vectorised; any order
+ *     gives the same exact value) and the quotient as explained at
+ *     divide_exact;
+ *   - W < 2^32: the numerator is below W·2^31 < 2^63: int64;
+ *   - otherwise 128-bit integers.
+ * All three give the same integers; tests/fl/test_aggregate.c checks each
+ * path against the formula. A mean of 2^31-bounded integers rounds to a
+ * 2^31-bounded integer, so the result always fits int32.
  */
 #include "fl/internal.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Coordinates per block: the accumulators (and a scaled copy of one input)
  * stay in L1/L2 while every input streams through once. */
 #define BLOCK 2048
 
+/* Below this weight sum the double path is exact (see the top). */
+#define EXACT_DOUBLE_W ((uint64_t)1 << 21)
+
 typedef struct {
 	fl_i128 wide[BLOCK];
 	int64_t acc[BLOCK];
+	double dacc[BLOCK];
 	int32_t scaled[BLOCK];
 } scratch;
 
@@ -58,6 +69,72 @@ static const int32_t *input_block(const fl_agg_job *job, size_t i, size_t lo, si
 	for (size_t j = 0; j < len; j++)
 		scaled[j] = scale_value(q[j], job->scale_num[i], job->scale_den[i]);
 	return scaled;
+}
+
+/* The full-block loop has a constant trip count, which lets -O2 vectorise
+ * it; the tail of a chunk takes the plain loop. */
+static void accumulate_block(double *restrict acc, const int32_t *restrict v, double w)
+{
+	for (size_t j = 0; j < BLOCK; j++)
+		acc[j] += w * v[j];
+}
+
+static void accumulate_exact(double *restrict acc, const int32_t *restrict v, double w, size_t len)
+{
+	if (len == BLOCK) {
+		accumulate_block(acc, v, w);
+		return;
+	}
+	for (size_t j = 0; j < len; j++)
+		acc[j] += w * v[j];
+}
+
+/*
+ * round(a / W) half away from zero, for integers |a| < 2^52 and 0 < W < 2^21,
+ * from one IEEE division: a/W is correctly rounded, and the exact quotient
+ * t is either a half-integer (33 bits: the division returns it exactly) or
+ * at least 1/(2W) > 2^-22 away from every half-integer, while the division's
+ * error is at most half an ulp of |t| < 2^31, i.e. <= 2^-22. So the computed
+ * quotient lies on the same side of every half-integer as t, and adding ±0.5
+ * (exact at that magnitude) then truncating rounds it as the integers would.
+ */
+static int32_t quotient_exact(double a, double w_sum)
+{
+	double t = a / w_sum;
+
+	/* Branch-free (signs are random): copysign is a bit operation. */
+	return (int32_t)(t + copysign(0.5, t));
+}
+
+static void divide_block(int32_t *restrict out, const double *restrict acc, double w_sum)
+{
+	for (size_t j = 0; j < BLOCK; j++)
+		out[j] = quotient_exact(acc[j], w_sum);
+}
+
+static void divide_exact(int32_t *restrict out, const double *restrict acc, double w_sum,
+			 size_t len)
+{
+	if (len == BLOCK) {
+		divide_block(out, acc, w_sum);
+		return;
+	}
+	for (size_t j = 0; j < len; j++)
+		out[j] = quotient_exact(acc[j], w_sum);
+}
+
+static void mean_block_exact(const mean_ctx *c, scratch *s, size_t lo, size_t len)
+{
+	const fl_agg_job *job = c->job;
+
+	memset(s->dacc, 0, len * sizeof(*s->dacc));
+	for (size_t i = 0; i < job->n; i++) {
+		if (job->w[i] == 0)
+			continue;
+		accumulate_exact(s->dacc, input_block(job, i, lo, len, s->scaled),
+				 (double)job->w[i], len);
+	}
+	divide_exact(job->out + lo, s->dacc, (double)c->w_sum, len);
 }
 
 static void mean_block_64(const mean_ctx *c, scratch *s, size_t lo, size_t len)
@@ -114,7 +191,9 @@ static void mean_range(void *arg, size_t lo, size_t hi, unsigned part)
 	for (size_t b = lo; b < hi; b += BLOCK) {
 		size_t len = hi - b < BLOCK ? hi - b : BLOCK;
 
-		if (c->w_sum < ((uint64_t)1 << 32))
+		if (c->w_sum < EXACT_DOUBLE_W)
+			mean_block_exact(c, s, b, len);
+		else if (c->w_sum < ((uint64_t)1 << 32))
 			mean_block_64(c, s, b, len);
 		else
 			mean_block_128(c, s, b, len);

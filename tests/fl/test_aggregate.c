@@ -151,6 +151,88 @@ Test(aggregate, fedavg_extreme_values_and_wide_sums)
 	free_updates(u, 4);
 }
 
+/* The FedAvg formula in 128-bit integers, written out independently. */
+static int32_t fedavg_formula(fl_update *u, const uint64_t *w, size_t n, size_t k)
+{
+	i128 num = 0, den = 0, m, q;
+
+	for (size_t i = 0; i < n; i++) {
+		num += (i128)w[i] * u[i].q[k];
+		den += (i128)w[i];
+	}
+	m = num < 0 ? -num : num;
+	q = m / den + (2 * (m % den) >= den);
+	return (int32_t)(num < 0 ? -q : q);
+}
+
+/*
+ * agg_fedavg.c has three exact paths by weight sum W: doubles below 2^21,
+ * int64 below 2^32, 128-bit above. Each must give the formula's integers,
+ * on random values and on crafted near-ties: with W = 2^21 − 1 the
+ * quotient can sit 1/(2W) from a half-integer, the closest the double
+ * path's proof allows.
+ */
+Test(aggregate, fedavg_every_path_matches_the_formula)
+{
+	/* W = 4, 2000, 2^21 − 1 (the largest on the double path), 2^21 (the
+	 * smallest on the int64 path), ~2^28, 2^32 − 1 (the largest on the
+	 * int64 path, weights capped at 2^31 − 1), 2^32 + 3 (128-bit). */
+	const uint64_t weights[][3] = {
+	    {1, 2, 1},
+	    {1000, 999, 1},
+	    {1 << 20, (1 << 20) - 2, 1},
+	    {1 << 20, (1 << 20) - 1, 1},
+	    {1 << 27, (1 << 27) - 1, 1},
+	    {(uint64_t)1 << 31, (uint64_t)1 << 31, 1},
+	    {(uint64_t)1 << 40, (uint64_t)1 << 40, 5},
+	};
+	fl_spec s;
+	fl_update u[3];
+	uint64_t st = 99;
+	const int32_t X = FL_FIXED_MAX - 1;
+
+	cr_assert_eq(fl_spec_parse(&s, "30-40-10"), FL_OK); /* 1650 params */
+	for (size_t i = 0; i < 3; i++)
+		make_update(&u[i], &s, NULL, 1);
+	for (size_t k = 0; k < u[0].n; k++)
+		for (size_t i = 0; i < 3; i++) {
+			st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+			u[i].q[k] = (int32_t)(st >> 32) | 1; /* never INT32_MIN */
+			if (k % 7 == 0)
+				u[i].q[k] = (int32_t)(st >> 60) - 8; /* small: many ties */
+		}
+	/* Extremes and near-ties in the first coordinates. */
+	u[0].q[0] = FL_FIXED_MAX, u[1].q[0] = FL_FIXED_MAX - 1, u[2].q[0] = FL_FIXED_MAX;
+	u[0].q[1] = -FL_FIXED_MAX, u[1].q[1] = -FL_FIXED_MAX + 1, u[2].q[1] = -FL_FIXED_MAX;
+	u[0].q[2] = 0, u[1].q[2] = 1, u[2].q[2] = 0;
+	u[0].q[3] = 1, u[1].q[3] = 0, u[2].q[3] = 0;
+	u[0].q[4] = -1, u[1].q[4] = 0, u[2].q[4] = 0;
+	u[0].q[5] = FL_FIXED_MAX - 1, u[1].q[5] = FL_FIXED_MAX, u[2].q[5] = 5;
+	/* Large values whose mean is X + w2/W or X − 1 + w1/W: within 1/W of
+	 * a half-integer for every weight set below, where an inexact sum
+	 * would round the wrong way. */
+	u[0].q[6] = X, u[1].q[6] = X + 1, u[2].q[6] = X;
+	u[0].q[7] = X, u[1].q[7] = X - 1, u[2].q[7] = X - 1;
+	u[0].q[8] = -X, u[1].q[8] = -X - 1, u[2].q[8] = -X;
+	u[0].q[9] = -X, u[1].q[9] = -X + 1, u[2].q[9] = -X + 1;
+
+	for (size_t sc = 0; sc < FL_ARRAY_LEN(weights); sc++) {
+		fl_agg_params ap = {.rule = FL_RULE_FEDAVG};
+		fl_agg_result r;
+
+		for (size_t i = 0; i < 3; i++)
+			u[i].n_samples = weights[sc][i];
+		for (ap.threads = 1; ap.threads <= 2; ap.threads++) {
+			run(&r, u, 3, &ap);
+			for (size_t k = 0; k < r.n; k++)
+				cr_assert_eq(r.q[k], fedavg_formula(u, r.weights, 3, k),
+					     "scale %zu coordinate %zu", sc, k);
+			fl_agg_result_free(&r);
+		}
+	}
+	free_updates(u, 3);
+}
+
 Test(aggregate, median_odd_and_even)
 {
 	fl_spec s = spec4();
