@@ -39,7 +39,8 @@ int fl_idx_parse_buffer(fl_dataset *out, const uint8_t *images, size_t images_le
 int fl_csv_parse_buffer(fl_dataset *out, const char *text, size_t len, uint32_t n_classes,
 			const char *name) FL_MUST_CHECK;
 
-/* ---------------------------------- models and training (model.c, train.c, eval.c) */
+/* ------------- models and training (model.c, train.c, eval.c, kernels.c,
+ * kernels_avx2.c) */
 
 /* Alignment of every parameter and workspace vector: one cache line, and a
  * whole number of AVX/AVX-512 vectors. */
@@ -73,7 +74,7 @@ struct fl_trainer {
 	 * activation (the last one holds the logits). */
 	float *act[FL_MAX_LAYERS + 1];
 	float *dy[2];     /* ping-pong gradients w.r.t. a layer's pre-activation output */
-	float *colsum;    /* bias gradient of one layer */
+	float *ones;      /* max_batch ones: the bias gradient is dYᵀ·1 */
 	float *velocity;  /* SGD momentum, n_params */
 	uint16_t *labels; /* a gathered label batch */
 	float *block;     /* the allocation behind the float buffers */
@@ -82,6 +83,48 @@ struct fl_trainer {
 /* Logits of b <= max_batch samples x (row-major, b·sizes[0]) under params;
  * the result lives in t's workspace until the next pass. */
 const float *fl_trainer_forward(fl_trainer *t, const float *params, const float *x, size_t b);
+
+/*
+ * The trainer's inner loops (kernels.c, kernels_avx2.c). Matrices are
+ * row-major and dense: X [b×in], W [in×out], Y and dY [b×out], dX [b×in].
+ *
+ * fl_dense_forward: Y = act(X·W + bias).
+ * fl_dense_input_grad: dX = dY·Wᵀ, zeroed where x <= 0 when act is RELU
+ *   (x being that ReLU's output, i.e. this layer's input).
+ * fl_dense_param_grad: P ← alpha·[X | 1]ᵀ·dY + beta·P, where P is a layer's
+ *   parameters as laid out in fl.h (W [in×out], then bias [out]) and ones
+ *   holds b ones; beta = 0 does not read P. With alpha = −lr, beta = 1 it
+ *   is a plain SGD step; with alpha = 1, beta = momentum it updates the
+ *   velocity.
+ * fl_sgd_step: g = v + wd·w + mu·(w − ref) (no prox term if ref is NULL),
+ *   v ← g, w ← w − lr·g, over n floats.
+ *
+ * Each dispatches to its AVX2/FMA version when the CPU has it, else to the
+ * portable one (sgemm and plain C). Both are exposed so that tests can
+ * compare them; call an _avx2 function only when
+ * fl_kernels_avx2_supported() (elsewhere it falls back to the portable one).
+ */
+void fl_dense_forward(float *y, const float *x, const float *w, const float *bias, size_t b,
+		      uint32_t in, uint32_t out, fl_activation act);
+void fl_dense_input_grad(float *dx, const float *dy, const float *w, const float *x, size_t b,
+			 uint32_t in, uint32_t out, fl_activation act);
+void fl_dense_param_grad(float *p, const float *x, const float *dy, const float *ones, size_t b,
+			 uint32_t in, uint32_t out, float alpha, float beta);
+void fl_sgd_step(float *w, float *v, const float *ref, size_t n, float lr, float wd, float mu);
+
+int fl_kernels_avx2_supported(void);
+void fl_dense_forward_blas(float *y, const float *x, const float *w, const float *bias, size_t b,
+			   uint32_t in, uint32_t out, fl_activation act);
+void fl_dense_forward_avx2(float *y, const float *x, const float *w, const float *bias, size_t b,
+			   uint32_t in, uint32_t out, fl_activation act);
+void fl_dense_input_grad_blas(float *dx, const float *dy, const float *w, const float *x,
+			      size_t b, uint32_t in, uint32_t out, fl_activation act);
+void fl_dense_input_grad_avx2(float *dx, const float *dy, const float *w, const float *x,
+			      size_t b, uint32_t in, uint32_t out, fl_activation act);
+void fl_sgd_step_portable(float *w, float *v, const float *ref, size_t n, float lr, float wd,
+			  float mu);
+void fl_sgd_step_avx2(float *w, float *v, const float *ref, size_t n, float lr, float wd,
+		      float mu);
 
 /*
  * Cross-entropy of one row of logits z[0..k) against label y, stable
@@ -116,6 +159,24 @@ static inline int64_t fl_div_round(int64_t a, uint64_t d)
 	uint64_t q = fl_udiv_round(m, d);
 
 	return a < 0 ? -(int64_t)q : (int64_t)q;
+}
+
+/*
+ * round(a / w) half away from zero, for integers |a| < 2^52 and 0 < w < 2^21
+ * with |a / w| <= 2^31, from one IEEE division: a/w is correctly rounded,
+ * and the exact quotient t is either a half-integer (33 bits: the division
+ * returns it exactly) or at least 1/(2w) > 2^-22 away from every
+ * half-integer, while the division's error is at most half an ulp of
+ * |t| <= 2^31, i.e. <= 2^-22. So the computed quotient lies on the same side
+ * of every half-integer as t, and adding ±0.5 (exact at that magnitude)
+ * then truncating rounds it as the integers would. Branch-free, since the
+ * signs of update values are random.
+ */
+static inline int32_t fl_quotient_exact(double a, double w)
+{
+	double t = a / w;
+
+	return (int32_t)(t + __builtin_copysign(0.5, t));
 }
 
 /* The most threads (coordinate chunks) one aggregation uses. */

@@ -1,7 +1,7 @@
 /*
- * fl/train.c — the trainer: forward and backward passes of the MLP on
- * OpenBLAS sgemm, the softmax cross-entropy head, and SGD with momentum,
- * weight decay and the FedProx term.
+ * fl/train.c — the trainer: forward and backward passes of the MLP (the
+ * products in dense.c, dW on OpenBLAS sgemm), the softmax cross-entropy
+ * head, and SGD with momentum, weight decay and the FedProx term.
  *
  * Layout (fl.h): layer l has W row-major [in][out] then b[out], so with a
  * batch X [B×in] row-major the forward pass is Y = X·W + b, and backward
@@ -14,6 +14,8 @@
  *     W ← W − lr·Xᵀ·dY (beta = 1); with momentum the sgemm writes
  *     v ← mu·v + Xᵀ·dY and one pass over [W, b] adds decay and prox and
  *     moves W, layer by layer while that layer is still in cache;
+ *   - bias and ReLU are applied as the forward product is stored, the ReLU
+ *     mask as dX is (dense.c);
  *   - a layer's dX is computed before its W moves, and not at all for the
  *     first layer (nobody needs the gradient of the data).
  */
@@ -77,7 +79,7 @@ int fl_trainer_new(fl_trainer **out, const fl_spec *spec, uint32_t max_batch)
 	for (uint32_t l = 0; l <= spec->n_layers; l++)
 		total += aligned_count((size_t)max_batch * spec->sizes[l]);
 	total += 2 * aligned_count((size_t)max_batch * t->max_width);
-	total += aligned_count(t->max_width);
+	total += aligned_count(max_batch);
 	total += aligned_count(t->n_params);
 	t->block = fl_floats_alloc(total);
 	t->labels = fl_calloc(max_batch, sizeof(uint16_t));
@@ -94,8 +96,10 @@ int fl_trainer_new(fl_trainer **out, const fl_spec *spec, uint32_t max_batch)
 		t->dy[i] = t->block + used;
 		used += aligned_count((size_t)max_batch * t->max_width);
 	}
-	t->colsum = t->block + used;
-	used += aligned_count(t->max_width);
+	t->ones = t->block + used;
+	for (uint32_t i = 0; i < max_batch; i++)
+		t->ones[i] = 1.0f;
+	used += aligned_count(max_batch);
 	t->velocity = t->block + used;
 	used += aligned_count(t->n_params);
 	assert(used == total);
@@ -118,25 +122,6 @@ void fl_trainer_free(fl_trainer *t)
 
 /* ------------------------------------------------------------ forward */
 
-/* y ← y + bias row-wise, then ReLU if asked: one pass over the output. */
-static void add_bias_act(float *restrict y, const float *restrict bias, size_t rows, uint32_t cols,
-			 fl_activation act)
-{
-	for (size_t i = 0; i < rows; i++) {
-		float *restrict r = y + i * cols;
-
-		if (act == FL_ACT_RELU) {
-			for (uint32_t j = 0; j < cols; j++) {
-				float v = r[j] + bias[j];
-				r[j] = v > 0.0f ? v : 0.0f;
-			}
-		} else {
-			for (uint32_t j = 0; j < cols; j++)
-				r[j] += bias[j];
-		}
-	}
-}
-
 const float *fl_trainer_forward(fl_trainer *t, const float *params, const float *x, size_t b)
 {
 	const fl_spec *s = &t->spec;
@@ -145,11 +130,9 @@ const float *fl_trainer_forward(fl_trainer *t, const float *params, const float 
 	for (uint32_t l = 0; l < s->n_layers; l++) {
 		const uint32_t in = s->sizes[l], out = s->sizes[l + 1];
 		const float *w = params + t->offset[l];
-		const float *xl = l ? t->act[l] : x;
 
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, (int)out, (int)in,
-			    1.0f, xl, (int)in, w, (int)out, 0.0f, t->act[l + 1], (int)out);
-		add_bias_act(t->act[l + 1], w + (size_t)in * out, b, out, s->act[l]);
+		fl_dense_forward(t->act[l + 1], l ? t->act[l] : x, w, w + (size_t)in * out, b, in,
+				 out, s->act[l]);
 	}
 	return t->act[s->n_layers];
 }
@@ -222,33 +205,6 @@ static double head(const float *z, const uint16_t *y, size_t b, uint32_t k, floa
 typedef void (*layer_sink)(void *ctx, fl_trainer *t, uint32_t l, const float *xl, const float *dy,
 			   size_t b);
 
-/* dX ← dY·Wᵀ, masked by the ReLU that produced X (its output is > 0
- * exactly where its input was). */
-static void input_grad(float *restrict dx, const float *restrict dy, const float *restrict w,
-		       const float *restrict x, size_t b, uint32_t in, uint32_t out,
-		       fl_activation act)
-{
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, (int)in, (int)out, 1.0f, dy,
-		    (int)out, w, (int)out, 0.0f, dx, (int)in);
-	if (act == FL_ACT_RELU) {
-		const size_t n = b * in;
-
-		for (size_t i = 0; i < n; i++)
-			dx[i] = x[i] > 0.0f ? dx[i] : 0.0f;
-	}
-}
-
-static void column_sums(float *restrict sum, const float *restrict dy, size_t b, uint32_t out)
-{
-	memcpy(sum, dy, out * sizeof(float));
-	for (size_t i = 1; i < b; i++) {
-		const float *restrict r = dy + i * out;
-
-		for (uint32_t j = 0; j < out; j++)
-			sum[j] += r[j];
-	}
-}
-
 /* Runs from the logits' gradient (in dy[0]) down to the first layer. */
 static void backward(fl_trainer *t, const float *params, const float *x, size_t b, layer_sink sink,
 		     void *ctx)
@@ -261,8 +217,8 @@ static void backward(fl_trainer *t, const float *params, const float *x, size_t 
 		const float *xl = l ? t->act[l] : x;
 
 		if (l > 0)
-			input_grad(t->dy[cur ^ 1], t->dy[cur], params + t->offset[l], xl, b, in,
-				   out, s->act[l - 1]);
+			fl_dense_input_grad(t->dy[cur ^ 1], t->dy[cur], params + t->offset[l], xl,
+					    b, in, out, s->act[l - 1]);
 		sink(ctx, t, l, xl, t->dy[cur], b);
 		cur ^= 1;
 	}
@@ -273,12 +229,8 @@ static void backward(fl_trainer *t, const float *params, const float *x, size_t 
 static void sink_gradient(void *ctx, fl_trainer *t, uint32_t l, const float *xl, const float *dy,
 			  size_t b)
 {
-	float *g = (float *)ctx + t->offset[l];
-	const uint32_t in = t->spec.sizes[l], out = t->spec.sizes[l + 1];
-
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)in, (int)out, (int)b, 1.0f, xl,
-		    (int)in, dy, (int)out, 0.0f, g, (int)out);
-	column_sums(g + (size_t)in * out, dy, b, out);
+	fl_dense_param_grad((float *)ctx + t->offset[l], xl, dy, t->ones, b, t->spec.sizes[l],
+			    t->spec.sizes[l + 1], 1.0f, 0.0f);
 }
 
 int fl_loss_grad(fl_trainer *t, const fl_model *m, const float *x, const uint16_t *y, size_t b,
@@ -312,62 +264,33 @@ typedef struct {
 	float lr, momentum, weight_decay, prox_mu;
 } sgd_step;
 
-/* Plain SGD: the update is the dW product itself, accumulated into W. */
+/* Plain SGD: the update is the gradient product itself, accumulated into
+ * the parameters (alpha = −lr, beta = 1). */
 static void sink_sgd(void *ctx, fl_trainer *t, uint32_t l, const float *xl, const float *dy,
 		     size_t b)
 {
 	const sgd_step *st = ctx;
-	const uint32_t in = t->spec.sizes[l], out = t->spec.sizes[l + 1];
-	float *restrict w = st->params + t->offset[l];
-	float *restrict bias = w + (size_t)in * out;
-	const float *restrict db = t->colsum;
-	const float lr = st->lr;
 
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)in, (int)out, (int)b, -lr, xl,
-		    (int)in, dy, (int)out, 1.0f, w, (int)out);
-	column_sums(t->colsum, dy, b, out);
-	for (uint32_t j = 0; j < out; j++)
-		bias[j] -= lr * db[j];
+	fl_dense_param_grad(st->params + t->offset[l], xl, dy, t->ones, b, t->spec.sizes[l],
+			    t->spec.sizes[l + 1], -st->lr, 1.0f);
 }
 
 /*
- * Momentum, weight decay and prox: g = dW + wd·w + mu_p·(w − w_ref),
- * v ← momentum·v + g, w ← w − lr·v. The sgemm leaves momentum·v + dW in v;
- * one pass over the layer's [W, b] adds the rest and moves w.
+ * Momentum, weight decay and prox: g = ∇ + wd·w + mu_p·(w − w_ref),
+ * v ← momentum·v + g, w ← w − lr·v. The product leaves momentum·v + ∇ in
+ * v; one pass over the layer's [W, b] adds the rest and moves w, while the
+ * layer is still in cache.
  */
 static void sink_momentum(void *ctx, fl_trainer *t, uint32_t l, const float *xl, const float *dy,
 			  size_t b)
 {
 	const sgd_step *st = ctx;
 	const uint32_t in = t->spec.sizes[l], out = t->spec.sizes[l + 1];
-	const size_t nw = (size_t)in * out, n = nw + out;
-	float *restrict w = st->params + t->offset[l];
-	float *restrict v = t->velocity + t->offset[l];
-	const float *restrict db = t->colsum;
-	const float lr = st->lr, mom = st->momentum, wd = st->weight_decay, mu = st->prox_mu;
+	float *v = t->velocity + t->offset[l];
 
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)in, (int)out, (int)b, 1.0f, xl,
-		    (int)in, dy, (int)out, mom, v, (int)out);
-	column_sums(t->colsum, dy, b, out);
-	for (uint32_t j = 0; j < out; j++)
-		v[nw + j] = mom * v[nw + j] + db[j];
-	if (st->ref != NULL) {
-		const float *restrict r = st->ref + t->offset[l];
-
-		for (size_t i = 0; i < n; i++) {
-			float g = v[i] + wd * w[i] + mu * (w[i] - r[i]);
-
-			v[i] = g;
-			w[i] -= lr * g;
-		}
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			float g = v[i] + wd * w[i];
-
-			v[i] = g;
-			w[i] -= lr * g;
-		}
-	}
+	fl_dense_param_grad(v, xl, dy, t->ones, b, in, out, 1.0f, st->momentum);
+	fl_sgd_step(st->params + t->offset[l], v, st->ref != NULL ? st->ref + t->offset[l] : NULL,
+		    (size_t)in * out + out, st->lr, st->weight_decay, st->prox_mu);
 }
 
 /* ------------------------------------------------------------- fl_train */
