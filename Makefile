@@ -6,6 +6,7 @@
 #   make asan       unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       every libFuzzer target for FUZZ_TIME seconds (default 30)
 #   make demo       deps + build + the most complete thing the project can do
+#   make bench      build + every fedledger-bench suite (docs/benchmarks.md)
 #   make lint       cppcheck;  make format: clang-format -i;  make clean
 #
 # Layout: each module folder (core/, chain/, genesis/, …) becomes one static
@@ -35,8 +36,10 @@ LIBS     = $(foreach m,$(MODULES),$(if $(call lib_srcs,$(m)),$(BUILD)/lib/lib$(m
 lib_srcs = $(filter-out %_main.c,$(wildcard $(1)/*.c))
 
 # Programs: binary name -> its main file.
-PROGRAMS = fedledger-genesis
+PROGRAMS = fedledger-genesis fedledger-sim fedledger-bench
 fedledger-genesis_MAIN = genesis/genesis_main.c
+fedledger-sim_MAIN     = tools/sim_main.c
+fedledger-bench_MAIN   = tools/bench_main.c
 
 BINS     = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 
@@ -48,7 +51,7 @@ TEST_BINS = $(addprefix $(BUILD)/tests/test_,$(TEST_MODULES))
 FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TIME ?= 30
 
-.PHONY: all deps test unit-tests run-tests asan fuzz fuzz-build lint format demo clean
+.PHONY: all deps test unit-tests run-tests asan fuzz fuzz-build lint format demo bench clean
 .DELETE_ON_ERROR:
 
 all: $(BINS)
@@ -169,6 +172,11 @@ demo:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/demo.sh
+
+# ------------------------------------------------------------------ bench
+
+bench: $(BUILD)/bin/fedledger-bench
+	$(BUILD)/bin/fedledger-bench
 
 clean:
 	rm -rf build

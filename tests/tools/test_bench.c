@@ -1,0 +1,147 @@
+/*
+ * tests/tools/test_bench.c — the real fedledger-bench in --quick mode: the
+ * form of its output, never its figures (tests are not timed).
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "fl/fl.h"
+#include "tests/tools/helpers.h"
+#include "tools/bench.h"
+
+static tool_run run;
+
+static json_t *find(json_t **lines, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(json_string_value(json_object_get(lines[i], "name")), name) == 0)
+			return lines[i];
+	cr_assert_fail("no figure named %s", name);
+	return NULL;
+}
+
+static double num(json_t *o, const char *key)
+{
+	return json_number_value(json_object_get(o, key));
+}
+
+Test(bench, json_figures_have_every_key)
+{
+	static const char *const keys[] = {"suite",         "name",     "value", "unit",
+					   "baseline_name", "baseline", "ratio"};
+	static const char *const names[] = {
+	    "sgemm_1024x1024x1024_gflops",
+	    "sgemm_64x784x200_gflops",
+	    "sgemm_10x784x200_gflops",
+	    "train_784-200-200-10_b10",
+	    "train_784-200-200-10_b64",
+	    "train_784-200-200-10_b10_gflops",
+	    "memcpy_gbps",
+	    "fedavg_10x199210",
+	    "median_10x199210",
+	    "multikrum_f2_10x199210",
+	    "trimmed_0.1_10x199210",
+	    "norm_bound_10x199210",
+	};
+	json_t *lines[64];
+	size_t n;
+
+	RUN_BENCH(&run, "--json", "--quick", "trainer", "aggregate");
+	cr_assert_eq(run.status, 0, "status %d; stderr: %s", run.status, run.err);
+	cr_assert_str_empty(run.err, "stderr: %s", run.err);
+	n = tool_test_json_lines(run.out, lines, 64);
+	cr_assert_geq(n, 12, "%s", run.out);
+	for (size_t i = 0; i < n; i++) {
+		const char *suite = json_string_value(json_object_get(lines[i], "suite"));
+
+		cr_assert_eq(json_object_size(lines[i]), 7, "line %zu", i);
+		for (size_t k = 0; k < 7; k++)
+			cr_assert_not_null(json_object_get(lines[i], keys[k]), "line %zu: no %s", i,
+					   keys[k]);
+		cr_assert(strcmp(suite, "trainer") == 0 || strcmp(suite, "aggregate") == 0);
+		cr_assert_gt(num(lines[i], "value"), 0, "line %zu", i);
+		cr_assert_gt(num(lines[i], "baseline"), 0, "line %zu", i);
+		cr_assert_gt(num(lines[i], "ratio"), 0, "line %zu", i);
+		cr_assert_gt(strlen(json_string_value(json_object_get(lines[i], "unit"))), 0);
+	}
+	/* Suites run in the order named. */
+	cr_assert_str_eq(json_string_value(json_object_get(lines[0], "suite")), "trainer");
+	cr_assert_str_eq(json_string_value(json_object_get(lines[n - 1], "suite")), "aggregate");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		find(lines, n, names[i]);
+	for (size_t i = 0; i < n; i++)
+		json_decref(lines[i]);
+}
+
+/* The ratios say what docs/benchmarks.md says they are. */
+Test(bench, ratios_are_consistent)
+{
+	json_t *lines[64], *peak, *b10, *fedavg, *copy;
+	double flops, want;
+	size_t n;
+
+	RUN_BENCH(&run, "--json", "--quick", "trainer", "aggregate");
+	cr_assert_eq(run.status, 0, "stderr: %s", run.err);
+	n = tool_test_json_lines(run.out, lines, 64);
+	peak = find(lines, n, "sgemm_1024x1024x1024_gflops");
+	b10 = find(lines, n, "train_784-200-200-10_b10");
+	fedavg = find(lines, n, "fedavg_10x199210");
+	copy = find(lines, n, "memcpy_gbps");
+
+	cr_assert_str_eq(json_string_value(json_object_get(b10, "unit")), "samples/s");
+	cr_assert_eq(num(b10, "baseline"), num(peak, "value"));
+	flops = num(b10, "value") * 879200 / 1e9;
+	want = flops / num(peak, "value");
+	cr_assert(fabs(num(b10, "ratio") - want) < 1e-3 + 1e-3 * want, "ratio %f, want %f",
+		  num(b10, "ratio"), want);
+
+	cr_assert_str_eq(json_string_value(json_object_get(fedavg, "unit")), "GB/s");
+	cr_assert_eq(num(fedavg, "baseline"), num(copy, "value"));
+	want = num(fedavg, "value") / num(copy, "value");
+	cr_assert(fabs(num(fedavg, "ratio") - want) < 1e-3 + 1e-3 * want);
+	for (size_t i = 0; i < n; i++)
+		json_decref(lines[i]);
+}
+
+Test(bench, train_flops_formula)
+{
+	fl_spec spec;
+
+	cr_assert_eq(fl_spec_parse(&spec, "784-200-200-10"), 0);
+	/* 4·(156800 + 40000 + 2000) + 2·(40000 + 2000) */
+	cr_assert_eq(bench_train_flops(&spec), 879200);
+	cr_assert_eq(fl_spec_parse(&spec, "10-3"), 0);
+	cr_assert_eq(bench_train_flops(&spec), 120);
+}
+
+Test(bench, table_by_default)
+{
+	RUN_BENCH(&run, "--quick", "aggregate");
+	cr_assert_eq(run.status, 0, "stderr: %s", run.err);
+	cr_assert_eq(run.out[0], '#', "a machine line first: %s", run.out);
+	cr_assert_not_null(strstr(run.out, "\nsuite "), "%s", run.out);
+	cr_assert_not_null(strstr(run.out, "\naggregate  fedavg_10x199210 "), "%s", run.out);
+	cr_assert_null(strstr(run.out, "trainer "), "only the suite named: %s", run.out);
+}
+
+Test(bench, unknown_suite_is_named)
+{
+	RUN_BENCH(&run, "--quick", "trainer", "nosuch");
+	tool_assert_one_line_failure(&run, 2,
+				     "unknown suite 'nosuch' (suites: trainer, aggregate)");
+}
+
+Test(bench, bad_option)
+{
+	RUN_BENCH(&run, "--fast");
+	tool_assert_one_line_failure(&run, 2, "fedledger-bench: unknown option '--fast'");
+}
+
+Test(bench, help_lists_the_suites)
+{
+	RUN_BENCH(&run, "--help");
+	cr_assert_eq(run.status, 0);
+	cr_assert_not_null(strstr(run.out, "\n  trainer "));
+	cr_assert_not_null(strstr(run.out, "\n  aggregate "));
+}
