@@ -7,8 +7,8 @@
  *   - W < 2^21 (the usual case: weights are sample counts): every product
  *     and partial sum is an integer below 2^52, which a double holds
  *     exactly, so the sum is computed in doubles (vectorised; any order
- *     gives the same exact value) and the quotient as explained at
- *     divide_exact;
+ *     gives the same exact value) and the quotient by fl_quotient_exact
+ *     (fl/internal.h);
  *   - W < 2^32: the numerator is below W·2^31 < 2^63: int64;
  *   - otherwise 128-bit integers.
  * All three give the same integers; tests/fl/test_aggregate.c checks each
@@ -17,7 +17,6 @@
  */
 #include "fl/internal.h"
 
-#include <math.h>
 #include <string.h>
 
 /* Coordinates per block: the accumulators (and a scaled copy of one input)
@@ -40,8 +39,9 @@ typedef struct {
 	scratch *s[FL_AGG_MAX_PARTS];
 } mean_ctx;
 
-/* round(q·num/den), half away from zero; num < den keeps it within |q|. */
-static int32_t scale_value(int32_t q, uint64_t num, uint64_t den)
+/* round(q·num/den), half away from zero, in integers; num < den keeps it
+ * within |q|. */
+static int32_t scale_value_exact(int32_t q, uint64_t num, uint64_t den)
 {
 	uint64_t m = q < 0 ? 0 - (uint64_t)(int64_t)q : (uint64_t)q;
 	uint64_t r;
@@ -58,16 +58,45 @@ static int32_t scale_value(int32_t q, uint64_t num, uint64_t den)
 	return (int32_t)(q < 0 ? -(int64_t)r : (int64_t)r);
 }
 
+/*
+ * The same value without a division in the common case: t = q·(num/den) in
+ * doubles is within |t|·2^-51 <= 2^-20 of the exact quotient (three
+ * roundings of relative size 2^-53, |t| < 2^31). Rounding t gives the exact
+ * answer unless the exact quotient could lie on the other side of a
+ * half-integer, i.e. unless t is within that error of one; those rare
+ * values are recomputed in integers. The result is the exact rounded
+ * quotient either way, on every machine. The nearest integer comes from
+ * adding and removing 2^52 (exact for |t| < 2^51 in round-to-nearest), which
+ * keeps the loop free of float-integer conversions and their dependencies.
+ */
+static int32_t scale_value(int32_t q, uint64_t num, uint64_t den, double ratio)
+{
+	const double shift = 0x1p52;
+	double t = (double)q * ratio;
+	double a = __builtin_fabs(t);
+	double r = (a + shift) - shift;
+
+	if (__builtin_fabs(a - r) < 0.5 - 0x1p-18)
+		return (int32_t)__builtin_copysign(r, t);
+	return scale_value_exact(q, num, den);
+}
+
 /* Input i's values at [lo, lo+len), scaled if norm bounding says so. */
 static const int32_t *input_block(const fl_agg_job *job, size_t i, size_t lo, size_t len,
 				  int32_t *scaled)
 {
 	const int32_t *q = job->u[i]->q + lo;
 
+	uint64_t num, den;
+	double ratio;
+
 	if (job->scale_den == NULL || job->scale_den[i] == 0)
 		return q;
+	num = job->scale_num[i];
+	den = job->scale_den[i];
+	ratio = (double)num / (double)den;
 	for (size_t j = 0; j < len; j++)
-		scaled[j] = scale_value(q[j], job->scale_num[i], job->scale_den[i]);
+		scaled[j] = scale_value(q[j], num, den, ratio);
 	return scaled;
 }
 
@@ -89,27 +118,10 @@ static void accumulate_exact(double *restrict acc, const int32_t *restrict v, do
 		acc[j] += w * v[j];
 }
 
-/*
- * round(a / W) half away from zero, for integers |a| < 2^52 and 0 < W < 2^21,
- * from one IEEE division: a/W is correctly rounded, and the exact quotient
- * t is either a half-integer (33 bits: the division returns it exactly) or
- * at least 1/(2W) > 2^-22 away from every half-integer, while the division's
- * error is at most half an ulp of |t| < 2^31, i.e. <= 2^-22. So the computed
- * quotient lies on the same side of every half-integer as t, and adding ±0.5
- * (exact at that magnitude) then truncating rounds it as the integers would.
- */
-static int32_t quotient_exact(double a, double w_sum)
-{
-	double t = a / w_sum;
-
-	/* Branch-free (signs are random): copysign is a bit operation. */
-	return (int32_t)(t + copysign(0.5, t));
-}
-
 static void divide_block(int32_t *restrict out, const double *restrict acc, double w_sum)
 {
 	for (size_t j = 0; j < BLOCK; j++)
-		out[j] = quotient_exact(acc[j], w_sum);
+		out[j] = fl_quotient_exact(acc[j], w_sum);
 }
 
 static void divide_exact(int32_t *restrict out, const double *restrict acc, double w_sum,
@@ -120,7 +132,7 @@ static void divide_exact(int32_t *restrict out, const double *restrict acc, doub
 		return;
 	}
 	for (size_t j = 0; j < len; j++)
-		out[j] = quotient_exact(acc[j], w_sum);
+		out[j] = fl_quotient_exact(acc[j], w_sum);
 }
 
 static void mean_block_exact(const mean_ctx *c, scratch *s, size_t lo, size_t len)

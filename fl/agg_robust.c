@@ -9,109 +9,100 @@
  *     of the rest rounded half away from zero, as FedAvg does (so beta = 0
  *     is the unweighted FedAvg).
  * Weights play no part here; every input counts once.
+ *
+ * The sort is Batcher's odd-even merge sorting network (Knuth, TAOCP vol. 3,
+ * §5.3.4; 32 comparators for n = 10) applied to a block of coordinates at
+ * once: row i of the block buffer holds input i's values, and each
+ * comparator is a branch-free min/max over two rows, which the compiler
+ * vectorises. Sorting networks make no data-dependent branches, so random
+ * update values cost no mispredictions.
  */
 #include "fl/internal.h"
 
-#include <stdint.h>
+#include <string.h>
 
-/* Values per transposition buffer: inputs are read in runs of `block`
- * coordinates (sequential reads), transposed so that each coordinate's n
- * values are contiguous, then sorted in place. */
-#define BUF_VALUES 16384
+/* Coordinates per block: rows of 1 KiB, n rows per block. */
+#define BLOCK 256
 
 typedef struct {
 	const fl_agg_job *job;
 	int median;
-	size_t block;
-	int32_t *buf[FL_AGG_MAX_PARTS];
+	int32_t *buf[FL_AGG_MAX_PARTS]; /* n rows of BLOCK values per part */
 } sorted_ctx;
 
-static void insertion_sort(int32_t *v, size_t n)
+/* Constant trip count: vectorised at -O2. */
+static void compare_exchange(int32_t *restrict lo, int32_t *restrict hi)
 {
-	for (size_t i = 1; i < n; i++) {
-		int32_t x = v[i];
-		size_t j = i;
+	for (size_t j = 0; j < BLOCK; j++) {
+		int32_t a = lo[j], b = hi[j];
 
-		for (; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
+		lo[j] = a < b ? a : b;
+		hi[j] = a < b ? b : a;
 	}
 }
 
-static void sift_down(int32_t *v, size_t root, size_t n)
+/* Sorts every column of the n x BLOCK block (Batcher's network for any n;
+ * columns past the block's used length hold stale values, sorted along
+ * harmlessly). */
+static void sort_columns(int32_t *buf, size_t n)
 {
-	for (;;) {
-		size_t child = 2 * root + 1;
-		int32_t t;
-
-		if (child >= n)
-			return;
-		if (child + 1 < n && v[child + 1] > v[child])
-			child++;
-		if (v[root] >= v[child])
-			return;
-		t = v[root];
-		v[root] = v[child];
-		v[child] = t;
-		root = child;
-	}
+	for (size_t p = 1; p < n; p *= 2)
+		for (size_t k = p; k >= 1; k /= 2)
+			for (size_t j = k % p; j + k < n; j += 2 * k)
+				for (size_t i = 0; i < k && i + j + k < n; i++)
+					if ((i + j) / (2 * p) == (i + j + k) / (2 * p))
+						compare_exchange(buf + (i + j) * BLOCK,
+								 buf + (i + j + k) * BLOCK);
 }
 
-/* Heap sort above 32 values: O(n log n) without recursion or allocation. */
-static void sort_values(int32_t *v, size_t n)
+static void median_rows(int32_t *out, const int32_t *buf, size_t n, size_t len)
 {
-	if (n <= 32) {
-		insertion_sort(v, n);
+	const int32_t *mid = buf + (n / 2) * BLOCK, *below = mid - BLOCK;
+
+	if (n % 2) {
+		memcpy(out, mid, len * sizeof(*out));
 		return;
 	}
-	for (size_t i = n / 2; i-- > 0;)
-		sift_down(v, i, n);
-	for (size_t end = n - 1; end > 0; end--) {
-		int32_t t = v[0];
+	for (size_t j = 0; j < len; j++) {
+		int64_t s = (int64_t)below[j] + mid[j];
 
-		v[0] = v[end];
-		v[end] = t;
-		sift_down(v, 0, end);
+		/* floor(s / 2): s − (s & 1) is even, so the division is exact. */
+		out[j] = (int32_t)((s - (s & 1)) / 2);
 	}
 }
 
-static int32_t floor_half(int64_t s)
+/* The kept rows' sum is below 2^31·FL_AGG_MAX_INPUTS < 2^52 and the count
+ * below 2^21: fl_quotient_exact's conditions, so doubles give the exact
+ * rounded mean. */
+static void trimmed_rows(int32_t *out, const int32_t *buf, size_t n, uint32_t trim, size_t len)
 {
-	return (int32_t)(s >= 0 ? s / 2 : -((-s + 1) / 2));
-}
+	const double kept = (double)(n - 2 * (size_t)trim);
+	double sum[BLOCK];
 
-static int32_t reduce(const int32_t *v, size_t n, int median, uint32_t trim)
-{
-	int64_t sum = 0;
-
-	if (median)
-		return n % 2 ? v[n / 2] : floor_half((int64_t)v[n / 2 - 1] + v[n / 2]);
-	/* At most FL_AGG_MAX_INPUTS values below 2^31: the sum fits easily. */
+	memset(sum, 0, sizeof(sum));
 	for (size_t i = trim; i < n - trim; i++)
-		sum += v[i];
-	return (int32_t)fl_div_round(sum, n - 2 * (size_t)trim);
+		for (size_t j = 0; j < BLOCK; j++)
+			sum[j] += buf[i * BLOCK + j];
+	for (size_t j = 0; j < len; j++)
+		out[j] = fl_quotient_exact(sum[j], kept);
 }
 
 static void sorted_range(void *arg, size_t lo, size_t hi, unsigned part)
 {
 	const sorted_ctx *c = arg;
 	const fl_agg_job *job = c->job;
-	const size_t n = job->n;
 	int32_t *buf = c->buf[part];
 
-	for (size_t b = lo; b < hi; b += c->block) {
-		size_t len = hi - b < c->block ? hi - b : c->block;
+	for (size_t b = lo; b < hi; b += BLOCK) {
+		size_t len = hi - b < BLOCK ? hi - b : BLOCK;
 
-		for (size_t i = 0; i < n; i++) {
-			const int32_t *q = job->u[i]->q + b;
-
-			for (size_t j = 0; j < len; j++)
-				buf[j * n + i] = q[j];
-		}
-		for (size_t j = 0; j < len; j++) {
-			sort_values(buf + j * n, n);
-			job->out[b + j] = reduce(buf + j * n, n, c->median, job->trim);
-		}
+		for (size_t i = 0; i < job->n; i++)
+			memcpy(buf + i * BLOCK, job->u[i]->q + b, len * sizeof(int32_t));
+		sort_columns(buf, job->n);
+		if (c->median)
+			median_rows(job->out + b, buf, job->n, len);
+		else
+			trimmed_rows(job->out + b, buf, job->n, job->trim, len);
 	}
 }
 
@@ -120,10 +111,13 @@ int fl_agg_sorted(const fl_agg_job *job, int median)
 	sorted_ctx c = {.job = job, .median = median};
 	int rc = FL_ENOMEM;
 
-	c.block = job->n < BUF_VALUES ? BUF_VALUES / job->n : 1;
-	for (unsigned k = 0; k < job->parts; k++)
-		if ((c.buf[k] = fl_malloc(c.block * job->n * sizeof(int32_t))) == NULL)
+	for (unsigned k = 0; k < job->parts; k++) {
+		/* Zeroed so the unused columns of a last, short block are
+		 * initialised values. */
+		c.buf[k] = fl_calloc(job->n * BLOCK, sizeof(int32_t));
+		if (c.buf[k] == NULL)
 			goto cleanup;
+	}
 	fl_agg_run(job->n_params, job->parts, sorted_range, &c);
 	rc = FL_OK;
 cleanup:

@@ -303,6 +303,72 @@ Test(aggregate, trimmed_mean_drops_extremes)
 	free_updates(u, 5);
 }
 
+static int cmp_i32(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median and trimmed mean by qsort, for every n up to 40 and a few larger,
+ * against the sorting network, with values spread over the whole range. */
+Test(aggregate, median_and_trimmed_match_a_plain_sort)
+{
+	static const size_t sizes[] = {1,  2,  3,  4,  5,  6,  7,  8,   9,  10, 11, 12,
+				       13, 14, 15, 16, 17, 18, 19, 20,  21, 22, 23, 24,
+				       25, 26, 27, 28, 29, 30, 31, 32,  33, 34, 35, 36,
+				       37, 38, 39, 40, 63, 64, 65, 100, 257};
+	fl_spec s;
+	fl_update *u = calloc(257, sizeof(*u));
+	const fl_update **ptr = calloc(257, sizeof(*ptr));
+	int32_t col[257];
+	uint64_t st = 5;
+
+	cr_assert_eq(fl_spec_parse(&s, "10-30-2"), FL_OK); /* 392: a block and a bit */
+	for (size_t i = 0; i < 257; i++) {
+		make_update(&u[i], &s, NULL, 1);
+		ptr[i] = &u[i];
+		for (size_t k = 0; k < u[i].n; k++) {
+			st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+			u[i].q[k] = k % 3 ? (int32_t)(st >> 32) | 1 : (int32_t)(st >> 61) - 3;
+		}
+	}
+	for (size_t t = 0; t < FL_ARRAY_LEN(sizes); t++) {
+		size_t n = sizes[t];
+		fl_agg_params med = {.rule = FL_RULE_MEDIAN, .threads = 2};
+		fl_agg_params trm = {.rule = FL_RULE_TRIMMED, .trim_beta_ppm = 150000};
+		size_t k = n * 150000 / 1000000;
+		fl_agg_result rm, rt;
+
+		cr_assert_eq(fl_aggregate(&rm, ptr, n, &med), FL_OK);
+		cr_assert_eq(fl_aggregate(&rt, ptr, n, &trm), FL_OK);
+		for (size_t c = 0; c < rm.n; c++) {
+			int64_t sum = 0, mid2;
+			i128 m, q;
+			size_t kept = n - 2 * k;
+
+			for (size_t i = 0; i < n; i++)
+				col[i] = u[i].q[c];
+			qsort(col, n, sizeof(int32_t), cmp_i32);
+			mid2 =
+			    n % 2 ? 2 * (int64_t)col[n / 2] : (int64_t)col[n / 2 - 1] + col[n / 2];
+			/* floor(mid2 / 2) */
+			cr_assert_eq(rm.q[c], (int32_t)(mid2 >= 0 ? mid2 / 2 : -((-mid2 + 1) / 2)),
+				     "n=%zu c=%zu", n, c);
+			for (size_t i = k; i < n - k; i++)
+				sum += col[i];
+			m = sum < 0 ? -(i128)sum : sum;
+			q = m / kept + (2 * (m % kept) >= kept);
+			cr_assert_eq(rt.q[c], (int32_t)(sum < 0 ? -q : q), "n=%zu c=%zu", n, c);
+		}
+		fl_agg_result_free(&rm);
+		fl_agg_result_free(&rt);
+	}
+	free_updates(u, 257);
+	free(u);
+	free(ptr);
+}
+
 Test(aggregate, multikrum_rejects_the_far_update)
 {
 	fl_spec s = spec4();
@@ -380,6 +446,65 @@ Test(aggregate, norm_bound_scales_large_updates)
 	cr_assert(r.weights[0] == 1 && r.weights[1] == 1 && r.weights[2] == 1);
 	fl_agg_result_free(&r);
 	free_updates(u, 3);
+}
+
+static uint64_t isqrt_ref(i128 x)
+{
+	uint64_t lo = 0, hi = (uint64_t)1 << 62;
+
+	while (lo < hi) { /* largest r with r² <= x */
+		uint64_t mid = lo + (hi - lo + 1) / 2;
+
+		if ((i128)mid * mid <= x)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+/* One update through norm bounding is the scaled update itself (a mean of
+ * one). Each value must be round(q·B/N) half away from zero with N the
+ * integer norm: exact halves, and values 2^-27 below a half-integer that
+ * only the integer fallback of agg_fedavg.c's double estimate gets right. */
+Test(aggregate, norm_bound_matches_the_formula)
+{
+	fl_spec s = spec4();
+	fl_update u;
+	fl_agg_result r;
+	const int32_t x = (1 << 30) + 1;
+	const int32_t cases[][4] = {
+	    {8, 1, -1, 3},    /* N = 8, B = 4: halves 0.5, −0.5, 1.5 */
+	    {x, 7, -9, 13},   /* N = x, B = (x − 1)/2: k + 1/2 − y/(2x) */
+	    {-x, 15, 11, -5}, /* the same, negated */
+	};
+	const uint64_t bounds[] = {4, (uint64_t)(x - 1) / 2, (uint64_t)(x - 1) / 2};
+
+	make_update(&u, &s, NULL, 3);
+	for (size_t c = 0; c < FL_ARRAY_LEN(cases); c++) {
+		fl_agg_params ap = {.rule = FL_RULE_NORM_BOUND, .norm_bound_q = bounds[c]};
+		i128 sq = 0;
+		uint64_t norm;
+
+		memcpy(u.q, cases[c], sizeof(cases[c]));
+		for (size_t k = 0; k < 4; k++)
+			sq += (i128)u.q[k] * u.q[k];
+		norm = isqrt_ref(sq);
+		cr_assert_gt(norm, bounds[c]);
+		run(&r, &u, 1, &ap);
+		for (size_t k = 0; k < 4; k++) {
+			i128 num = (i128)u.q[k] * (i128)bounds[c], m = num < 0 ? -num : num;
+			i128 q = m / norm + (2 * (m % norm) >= norm);
+
+			cr_assert_eq(r.q[k], (int32_t)(num < 0 ? -q : q), "case %zu k %zu", c, k);
+		}
+		if (c == 0)
+			cr_assert(r.q[0] == 4 && r.q[1] == 1 && r.q[2] == -1 && r.q[3] == 2);
+		if (c == 1) /* 7/2 − tiny rounds down to 3, −9/2 + tiny to −4 */
+			cr_assert(r.q[1] == 3 && r.q[2] == -4 && r.q[3] == 6);
+		fl_agg_result_free(&r);
+	}
+	free_updates(&u, 1);
 }
 
 Test(aggregate, norm_bound_on_real_values)
