@@ -441,6 +441,21 @@ Test(compress, frame_without_content_size)
 	cr_assert_null(back);
 	/* Truncated: the frame is incomplete. */
 	cr_assert_neq(fl_blob_decompress(&back, &blen, z, zlen - 3, len), FL_OK);
+	/* Every allocation of the streaming path can fail cleanly. */
+	for (unsigned long k = 1;; k++) {
+		int rc;
+
+		fl_alloc_fail_after(k);
+		rc = fl_blob_decompress(&back, &blen, z, zlen, len);
+		fl_alloc_fail_after(0);
+		if (rc == FL_OK)
+			break;
+		cr_assert_eq(rc, FL_ENOMEM, "allocation %lu: %s", k, fl_strerror(rc));
+		cr_assert_null(back);
+	}
+	cr_assert_eq(blen, len);
+	cr_assert_eq(memcmp(back, data, len), 0);
+	fl_free(back);
 	ZSTD_freeCCtx(cctx);
 	free(z);
 	free(data);
