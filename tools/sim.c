@@ -34,6 +34,7 @@ struct sim {
 	size_t *order; /* clients, most samples first: the longest jobs start first */
 
 	fl_model global, next;
+	int32_t *velocity;  /* FedAvgM: fixed-point server momentum, NULL when off */
 	fl_update *updates; /* per client, refilled every round */
 	const fl_update **update_ptrs;
 	fl_train_stats *stats;
@@ -256,6 +257,9 @@ int sim_new(sim **out, const sim_config *c, sim_error *err)
 		set_err(err, 0, "creating the model: %s", fl_strerror(rc));
 		goto cleanup;
 	}
+	if (c->server_momentum_ppm > 0 &&
+	    (s->velocity = fl_calloc(s->global.n_params, sizeof(*s->velocity))) == NULL)
+		goto nomem;
 	rc = start_workers(s);
 	if (rc < 0) {
 		set_err(err, 0, "starting %u workers: %s", c->threads, fl_strerror(rc));
@@ -291,6 +295,7 @@ void sim_free(sim *s)
 	fl_free(s->slices);
 	fl_model_free(&s->global);
 	fl_model_free(&s->next);
+	fl_free(s->velocity);
 	fl_partition_free(&s->part);
 	fl_dataset_free(&s->train);
 	fl_dataset_free(&s->test);
@@ -423,7 +428,14 @@ int sim_round_run(sim *s, sim_round *out, sim_progress_fn progress, void *ctx)
 	rc = fl_aggregate(&agg, s->update_ptrs, s->c.clients, &s->c.agg);
 	if (rc < 0)
 		goto cleanup;
-	rc = fl_update_apply(&s->next, &s->global, agg.q);
+	/* FedAvgM keeps its velocity in fixed point too, so a validator that
+	 * replays the rounds gets the same bytes. */
+	if (s->velocity != NULL) {
+		rc = fl_server_momentum(s->velocity, agg.q, agg.n, s->c.server_momentum_ppm);
+		if (rc < 0)
+			goto cleanup;
+	}
+	rc = fl_update_apply(&s->next, &s->global, s->velocity ? s->velocity : agg.q);
 	if (rc < 0)
 		goto cleanup;
 	{

@@ -37,9 +37,10 @@ typedef struct {
 	fl_train_params tp; /* epochs, batch, lr, momentum */
 	fl_spec spec;
 	const char *data_dir;
-	fl_agg_params agg; /* rule and its parameter; threads is set by sim_new */
-	double dp_clip;    /* 0 = no DP */
-	double dp_noise;   /* noise multiplier z: stddev = z · clip */
+	fl_agg_params agg;            /* rule and its parameter; threads is set by sim_new */
+	uint32_t server_momentum_ppm; /* FedAvgM beta; 0 = apply the aggregate as is */
+	double dp_clip;               /* 0 = no DP */
+	double dp_noise;              /* noise multiplier z: stddev = z · clip */
 	uint32_t threads;
 	uint64_t seed;
 	uint64_t max_samples; /* per client, 0 = all of its partition */

@@ -29,6 +29,8 @@ static const char usage[] =
     "  --batch B          local batch size (default 10)\n"
     "  --lr LR            local SGD learning rate (default 0.05)\n"
     "  --momentum M       local SGD momentum, 0 <= M < 1 (default 0)\n"
+    "  --server-momentum B  FedAvgM: the server moves by v = B*v + aggregate,\n"
+    "                     0 <= B < 1, in fixed point (default 0: plain FedAvg)\n"
     "  --model SPEC       dense layers, e.g. 784-200-200-10 (the default)\n"
     "  --data DIR         Fashion-MNIST IDX files (default " FL_FASHION_MNIST_DIR ")\n"
     "  --rule RULE        fedavg (default), median, trimmed:B (trim a fraction\n"
@@ -58,6 +60,7 @@ enum {
 	O_BATCH,
 	O_LR,
 	O_MOMENTUM,
+	O_SERVER_MOMENTUM,
 	O_MODEL,
 	O_DATA,
 	O_RULE,
@@ -72,25 +75,16 @@ enum {
 };
 
 static const tool_option options[] = {
-    {"clients", 1, O_CLIENTS},
-    {"rounds", 1, O_ROUNDS},
-    {"alpha", 1, O_ALPHA},
-    {"iid", 0, O_IID},
-    {"labels", 1, O_LABELS},
-    {"epochs", 1, O_EPOCHS},
-    {"batch", 1, O_BATCH},
-    {"lr", 1, O_LR},
-    {"momentum", 1, O_MOMENTUM},
-    {"model", 1, O_MODEL},
-    {"data", 1, O_DATA},
-    {"rule", 1, O_RULE},
-    {"dp-clip", 1, O_DP_CLIP},
-    {"dp-noise", 1, O_DP_NOISE},
-    {"threads", 1, O_THREADS},
-    {"seed", 1, O_SEED},
-    {"max-samples", 1, O_MAX_SAMPLES},
-    {"json", 0, O_JSON},
-    {"help", 0, O_HELP},
+    {"clients", 1, O_CLIENTS},   {"rounds", 1, O_ROUNDS},
+    {"alpha", 1, O_ALPHA},       {"iid", 0, O_IID},
+    {"labels", 1, O_LABELS},     {"epochs", 1, O_EPOCHS},
+    {"batch", 1, O_BATCH},       {"lr", 1, O_LR},
+    {"momentum", 1, O_MOMENTUM}, {"server-momentum", 1, O_SERVER_MOMENTUM},
+    {"model", 1, O_MODEL},       {"data", 1, O_DATA},
+    {"rule", 1, O_RULE},         {"dp-clip", 1, O_DP_CLIP},
+    {"dp-noise", 1, O_DP_NOISE}, {"threads", 1, O_THREADS},
+    {"seed", 1, O_SEED},         {"max-samples", 1, O_MAX_SAMPLES},
+    {"json", 0, O_JSON},         {"help", 0, O_HELP},
 };
 
 void sim_config_default(sim_config *c)
@@ -259,6 +253,16 @@ static int parse_value(const tool_args *a, sim_config *c, const tool_option *opt
 			tool_error(a->prog, "--max-samples: must be at least 1");
 			return -TOOL_EXIT_USAGE;
 		}
+		return rc;
+	case O_SERVER_MOMENTUM:
+		rc = tool_parse_double(a, name, v, 0, 1, &d);
+		if (rc == 0 && d >= 1) {
+			tool_error(a->prog,
+				   "--server-momentum: must be a number >= 0 and < 1, got '%s'", v);
+			return -TOOL_EXIT_USAGE;
+		}
+		/* ppm, rounded: the fixed-point momentum takes an integer beta. */
+		c->server_momentum_ppm = (uint32_t)(d * 1e6 + 0.5);
 		return rc;
 	case O_JSON:
 		c->json = 1;

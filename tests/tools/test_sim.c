@@ -92,6 +92,8 @@ Test(sim, bad_options_exit_2_naming_the_option)
 	    {{"--clients", "3", "--rounds", "1", "--lr", "nan"}, "--lr: must be a number > 0"},
 	    {{"--clients", "3", "--rounds", "1", "--lr", "inf"}, "--lr: must be a number > 0"},
 	    {{"--clients", "3", "--rounds", "1", "--momentum", "1"}, "--momentum: must be"},
+	    {{"--clients", "3", "--rounds", "1", "--server-momentum", "1"},
+	     "--server-momentum: must be"},
 	    {{"--clients", "3", "--rounds", "1", "--batch", "0"}, "--batch: must be an integer"},
 	    {{"--clients", "3", "--rounds", "1", "--threads", "0"}, "--threads: must be"},
 	    {{"--clients", "3", "--rounds", "1", "--seed", "-1"}, "--seed: must be a decimal"},
@@ -170,6 +172,18 @@ Test(sim, seed_and_flags_change_the_hash)
 	cr_assert_str_neq(base, seed);
 	cr_assert_str_neq(base, split);
 	cr_assert_str_neq(base, lr);
+}
+
+Test(sim, server_momentum_is_fedavgm_and_thread_independent)
+{
+	char plain[65], m1[65], m2[65];
+
+	/* Two rounds: the velocity only differs from the aggregate from round 2. */
+	TINY_HASH(plain, "--clients", "3");
+	TINY_HASH(m1, "--clients", "3", "--server-momentum", "0.9", "--threads", "1");
+	TINY_HASH(m2, "--clients", "3", "--server-momentum", "0.9", "--threads", "2");
+	cr_assert_str_neq(plain, m1);
+	cr_assert_str_eq(m1, m2);
 }
 
 Test(sim, robust_rules)
