@@ -1,0 +1,191 @@
+/*
+ * p2p/internal.h — cross-file internals of p2p/ (never included from
+ * another module). Three layers meet here:
+ *
+ *   session crypto (handshake.c, frame.c) and message bodies (msg.c): pure
+ *   functions over byte buffers, no I/O, so they are unit-tested and fuzzed
+ *   without sockets;
+ *
+ *   the host (host.c, peer.c, book.c, gossip.c, request.c): libuv sockets,
+ *   per-peer read/write state, send queues, the peer book, gossip and
+ *   request/response;
+ *
+ *   blobs (blob.c): fetch and serve on top of the host's send primitive.
+ */
+#ifndef FEDLEDGER_P2P_INTERNAL_H
+#define FEDLEDGER_P2P_INTERNAL_H
+
+#include "p2p/p2p.h"
+
+/* ================================================= session crypto */
+
+/*
+ * Handshake, in the spirit of CometBFT's SecretConnection:
+ *   1. each side sends HELLO in clear: magic "FLP2P", u8 version 1,
+ *      u8 len + network id, 32-byte ephemeral X25519 public key;
+ *   2. both compute the X25519 shared secret (all-zero = low-order point:
+ *      refused) and the transcript hash
+ *      T = SHA256("fedledger/p2p/v1" || network id || 0x00 || lo_eph || hi_eph)
+ *      with the two ephemeral keys in byte order, so both sides agree;
+ *   3. two ChaCha20-Poly1305 (IETF) keys are derived from the shared secret
+ *      and T (BLAKE2b keyed by the secret, personalised per direction); the
+ *      side whose ephemeral key sorts lower sends with the first;
+ *   4. each side sends, as its first encrypted frame, AUTH: its 32-byte
+ *      secp256k1 x-only identity and a BIP340 signature over
+ *      fl_domain_hash("p2p-auth", network id, T). A signature over T proves
+ *      possession of the identity key for this very session.
+ * Frame nonces are 96-bit little-endian counters per direction, starting at
+ * 0; a replayed, dropped or reordered frame fails its MAC.
+ */
+#define P2P_MAGIC "FLP2P"
+#define P2P_MAGIC_LEN 5
+#define P2P_VERSION 1
+#define P2P_HELLO_MAX (P2P_MAGIC_LEN + 1 + 1 + P2P_NETWORK_ID_MAX + 32)
+#define P2P_AUTH_LEN (FL_PUBKEY_LEN + FL_SIG_LEN)
+#define P2P_KEY_LEN 32
+#define P2P_TAG_LEN 16
+#define P2P_LEN_PREFIX 4
+
+typedef struct {
+	uint8_t eph_sk[32];
+	uint8_t eph_pk[32];
+	uint8_t remote_eph[32];
+	fl_hash transcript;
+	uint8_t send_key[P2P_KEY_LEN];
+	uint8_t recv_key[P2P_KEY_LEN];
+	uint64_t send_nonce;
+	uint64_t recv_nonce;
+	int keys_ready;      /* after p2p_hello_accept */
+	int authenticated;   /* after p2p_auth_accept */
+	fl_pubkey remote_id;
+} p2p_session;
+
+/* Fresh ephemeral key; writes HELLO (*n bytes, <= P2P_HELLO_MAX). */
+int p2p_hello_make(p2p_session *s, const char *network_id, uint8_t *out, size_t *n) FL_MUST_CHECK;
+/* Parses the remote HELLO (exactly one message of n bytes), checks magic,
+ * version and network id (FL_EPROTO / FL_EVERSION / FL_ECHAIN), derives keys. */
+int p2p_hello_accept(p2p_session *s, const char *network_id, const uint8_t *p,
+		     size_t n) FL_MUST_CHECK;
+/* The AUTH plaintext (P2P_AUTH_LEN bytes) for our identity. */
+int p2p_auth_make(const p2p_session *s, const char *network_id, const fl_seckey *identity,
+		  uint8_t out[P2P_AUTH_LEN]) FL_MUST_CHECK;
+/* Checks the remote AUTH plaintext: FL_ESIG on a bad signature; sets
+ * remote_id and authenticated. Membership is the host's check. */
+int p2p_auth_accept(p2p_session *s, const char *network_id, const uint8_t *p,
+		    size_t n) FL_MUST_CHECK;
+/* Wipes keys. */
+void p2p_session_wipe(p2p_session *s);
+
+/*
+ * Encrypted frame on the wire: u32 little-endian L (ciphertext length, tag
+ * included), then L bytes; the 4 length bytes are the AEAD's associated
+ * data, so a changed length fails the MAC. L - 16 <= max_frame.
+ */
+/* Seals plaintext p[0..n) into out (n + P2P_LEN_PREFIX + P2P_TAG_LEN bytes). */
+int p2p_frame_seal(p2p_session *s, uint8_t *out, const uint8_t *p, size_t n) FL_MUST_CHECK;
+/* From the 4 length bytes: the ciphertext length to read next, or
+ * FL_ETOOBIG (over max_frame: disconnect without reading/allocating) or
+ * FL_EPROTO (shorter than a tag). */
+int p2p_frame_length(const uint8_t hdr[P2P_LEN_PREFIX], uint32_t max_frame,
+		     size_t *ct_len) FL_MUST_CHECK;
+/* Opens ciphertext ct[0..ct_len) (hdr = its length bytes) into out
+ * (ct_len - P2P_TAG_LEN bytes). FL_ECRYPTO on a bad MAC; the receive nonce
+ * advances only on success. */
+int p2p_frame_open(p2p_session *s, const uint8_t hdr[P2P_LEN_PREFIX], const uint8_t *ct,
+		   size_t ct_len, uint8_t *out) FL_MUST_CHECK;
+
+/* ================================================= message bodies */
+
+/* A frame's plaintext: u8 message version (1), u16 LE type, body.
+ * FL_EVERSION for another version, FL_EPROTO when too short. */
+#define P2P_MSG_VERSION 1
+#define P2P_MSG_HEADER 3
+int p2p_msg_parse(const uint8_t *p, size_t n, uint16_t *type, const uint8_t **body,
+		  size_t *body_len) FL_MUST_CHECK;
+void p2p_msg_header(uint8_t out[P2P_MSG_HEADER], uint16_t type);
+
+typedef struct {
+	uint16_t topic;
+	const uint8_t *data; /* points into the parsed buffer */
+	size_t n;
+} p2p_gossip_msg;
+
+typedef struct {
+	uint64_t id;
+	uint16_t kind;
+	const uint8_t *data;
+	size_t n;
+} p2p_request_msg;
+
+typedef struct {
+	uint64_t id;
+	int32_t status;
+	const uint8_t *data;
+	size_t n;
+} p2p_response_msg;
+
+typedef struct {
+	fl_hash hash;
+	uint64_t offset;
+	uint32_t credit; /* chunks the requester will accept now; 1..P2P_BLOB_MAX_CREDIT */
+} p2p_blob_want_msg;
+
+#define P2P_BLOB_MAX_CREDIT 64
+
+typedef struct {
+	fl_hash hash;
+	uint64_t total;  /* size of the whole blob */
+	uint64_t offset; /* of this chunk */
+	const uint8_t *data;
+	size_t n;        /* 1..P2P_BLOB_CHUNK; offset + n <= total */
+} p2p_blob_chunk_msg;
+
+#define P2P_ADDRS_MAX 64
+typedef struct {
+	uint32_t n;
+	char addr[P2P_ADDRS_MAX][P2P_ADDR_MAX];
+} p2p_addrs_msg;
+
+/* Body codecs (the header is separate). Encoders append to a writer;
+ * decoders reject trailing bytes and out-of-range fields. */
+int p2p_gossip_encode(fl_writer *w, const p2p_gossip_msg *m) FL_MUST_CHECK;
+int p2p_gossip_decode(p2p_gossip_msg *m, const uint8_t *p, size_t n) FL_MUST_CHECK;
+int p2p_request_encode(fl_writer *w, const p2p_request_msg *m) FL_MUST_CHECK;
+int p2p_request_decode(p2p_request_msg *m, const uint8_t *p, size_t n) FL_MUST_CHECK;
+int p2p_response_encode(fl_writer *w, const p2p_response_msg *m) FL_MUST_CHECK;
+int p2p_response_decode(p2p_response_msg *m, const uint8_t *p, size_t n) FL_MUST_CHECK;
+int p2p_blob_want_encode(fl_writer *w, const p2p_blob_want_msg *m) FL_MUST_CHECK;
+int p2p_blob_want_decode(p2p_blob_want_msg *m, const uint8_t *p, size_t n) FL_MUST_CHECK;
+int p2p_blob_chunk_encode(fl_writer *w, const p2p_blob_chunk_msg *m) FL_MUST_CHECK;
+int p2p_blob_chunk_decode(p2p_blob_chunk_msg *m, const uint8_t *p, size_t n) FL_MUST_CHECK;
+int p2p_addrs_encode(fl_writer *w, const p2p_addrs_msg *m) FL_MUST_CHECK;
+int p2p_addrs_decode(p2p_addrs_msg *m, const uint8_t *p, size_t n) FL_MUST_CHECK;
+/* "a.b.c.d:port" with a port 1..65535: the only address form we accept. */
+int p2p_addr_parse(const char *addr, struct sockaddr_in *out) FL_MUST_CHECK;
+
+/* ================================================= host <-> blobs */
+
+typedef enum { P2P_PRIO_HIGH = 0, P2P_PRIO_LOW = 1 } p2p_prio;
+
+/* Queue one message (header + body) to a peer at a priority: high frames
+ * are always written before low ones (blob chunks are low), so a large
+ * transfer never delays votes or gossip by more than one frame. Same
+ * slow-peer rule as p2p_send. Used by gossip, requests and blobs. */
+int p2p_peer_queue(p2p_peer *p, p2p_prio prio, uint16_t type, const void *body,
+		   size_t n) FL_MUST_CHECK;
+
+/* Hooks the host calls into blob.c. */
+typedef struct p2p_blobs p2p_blobs;
+int p2p_blobs_new(p2p_blobs **out, p2p_host *h) FL_MUST_CHECK;
+void p2p_blobs_free(p2p_blobs *b);
+/* BLOB_WANT / BLOB_CHUNK / BLOB_NONE from a peer; a negative return makes
+ * the host count it against the peer's score (protocol violation). */
+int p2p_blobs_on_message(p2p_blobs *b, p2p_peer *p, uint16_t type, const uint8_t *body, size_t n);
+/* A peer's session ended: move its fetches to other peers. */
+void p2p_blobs_on_peer_gone(p2p_blobs *b, p2p_peer *p);
+/* The host's config and loop, for blob.c. */
+const p2p_config *p2p_host_config(const p2p_host *h);
+uv_loop_t *p2p_host_loop(const p2p_host *h);
+p2p_blobs *p2p_host_blobs(const p2p_host *h);
+
+#endif

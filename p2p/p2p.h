@@ -1,0 +1,168 @@
+/*
+ * p2p/p2p.h — how members find and talk to each other (design.md §2):
+ * authenticated, encrypted sessions on libuv TCP, typed messages, gossip,
+ * request/response and blob transfer. p2p/ moves bytes; it never interprets
+ * chain data. Permission comes from the caller: a callback says whether a
+ * public key is a member right now, so governance changes apply at once.
+ *
+ * Threading: everything here runs on the caller's uv_loop_t thread; every
+ * callback is called on it. No function may be called from another thread.
+ *
+ * Ownership: the host owns its peers. A p2p_peer pointer handed to a
+ * callback is valid until that peer's on_peer(…, connected = 0) callback
+ * returns; copy its id if you need it longer. Buffers passed to callbacks are
+ * valid only during the callback. Send functions copy what they are given.
+ *
+ * This is the only header another module may include from p2p/.
+ */
+#ifndef FEDLEDGER_P2P_H
+#define FEDLEDGER_P2P_H
+
+#include <uv.h>
+
+#include "core/core.h"
+
+/* ---------------------------------------------------------- limits */
+
+#define P2P_NETWORK_ID_MAX 64          /* binds sessions to one network (the chain id) */
+#define P2P_MAX_FRAME (1024 * 1024)    /* hard maximum of one encrypted frame's payload */
+#define P2P_ADDR_MAX 64                /* "127.0.0.1:26656" */
+#define P2P_BLOB_CHUNK (64 * 1024)     /* blob chunk payload */
+
+/* Message types. Below P2P_TYPE_APP: p2p's own; from it up: the caller's. */
+enum {
+	P2P_TYPE_PING = 1,
+	P2P_TYPE_PONG = 2,
+	P2P_TYPE_ADDRS = 3,      /* peer exchange: addresses this peer knows */
+	P2P_TYPE_GOSSIP = 4,     /* u16 topic, payload; forwarded once per link */
+	P2P_TYPE_REQUEST = 5,    /* u64 id, u16 kind, payload */
+	P2P_TYPE_RESPONSE = 6,   /* u64 id, i32 status, payload */
+	P2P_TYPE_BLOB_WANT = 7,  /* hash, u64 offset, u32 credit (chunks) */
+	P2P_TYPE_BLOB_CHUNK = 8, /* hash, u64 total, u64 offset, bytes */
+	P2P_TYPE_BLOB_NONE = 9,  /* hash: not here */
+	P2P_TYPE_APP = 0x100
+};
+
+/* --------------------------------------------------------- config */
+
+typedef struct p2p_host p2p_host;
+typedef struct p2p_peer p2p_peer;
+
+typedef struct {
+	fl_pubkey id;
+	char addr[P2P_ADDR_MAX];  /* remote address as seen on the socket */
+	int outbound;             /* we dialled it */
+	uint64_t bytes_in;        /* ciphertext bytes received/sent on this session */
+	uint64_t bytes_out;
+	uint64_t msgs_in;
+	uint64_t msgs_out;
+	size_t send_queue_bytes;  /* queued, not yet written */
+	int32_t score;            /* misbehaviour score; ban at config.ban_score */
+} p2p_peer_info;
+
+typedef struct {
+	/* Identity: the member's long-term secp256k1 key (copied, wiped on close). */
+	fl_seckey identity;
+	/* Sessions only form between hosts with the same network id. */
+	char network_id[P2P_NETWORK_ID_MAX + 1];
+	/* "127.0.0.1:PORT" to listen on; "" = do not listen. Port 0 = any
+	 * (p2p_host_listen_port tells which). */
+	char listen[P2P_ADDR_MAX];
+
+	uint32_t max_inbound;          /* default 40 */
+	uint32_t max_outbound;         /* default 10 */
+	size_t max_send_queue;         /* bytes per peer before it is dropped as slow; default 64 MiB */
+	uint32_t max_frame;            /* <= P2P_MAX_FRAME; default P2P_MAX_FRAME */
+	uint32_t handshake_timeout_ms; /* default 5000 */
+	uint32_t ping_interval_ms;     /* default 10000; a peer silent 3 intervals is dropped */
+	uint32_t backoff_min_ms;       /* reconnect: default 250 */
+	uint32_t backoff_max_ms;       /* default 30000; jittered exponential in between */
+	int32_t ban_score;             /* default 100 */
+	uint32_t ban_ms;               /* default 600000 */
+	uint32_t seen_cache;           /* gossip ids remembered; default 65536 */
+
+	/* Is this key a member now? Refused peers are disconnected. Required. */
+	int (*is_member)(void *ctx, const fl_pubkey *id);
+	/* A session was established (connected = 1) or has ended (0). */
+	void (*on_peer)(void *ctx, p2p_peer *peer, int connected);
+	/* An application message (type >= P2P_TYPE_APP) from a peer. */
+	void (*on_message)(void *ctx, p2p_peer *peer, uint16_t type, const uint8_t *p, size_t n);
+	/* A gossip message seen for the first time; it has been (or will be)
+	 * forwarded to the other peers already. */
+	void (*on_gossip)(void *ctx, p2p_peer *from, uint16_t topic, const uint8_t *p, size_t n);
+	/* A request from a peer: answer with p2p_respond (now or later). */
+	void (*on_request)(void *ctx, p2p_peer *peer, uint64_t id, uint16_t kind, const uint8_t *p,
+			   size_t n);
+	/* The blob store the host serves from: FL_OK with the size, or
+	 * FL_ENOTFOUND. Read reads [offset, offset+n) of it. */
+	int (*blob_size)(void *ctx, const fl_hash *hash, uint64_t *size);
+	int (*blob_read)(void *ctx, const fl_hash *hash, uint64_t offset, uint8_t *out, size_t n);
+	void *ctx;
+} p2p_config;
+
+/* Defaults for everything but identity, network_id, listen and callbacks. */
+void p2p_config_default(p2p_config *cfg);
+
+/* ----------------------------------------------------------- host */
+
+/* Creates a host on `loop` (not yet listening). */
+int p2p_host_new(p2p_host **out, uv_loop_t *loop, const p2p_config *cfg) FL_MUST_CHECK;
+/* Starts listening (if configured) and dialling persistent peers. */
+int p2p_host_start(p2p_host *h) FL_MUST_CHECK;
+uint16_t p2p_host_listen_port(const p2p_host *h);
+/* Closes every session and handle; `cb` runs when all are closed, after
+ * which the host is freed. */
+void p2p_host_close(p2p_host *h, void (*cb)(void *arg), void *arg);
+
+/* A peer to keep connected: redialled with backoff whenever the session
+ * ends. `expect` (may be NULL) pins the key it must prove. */
+int p2p_add_persistent(p2p_host *h, const char *addr, const fl_pubkey *expect) FL_MUST_CHECK;
+/* One dial attempt. */
+int p2p_dial(p2p_host *h, const char *addr) FL_MUST_CHECK;
+
+size_t p2p_peer_count(const p2p_host *h);
+/* Up to n connected peers into out; returns how many. */
+size_t p2p_peers(p2p_host *h, p2p_peer **out, size_t n);
+void p2p_peer_get_info(const p2p_peer *p, p2p_peer_info *out);
+const fl_pubkey *p2p_peer_id(const p2p_peer *p);
+/* Disconnect (and optionally ban for cfg.ban_ms). */
+void p2p_peer_drop(p2p_peer *p, int ban);
+int p2p_is_banned(const p2p_host *h, const fl_pubkey *id);
+
+/* ------------------------------------------------------- messages */
+
+/* Queue an application message (type >= P2P_TYPE_APP). FL_ETOOBIG over the
+ * frame maximum. If the peer's queue is over max_send_queue, the peer is
+ * dropped as slow and FL_EIO is returned. */
+int p2p_send(p2p_peer *p, uint16_t type, const void *data, size_t n) FL_MUST_CHECK;
+
+/* Gossip to every peer; each host forwards a message it sees for the first
+ * time to all its peers but the sender, so each message crosses each link
+ * at most once per direction. The id is SHA-256(topic || payload). */
+int p2p_broadcast(p2p_host *h, uint16_t topic, const void *data, size_t n) FL_MUST_CHECK;
+
+/* Request/response. cb gets status FL_OK and the payload, the responder's
+ * negative status, FL_ETIMEOUT, or FL_EIO if the peer went away; it is
+ * called exactly once, unless p2p_request returns an error. */
+typedef void (*p2p_response_cb)(void *arg, int status, const uint8_t *p, size_t n);
+int p2p_request(p2p_peer *p, uint16_t kind, const void *data, size_t n, uint32_t timeout_ms,
+		p2p_response_cb cb, void *arg) FL_MUST_CHECK;
+int p2p_respond(p2p_peer *p, uint64_t id, int status, const void *data, size_t n) FL_MUST_CHECK;
+
+/* --------------------------------------------------------- blobs */
+
+/*
+ * Fetch a blob by hash from any connected peer that has it: chunks of
+ * P2P_BLOB_CHUNK with credit-based flow control, sent at low priority so
+ * gossip, votes and requests overtake them. The SHA-256 of the whole blob
+ * is checked before cb sees it; on a mismatch (or a peer without it) the
+ * fetch moves to the next peer. cb gets FL_OK and the bytes (valid during
+ * the callback), FL_ENOTFOUND when no peer had a matching blob, or
+ * FL_ETOOBIG when a peer announced more than max_size.
+ */
+typedef void (*p2p_blob_cb)(void *arg, int status, const fl_hash *hash, const uint8_t *data,
+			    size_t n);
+int p2p_blob_fetch(p2p_host *h, const fl_hash *hash, uint64_t max_size, uint32_t timeout_ms,
+		   p2p_blob_cb cb, void *arg) FL_MUST_CHECK;
+
+#endif
