@@ -33,25 +33,25 @@ static void scratch_down(void)
 #define RUN(r, ...)                                                                                \
 	do {                                                                                       \
 		const char *const argv_[] = {__VA_ARGS__, NULL};                                   \
-		genesis_run_tool((r), argv_);                                                      \
+		test_run_prog((r), "fedledger-genesis", argv_);                                    \
 	} while (0)
 
 /* Exit non-zero with exactly one stderr line containing `want`. */
-static void assert_one_line_failure(const genesis_run *r, int status, const char *want)
+static void assert_one_line_failure(const test_run *r, int status, const char *want)
 {
 	cr_assert_eq(r->status, status, "status %d, want %d; stderr: %s", r->status, status,
 		     r->err);
-	cr_assert_eq(genesis_test_lines(r->err), 1, "stderr must be one line, got: %s", r->err);
+	cr_assert_eq(test_count_lines(r->err), 1, "stderr must be one line, got: %s", r->err);
 	cr_assert_not_null(strstr(r->err, want), "stderr: %s\nwant: %s", r->err, want);
 }
 
-static void assert_ok(const genesis_run *r)
+static void assert_ok(const test_run *r)
 {
 	cr_assert_eq(r->status, 0, "status %d; stderr: %s", r->status, r->err);
 	cr_assert_str_empty(r->err, "stderr not empty: %s", r->err);
 }
 
-static genesis_run run;
+static test_run run;
 
 Test(tool, validate_examples)
 {
@@ -83,7 +83,7 @@ Test(tool, validate_json_matches_the_library_hash)
 
 	RUN(&run, "validate", "--json", EXAMPLE);
 	assert_ok(&run);
-	cr_assert_eq(genesis_test_lines(run.out), 1);
+	cr_assert_eq(test_count_lines(run.out), 1);
 	o = json_loads(run.out, 0, NULL);
 	cr_assert_not_null(o, "not JSON: %s", run.out);
 	cr_assert_eq(genesis_load_file(EXAMPLE, &g, err, sizeof(err)), FL_OK, "%s", err);
@@ -116,7 +116,7 @@ Test(tool, broken_files_fail_with_one_line)
 		genesis_test_expect(gl.gl_pathv[i], expect, sizeof(expect));
 		RUN(&run, "validate", gl.gl_pathv[i]);
 		cr_expect_eq(run.status, 1, "%s: status %d", gl.gl_pathv[i], run.status);
-		cr_expect_eq(genesis_test_lines(run.err), 1, "%s: stderr: %s", gl.gl_pathv[i],
+		cr_expect_eq(test_count_lines(run.err), 1, "%s: stderr: %s", gl.gl_pathv[i],
 			     run.err);
 		cr_expect_not_null(strstr(run.err, expect), "%s: stderr: %s\nwant: %s",
 				   gl.gl_pathv[i], run.err, expect);

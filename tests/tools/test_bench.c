@@ -10,7 +10,7 @@
 #include "tests/tools/helpers.h"
 #include "tools/bench.h"
 
-static tool_run run;
+static test_run run;
 
 static json_t *find(json_t **lines, size_t n, const char *name)
 {

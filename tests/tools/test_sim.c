@@ -18,11 +18,11 @@
 /* 3 clients × 300 samples, 784-32-10: well under a second a run. */
 #define TINY "--rounds", "2", "--model", "784-32-10", "--max-samples", "300", "--json"
 
-static tool_run run;
+static test_run run;
 
 /* The final line's hash, after checking the whole --json output: `rounds`
  * round lines, then the final object. */
-static void check_json_run(const tool_run *r, int rounds, char hash[65], json_t **lines)
+static void check_json_run(const test_run *r, int rounds, char hash[65], json_t **lines)
 {
 	size_t n;
 	json_t *fin;
@@ -123,7 +123,7 @@ Test(sim, bad_options_exit_2_naming_the_option)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		tool_run_prog(&run, "fedledger-sim", cases[i].argv);
+		test_run_prog(&run, "fedledger-sim", cases[i].argv);
 		tool_assert_one_line_failure(&run, 2, cases[i].want);
 		cr_assert_eq(strncmp(run.err, "fedledger-sim: ", 15), 0, "%s", run.err);
 	}
