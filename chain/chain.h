@@ -19,27 +19,38 @@
 
 /* ------------------------------------------------------------- limits */
 
-#define CHAIN_ID_MAX 48         /* chain id: [a-z0-9._-], 1..48 chars */
-#define CHAIN_NAME_MAX 64       /* monikers, profile names: printable ASCII */
-#define CHAIN_PROFILE_ID_MAX 32 /* profile id: [a-z0-9._-], 1..32 chars */
-#define CHAIN_DATA_TYPE_MAX 32  /* e.g. "image/28x28x1" */
-#define CHAIN_MAX_LABELS 64     /* labels of a profile; label ids < 65536 */
-#define CHAIN_SUMMARY_MAX 32    /* entries of a data summary vector */
-#define CHAIN_MAX_LAYERS 8      /* dense layers of a model spec */
-#define CHAIN_MAX_LAYER_WIDTH 65536
+#define CHAIN_ID_MAX           48 /* chain id: [a-z0-9._-], 1..48 chars */
+#define CHAIN_NAME_MAX         64 /* monikers, profile names: printable ASCII */
+#define CHAIN_PROFILE_ID_MAX   32 /* profile id: [a-z0-9._-], 1..32 chars */
+#define CHAIN_DATA_TYPE_MAX    32 /* e.g. "image/28x28x1" */
+#define CHAIN_MAX_LABELS       64 /* labels of a profile; label ids < 65536 */
+#define CHAIN_SUMMARY_MAX      32 /* entries of a data summary vector */
+#define CHAIN_MAX_LAYERS       8  /* dense layers of a model spec */
+#define CHAIN_MAX_LAYER_WIDTH  65536
 #define CHAIN_MAX_MODEL_PARAMS (1u << 26) /* weights + biases of one model spec */
-#define CHAIN_MAX_COORDINATORS 4 /* the elected coordinator and its fallbacks */
-#define CHAIN_MAX_PARTICIPANTS 256 /* updates one aggregate may include */
-#define CHAIN_MAX_VALIDATORS 128
-#define CHAIN_MAX_EVIDENCE_TX 65536 /* bytes of an embedded signed tx */
-#define CHAIN_MAX_TX_BYTES (256 * 1024)
-#define CHAIN_MAX_BLOCK_TXS 10000
-#define CHAIN_MAX_BLOCK_BYTES (8 * 1024 * 1024)
+#define CHAIN_MAX_COORDINATORS 4          /* the elected coordinator and its fallbacks */
+#define CHAIN_MAX_PARTICIPANTS 256        /* updates one aggregate may include */
+#define CHAIN_MAX_VALIDATORS   128
+#define CHAIN_MAX_EVIDENCE_TX  65536 /* bytes of an embedded signed tx */
+#define CHAIN_MAX_TX_BYTES     (256 * 1024)
+#define CHAIN_MAX_BLOCK_TXS    10000
+#define CHAIN_MAX_BLOCK_BYTES  (8 * 1024 * 1024)
 
-#define CHAIN_PPM 1000000u  /* 1.0 in parts per million */
-#define CHAIN_BPS 10000u    /* 1.0 in basis points */
+#define CHAIN_PPM 1000000u /* 1.0 in parts per million */
+#define CHAIN_BPS 10000u   /* 1.0 in basis points */
 
-#define CHAIN_TX_VERSION 1
+/* Profile field ranges, one definition for every path that checks them
+ * (tx decode, genesis files): see chain_profile_check. */
+#define CHAIN_SCHEDULE_MAX_BLOCKS 100000u /* window, deadline: a round is never open for days */
+#define CHAIN_LR_MAX_PPM          (10u * CHAIN_PPM)                /* learning rate <= 10 */
+#define CHAIN_PROX_MU_MAX_PPM     (10u * CHAIN_PPM)                /* FedProx mu <= 10 */
+#define CHAIN_MULTIKRUM_F_MAX     (CHAIN_MAX_PARTICIPANTS / 2 - 1) /* Krum needs n > 2f + 2 */
+#define CHAIN_TRIM_BETA_MAX_PPM   (CHAIN_PPM / 2 - 1) /* trimmed mean keeps something */
+/* Summary entries (profiles, round joins) lie in +-CHAIN_SUMMARY_ABS_MAX so
+ * the difference of two never overflows int32. */
+#define CHAIN_SUMMARY_ABS_MAX (1000 * (int32_t)CHAIN_PPM)
+
+#define CHAIN_TX_VERSION    1
 #define CHAIN_BLOCK_VERSION 1
 
 /* ------------------------------------------------------------- enums */
@@ -85,13 +96,17 @@ typedef enum {
 	CHAIN_PROFILE_RETIRED = 4,
 } chain_profile_status;
 
-typedef enum { CHAIN_VOTE_NO = 0, CHAIN_VOTE_YES = 1, CHAIN_VOTE_RETIRE = 2 } chain_profile_vote_choice;
+typedef enum {
+	CHAIN_VOTE_NO = 0,
+	CHAIN_VOTE_YES = 1,
+	CHAIN_VOTE_RETIRE = 2
+} chain_profile_vote_choice;
 
 typedef enum {
 	CHAIN_ROUND_OPEN = 1,        /* accepting update_commit until window_end */
 	CHAIN_ROUND_AGGREGATING = 2, /* window closed, waiting for aggregate_commit */
 	CHAIN_ROUND_COMMITTED = 3,
-	CHAIN_ROUND_FAILED = 4,      /* too few updates, or every coordinator missed */
+	CHAIN_ROUND_FAILED = 4, /* too few updates, or every coordinator missed */
 } chain_round_status;
 
 typedef enum { CHAIN_VOTE_PREVOTE = 1, CHAIN_VOTE_PRECOMMIT = 2 } chain_vote_type;
@@ -106,9 +121,9 @@ typedef enum {
 /* Dense MLP: sizes[0] inputs, sizes[i+1] outputs of layer i; softmax
  * cross-entropy head after the last layer. */
 typedef struct {
-	uint32_t n_layers;                       /* 1..CHAIN_MAX_LAYERS */
-	uint32_t sizes[CHAIN_MAX_LAYERS + 1];    /* each 1..CHAIN_MAX_LAYER_WIDTH */
-	uint8_t activations[CHAIN_MAX_LAYERS];   /* chain_activation; last is NONE */
+	uint32_t n_layers;                     /* 1..CHAIN_MAX_LAYERS */
+	uint32_t sizes[CHAIN_MAX_LAYERS + 1];  /* each 1..CHAIN_MAX_LAYER_WIDTH */
+	uint8_t activations[CHAIN_MAX_LAYERS]; /* chain_activation; last is NONE */
 } chain_model_spec;
 
 /* Weights and biases; FLOPs of one forward pass of one sample (2·in·out per
@@ -124,17 +139,17 @@ typedef struct {
 
 	/* data characteristics */
 	char data_type[CHAIN_DATA_TYPE_MAX + 1];
-	uint32_t n_labels;                      /* 1..CHAIN_MAX_LABELS, strictly increasing */
+	uint32_t n_labels; /* 1..CHAIN_MAX_LABELS, strictly increasing */
 	uint16_t labels[CHAIN_MAX_LABELS];
-	uint32_t n_summary;                     /* 0..CHAIN_SUMMARY_MAX */
-	int32_t summary[CHAIN_SUMMARY_MAX];     /* distribution sketch, ppm */
+	uint32_t n_summary;                 /* 0..CHAIN_SUMMARY_MAX */
+	int32_t summary[CHAIN_SUMMARY_MAX]; /* distribution sketch, ppm */
 
-	uint8_t task;          /* chain_task */
-	uint8_t metric;        /* chain_metric */
-	uint64_t metric_target;/* unit per chain_metric */
+	uint8_t task;           /* chain_task */
+	uint8_t metric;         /* chain_metric */
+	uint64_t metric_target; /* unit per chain_metric */
 
 	chain_model_spec model;
-	uint64_t init_seed;    /* round 1 starts from fl's init of (model, seed) */
+	uint64_t init_seed; /* round 1 starts from fl's init of (model, seed) */
 
 	/* training hyper-parameters */
 	uint32_t local_epochs;     /* 1..1000 */
@@ -167,12 +182,12 @@ typedef struct {
 
 /* What a profile has become: changed by votes and rounds. */
 typedef struct {
-	uint8_t status;        /* chain_profile_status */
+	uint8_t status; /* chain_profile_status */
 	uint64_t proposed_height;
 	fl_pubkey proposer;
 	uint64_t activated_height; /* 0 while not active */
-	fl_hash model_hash;    /* current model; zero until round 1 commits */
-	uint64_t round;        /* latest round opened (0 = none yet) */
+	fl_hash model_hash;        /* current model; zero until round 1 commits */
+	uint64_t round;            /* latest round opened (0 = none yet) */
 	uint64_t rounds_committed;
 } chain_profile_state;
 
@@ -200,8 +215,8 @@ typedef struct {
 	char profile[CHAIN_PROFILE_ID_MAX + 1];
 	uint64_t n_samples;
 	uint32_t n_labels;
-	uint16_t labels[CHAIN_MAX_LABELS];      /* strictly increasing */
-	uint64_t label_counts[CHAIN_MAX_LABELS];/* samples per label */
+	uint16_t labels[CHAIN_MAX_LABELS];       /* strictly increasing */
+	uint64_t label_counts[CHAIN_MAX_LABELS]; /* samples per label */
 	uint32_t n_summary;
 	int32_t summary[CHAIN_SUMMARY_MAX];
 } chain_tx_round_join;
@@ -337,14 +352,14 @@ typedef struct {
 typedef struct {
 	uint8_t version;
 	char chain_id[CHAIN_ID_MAX + 1];
-	uint64_t height;       /* 1 for the first block after genesis */
-	uint64_t time_ms;      /* proposer's clock; must grow; chain/ only compares it */
-	fl_hash prev_hash;     /* header hash of height-1 (the genesis hash for height 1) */
-	fl_hash tx_root;       /* fl_merkle_root of the tx hashes */
-	fl_hash app_hash;      /* state after height-1 */
+	uint64_t height;   /* 1 for the first block after genesis */
+	uint64_t time_ms;  /* proposer's clock; must grow; chain/ only compares it */
+	fl_hash prev_hash; /* header hash of height-1 (the genesis hash for height 1) */
+	fl_hash tx_root;   /* fl_merkle_root of the tx hashes */
+	fl_hash app_hash;  /* state after height-1 */
 	fl_pubkey proposer;
 	fl_hash last_commit_hash; /* hash of the encoded last_commit; zero at height 1 */
-	fl_hash beacon;        /* SHA256(prev beacon || last_commit_hash) */
+	fl_hash beacon;           /* SHA256(prev beacon || last_commit_hash) */
 } chain_block_header;
 
 typedef struct {
@@ -377,12 +392,12 @@ typedef struct {
 	uint32_t timeout_propose_ms;
 	uint32_t timeout_prevote_ms;
 	uint32_t timeout_precommit_ms;
-	uint32_t timeout_delta_ms;   /* added per view */
-	uint32_t max_block_txs;      /* <= CHAIN_MAX_BLOCK_TXS */
-	uint32_t max_block_bytes;    /* <= CHAIN_MAX_BLOCK_BYTES */
+	uint32_t timeout_delta_ms; /* added per view */
+	uint32_t max_block_txs;    /* <= CHAIN_MAX_BLOCK_TXS */
+	uint32_t max_block_bytes;  /* <= CHAIN_MAX_BLOCK_BYTES */
 	/* election and penalties */
-	uint64_t stake_unit;         /* balance per unit of stake weight, > 0 */
-	uint32_t slash_bps;          /* share of balance burned on proven misbehaviour */
+	uint64_t stake_unit; /* balance per unit of stake weight, > 0 */
+	uint32_t slash_bps;  /* share of balance burned on proven misbehaviour */
 } chain_params;
 
 typedef struct {
@@ -430,16 +445,16 @@ int chain_genesis_hash(fl_hash *out, const chain_genesis *g) FL_MUST_CHECK;
 
 typedef struct {
 	uint64_t balance;
-	uint64_t nonce;       /* of the last applied tx; next must be nonce+1 */
-	uint64_t power;       /* voting power; > 0 = validator */
-	uint8_t member;       /* admitted member (validators are members) */
-	uint8_t jailed;       /* proven misbehaviour: no rounds, no election */
-	uint32_t reputation;  /* 1..1000; starts at 500 */
+	uint64_t nonce;      /* of the last applied tx; next must be nonce+1 */
+	uint64_t power;      /* voting power; > 0 = validator */
+	uint8_t member;      /* admitted member (validators are members) */
+	uint8_t jailed;      /* proven misbehaviour: no rounds, no election */
+	uint32_t reputation; /* 1..1000; starts at 500 */
 	char name[CHAIN_NAME_MAX + 1];
 } chain_account;
 
 #define CHAIN_REPUTATION_START 500
-#define CHAIN_REPUTATION_MAX 1000
+#define CHAIN_REPUTATION_MAX   1000
 
 typedef struct {
 	fl_pubkey participant;
@@ -454,13 +469,14 @@ typedef struct {
 typedef struct {
 	char profile[CHAIN_PROFILE_ID_MAX + 1];
 	uint64_t round;
-	uint8_t status;        /* chain_round_status */
+	uint8_t status; /* chain_round_status */
 	uint64_t open_height;
-	uint64_t window_end;   /* last height that accepts update_commit */
-	fl_hash beacon;        /* of the opening block: seeds the draw */
+	uint64_t window_end; /* last height that accepts update_commit */
+	fl_hash beacon;      /* of the opening block: seeds the draw */
 	fl_hash base_model;
 	uint32_t n_coordinators;
-	fl_pubkey coordinators[CHAIN_MAX_COORDINATORS]; /* draw order: [0] elected, then fallbacks */
+	fl_pubkey
+	    coordinators[CHAIN_MAX_COORDINATORS]; /* draw order: [0] elected, then fallbacks */
 	uint32_t n_updates;
 	/* set at commit */
 	uint64_t commit_height;
@@ -498,12 +514,12 @@ int chain_store_init_genesis(chain_store *s, const chain_genesis *g) FL_MUST_CHE
 
 typedef struct {
 	char chain_id[CHAIN_ID_MAX + 1];
-	uint64_t height;          /* last committed block; 0 = genesis only */
-	fl_hash last_block_hash;  /* genesis hash at height 0 */
-	fl_hash app_hash;         /* state after `height` */
-	fl_hash beacon;           /* beacon of the last block (genesis beacon at 0) */
+	uint64_t height;         /* last committed block; 0 = genesis only */
+	fl_hash last_block_hash; /* genesis hash at height 0 */
+	fl_hash app_hash;        /* state after `height` */
+	fl_hash beacon;          /* beacon of the last block (genesis beacon at 0) */
 	uint64_t last_time_ms;
-	uint64_t supply;          /* sum of all balances */
+	uint64_t supply; /* sum of all balances */
 	uint64_t total_power;
 	fl_hash genesis_hash;
 	chain_params params;
@@ -539,13 +555,15 @@ int chain_get_account(chain_store *s, const fl_pubkey *id, chain_account *out) F
 int chain_get_profile(chain_store *s, const char *id, chain_profile *def,
 		      chain_profile_state *state) FL_MUST_CHECK;
 /* Profile ids in key order; *ids allocated (fl_free). */
-int chain_list_profiles(chain_store *s, char (**ids)[CHAIN_PROFILE_ID_MAX + 1], size_t *n) FL_MUST_CHECK;
-int chain_get_round(chain_store *s, const char *profile, uint64_t round, chain_round *out) FL_MUST_CHECK;
+int chain_list_profiles(chain_store *s, char (**ids)[CHAIN_PROFILE_ID_MAX + 1],
+			size_t *n) FL_MUST_CHECK;
+int chain_get_round(chain_store *s, const char *profile, uint64_t round,
+		    chain_round *out) FL_MUST_CHECK;
 /* Updates committed in a round, sorted by participant; *out allocated. */
 int chain_get_round_updates(chain_store *s, const char *profile, uint64_t round,
 			    chain_update_record **out, size_t *n) FL_MUST_CHECK;
-int chain_get_round_rewards(chain_store *s, const char *profile, uint64_t round,
-			    chain_reward **out, size_t *n) FL_MUST_CHECK;
+int chain_get_round_rewards(chain_store *s, const char *profile, uint64_t round, chain_reward **out,
+			    size_t *n) FL_MUST_CHECK;
 /* Encoded block bytes (fl_free); decode with chain_block_decode. */
 int chain_get_block(chain_store *s, uint64_t height, uint8_t **bytes, size_t *n) FL_MUST_CHECK;
 int chain_get_block_height(chain_store *s, const fl_hash *hash, uint64_t *height) FL_MUST_CHECK;

@@ -82,17 +82,17 @@ void chain_app_hash_next(fl_hash *out, const char *chain_id, const fl_hash *prev
 			 uint64_t height, const fl_hash *changes);
 
 /* Meta keys in CHAIN_DB_META (values in the canonical codec). */
-#define CHAIN_META_CHAIN_ID "chain_id"         /* str */
-#define CHAIN_META_HEIGHT "height"             /* u64 */
-#define CHAIN_META_LAST_BLOCK "last_block"     /* hash */
-#define CHAIN_META_APP_HASH "app_hash"         /* hash */
-#define CHAIN_META_BEACON "beacon"             /* hash */
-#define CHAIN_META_LAST_TIME "last_time_ms"    /* u64 */
+#define CHAIN_META_CHAIN_ID     "chain_id"     /* str */
+#define CHAIN_META_HEIGHT       "height"       /* u64 */
+#define CHAIN_META_LAST_BLOCK   "last_block"   /* hash */
+#define CHAIN_META_APP_HASH     "app_hash"     /* hash */
+#define CHAIN_META_BEACON       "beacon"       /* hash */
+#define CHAIN_META_LAST_TIME    "last_time_ms" /* u64 */
 #define CHAIN_META_GENESIS_HASH "genesis_hash" /* hash */
-#define CHAIN_META_PARAMS "params"             /* chain_params */
+#define CHAIN_META_PARAMS       "params"       /* chain_params */
 /* State scalars in CHAIN_DB_STATE_META. */
-#define CHAIN_STATE_SUPPLY "supply"            /* u64 */
-#define CHAIN_STATE_TOTAL_POWER "total_power"  /* u64 */
+#define CHAIN_STATE_SUPPLY      "supply"      /* u64 */
+#define CHAIN_STATE_TOTAL_POWER "total_power" /* u64 */
 
 int chain_params_encode(fl_writer *w, const chain_params *p) FL_MUST_CHECK;
 int chain_params_decode(fl_reader *r, chain_params *p) FL_MUST_CHECK;
@@ -111,10 +111,6 @@ uint64_t chain_get_be64(const uint8_t in[8]);
 /* The smallest possible encoded tx (envelope and signature, empty body):
  * bounds how many txs the remaining bytes of a block can hold. */
 #define CHAIN_TX_MIN_BYTES (1 + 1 + FL_PUBKEY_LEN + 8 + FL_SIG_LEN)
-
-/* Summary entries (profiles, round joins) lie in +-CHAIN_SUMMARY_ABS_MAX so
- * the difference of two never overflows int32. */
-#define CHAIN_SUMMARY_ABS_MAX (1000 * (int32_t)CHAIN_PPM)
 
 /* Body of tx->kind after the envelope. The decoder ends with
  * chain_tx_body_check; the encoder assumes the caller ran it (tx.c does,
@@ -161,12 +157,12 @@ int chain_writer_fail(fl_writer *w, int rc);
  * deleted when their subject is decided; the evidence kinds stay, so one
  * misbehaviour is punished once. */
 enum {
-	CHAIN_VOTES_MEMBER_ADD = 1,     /* member, voter -> 1 */
-	CHAIN_VOTES_MEMBER_REMOVE = 2,  /* member, voter -> 1 */
-	CHAIN_VOTES_PROFILE = 3,        /* phase, id 0x00, voter -> choice */
-	CHAIN_VOTES_DOUBLE_SIGN = 4,    /* culprit, u64be height, u32be round -> 1 */
-	CHAIN_VOTES_BAD_AGGREGATE = 5,  /* culprit, u64be round, id 0x00, voter -> 1 */
-	CHAIN_VOTES_BAD_AGG_DONE = 6,   /* culprit, u64be round, id 0x00 -> 1 */
+	CHAIN_VOTES_MEMBER_ADD = 1,    /* member, voter -> 1 */
+	CHAIN_VOTES_MEMBER_REMOVE = 2, /* member, voter -> 1 */
+	CHAIN_VOTES_PROFILE = 3,       /* phase, id 0x00, voter -> choice */
+	CHAIN_VOTES_DOUBLE_SIGN = 4,   /* culprit, u64be height, u32be round -> 1 */
+	CHAIN_VOTES_BAD_AGGREGATE = 5, /* culprit, u64be round, id 0x00, voter -> 1 */
+	CHAIN_VOTES_BAD_AGG_DONE = 6,  /* culprit, u64be round, id 0x00 -> 1 */
 };
 
 /* Phases of a profile's vote (the byte after CHAIN_VOTES_PROFILE). */
@@ -238,7 +234,7 @@ int chain_validator_set_decode(const uint8_t *p, size_t n, chain_validator_set *
 /* ---------------------------------------------------------------- keys */
 
 /* Each writes a key into out (CHAIN_KEY_MAX bytes) and returns its length. */
-size_t chain_key_profile_prefix(uint8_t *out, const char *id);         /* id 0x00 */
+size_t chain_key_profile_prefix(uint8_t *out, const char *id);        /* id 0x00 */
 size_t chain_key_round(uint8_t *out, const char *id, uint64_t round); /* id 0x00 u64be */
 size_t chain_key_round_member(uint8_t *out, const char *id, uint64_t round,
 			      const fl_pubkey *pk); /* id 0x00 u64be pubkey */
@@ -252,7 +248,8 @@ uint32_t chain_get_be32(const uint8_t in[4]);
 /* Fills power (0 = not a validator) and member from their databases too. */
 int chain_state_get_account(chain_txn *t, const fl_pubkey *pk, chain_account *out) FL_MUST_CHECK;
 /* Writes the account record; ignores a->power and a->member (see above). */
-int chain_state_put_account(chain_txn *t, const fl_pubkey *pk, const chain_account *a) FL_MUST_CHECK;
+int chain_state_put_account(chain_txn *t, const fl_pubkey *pk,
+			    const chain_account *a) FL_MUST_CHECK;
 /* A fresh account: zero balance and nonce, starting reputation. */
 void chain_account_init(chain_account *a, const char *name);
 int chain_state_get_power(chain_txn *t, const fl_pubkey *pk, uint64_t *power) FL_MUST_CHECK;
@@ -260,7 +257,8 @@ int chain_state_get_power(chain_txn *t, const fl_pubkey *pk, uint64_t *power) FL
  * the sum of CHAIN_DB_VALIDATORS. */
 int chain_state_set_power(chain_txn *t, const fl_pubkey *pk, uint64_t power) FL_MUST_CHECK;
 int chain_state_get_validators(chain_txn *t, chain_validator_set *out) FL_MUST_CHECK;
-int chain_state_get_member(chain_txn *t, const fl_pubkey *pk, chain_member_record *out) FL_MUST_CHECK;
+int chain_state_get_member(chain_txn *t, const fl_pubkey *pk,
+			   chain_member_record *out) FL_MUST_CHECK;
 int chain_state_put_member(chain_txn *t, const fl_pubkey *pk,
 			   const chain_member_record *m) FL_MUST_CHECK;
 int chain_state_del_member(chain_txn *t, const fl_pubkey *pk) FL_MUST_CHECK;

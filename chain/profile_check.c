@@ -19,9 +19,6 @@ static const char *const activation_fields[CHAIN_MAX_LAYERS] = {
     "model.activations[4]", "model.activations[5]", "model.activations[6]", "model.activations[7]",
 };
 
-/* Schedules longer than this many blocks would keep a round open for days. */
-#define SCHEDULE_MAX_BLOCKS 100000u
-
 static int bad(const char **field, const char *name)
 {
 	*field = name;
@@ -78,12 +75,12 @@ static int check_aggregation(const chain_profile *p, const char **field)
 		break;
 	case CHAIN_AGG_TRIMMED_MEAN:
 		/* trimming half from each side leaves nothing */
-		if (p->agg_param >= CHAIN_PPM / 2)
+		if (p->agg_param > CHAIN_TRIM_BETA_MAX_PPM)
 			return bad(field, "agg_param");
 		break;
 	case CHAIN_AGG_MULTIKRUM:
 		/* Krum tolerates f bad updates only among more than 2f+2 */
-		if (p->agg_param >= CHAIN_MAX_PARTICIPANTS / 2)
+		if (p->agg_param > CHAIN_MULTIKRUM_F_MAX)
 			return bad(field, "agg_param");
 		break;
 	case CHAIN_AGG_NORM_BOUND:
@@ -104,13 +101,13 @@ static int check_training(const chain_profile *p, const char **field)
 		return bad(field, "local_epochs");
 	if (p->batch_size < 1 || p->batch_size > 65536)
 		return bad(field, "batch_size");
-	if (p->lr_ppm < 1 || p->lr_ppm > 10 * CHAIN_PPM)
+	if (p->lr_ppm < 1 || p->lr_ppm > CHAIN_LR_MAX_PPM)
 		return bad(field, "lr_ppm");
 	if (p->momentum_ppm >= CHAIN_PPM)
 		return bad(field, "momentum_ppm");
 	if (p->weight_decay_ppm >= CHAIN_PPM)
 		return bad(field, "weight_decay_ppm");
-	if (p->prox_mu_ppm > 10 * CHAIN_PPM)
+	if (p->prox_mu_ppm > CHAIN_PROX_MU_MAX_PPM)
 		return bad(field, "prox_mu_ppm");
 	return FL_OK;
 }
@@ -122,9 +119,9 @@ static int check_privacy_and_schedule(const chain_profile *p, const char **field
 		return bad(field, "dp_noise_ppm");
 	if (p->secure_agg > 1)
 		return bad(field, "secure_agg");
-	if (p->window_blocks < 1 || p->window_blocks > SCHEDULE_MAX_BLOCKS)
+	if (p->window_blocks < 1 || p->window_blocks > CHAIN_SCHEDULE_MAX_BLOCKS)
 		return bad(field, "window_blocks");
-	if (p->deadline_blocks < 1 || p->deadline_blocks > SCHEDULE_MAX_BLOCKS)
+	if (p->deadline_blocks < 1 || p->deadline_blocks > CHAIN_SCHEDULE_MAX_BLOCKS)
 		return bad(field, "deadline_blocks");
 	if (p->min_participants < 1 || p->min_participants > CHAIN_MAX_PARTICIPANTS)
 		return bad(field, "min_participants");

@@ -43,14 +43,9 @@ static const char *const rule_names[] = {"fedavg",    "median",     "trimmed_mea
 static const int rule_values[] = {CHAIN_AGG_FEDAVG, CHAIN_AGG_MEDIAN, CHAIN_AGG_TRIMMED_MEAN,
 				  CHAIN_AGG_MULTIKRUM, CHAIN_AGG_NORM_BOUND};
 
-/* Ranges chain_profile_check enforces too; here they come with a reason. */
-#define PPM_MAX_U32         UINT32_MAX
-#define LR_MAX              (10u * CHAIN_PPM)
-#define PROX_MU_MAX         (10u * CHAIN_PPM)
-#define SUMMARY_ABS_MAX     (1000 * (int64_t)CHAIN_PPM)
-#define SCHEDULE_MAX_BLOCKS 100000u
-/* Multi-Krum tolerates f bad updates only among more than 2f+2. */
-#define MULTIKRUM_F_MAX (CHAIN_MAX_PARTICIPANTS / 2 - 1)
+/* The ranges come from chain.h, so this reader and chain_profile_check
+ * cannot drift apart; here they come with a reason. */
+#define PPM_MAX_U32 UINT32_MAX
 
 /* Data types are lowercase words such as "image/28x28x1" or "tabular/f32x16". */
 static int data_type_valid(const char *s)
@@ -135,8 +130,8 @@ static int read_data(gj_ctx *c, const json_t *data, chain_profile *p)
 	for (i = 0; i < n; i++) {
 		size_t m = gj_push_index(c, i);
 		int64_t x;
-		if ((rc = gj_val_ppm(c, json_array_get(v, i), -SUMMARY_ABS_MAX, SUMMARY_ABS_MAX,
-				     &x)) < 0)
+		if ((rc = gj_val_ppm(c, json_array_get(v, i), -CHAIN_SUMMARY_ABS_MAX,
+				     CHAIN_SUMMARY_ABS_MAX, &x)) < 0)
 			return rc;
 		p->summary[i] = (int32_t)x;
 		gj_pop(c, m);
@@ -236,11 +231,11 @@ static int read_training(gj_ctx *c, const json_t *t, chain_profile *p)
 	if ((rc = gj_object(c, t, training_keys)) < 0 ||
 	    (rc = gj_u32(c, t, "local_epochs", 1, 1, 1000, &p->local_epochs)) < 0 ||
 	    (rc = gj_u32(c, t, "batch_size", 1, 1, 65536, &p->batch_size)) < 0 ||
-	    (rc = gj_ppm_u32(c, t, "lr", 1, 1, LR_MAX, &p->lr_ppm)) < 0 ||
+	    (rc = gj_ppm_u32(c, t, "lr", 1, 1, CHAIN_LR_MAX_PPM, &p->lr_ppm)) < 0 ||
 	    (rc = gj_ppm_u32(c, t, "momentum", 0, 0, CHAIN_PPM - 1, &p->momentum_ppm)) < 0 ||
 	    (rc = gj_ppm_u32(c, t, "weight_decay", 0, 0, CHAIN_PPM - 1, &p->weight_decay_ppm)) <
 		0 ||
-	    (rc = gj_ppm_u32(c, t, "prox_mu", 0, 0, PROX_MU_MAX, &p->prox_mu_ppm)) < 0)
+	    (rc = gj_ppm_u32(c, t, "prox_mu", 0, 0, CHAIN_PROX_MU_MAX_PPM, &p->prox_mu_ppm)) < 0)
 		return rc;
 	return FL_OK;
 }
@@ -257,11 +252,11 @@ static int read_aggregation(gj_ctx *c, const json_t *a, chain_profile *p)
 	switch (rule) {
 	case CHAIN_AGG_TRIMMED_MEAN:
 		/* beta: the share trimmed at each end; half or more leaves nothing. */
-		rc = gj_ppm_u32(c, a, "param", 1, 1, CHAIN_PPM / 2 - 1, &p->agg_param);
+		rc = gj_ppm_u32(c, a, "param", 1, 1, CHAIN_TRIM_BETA_MAX_PPM, &p->agg_param);
 		break;
 	case CHAIN_AGG_MULTIKRUM:
 		/* f: how many bad updates to tolerate. */
-		rc = gj_u32(c, a, "param", 1, 0, MULTIKRUM_F_MAX, &p->agg_param);
+		rc = gj_u32(c, a, "param", 1, 0, CHAIN_MULTIKRUM_F_MAX, &p->agg_param);
 		break;
 	case CHAIN_AGG_NORM_BOUND:
 		rc = gj_ppm_u32(c, a, "param", 1, 1, PPM_MAX_U32, &p->agg_param);
@@ -305,10 +300,10 @@ static int read_schedule(gj_ctx *c, const json_t *s, chain_profile *p)
 	int rc;
 
 	if ((rc = gj_object(c, s, schedule_keys)) < 0 ||
-	    (rc = gj_u32(c, s, "window_blocks", 1, 1, SCHEDULE_MAX_BLOCKS, &p->window_blocks)) <
-		0 ||
-	    (rc = gj_u32(c, s, "deadline_blocks", 1, 1, SCHEDULE_MAX_BLOCKS, &p->deadline_blocks)) <
-		0 ||
+	    (rc = gj_u32(c, s, "window_blocks", 1, 1, CHAIN_SCHEDULE_MAX_BLOCKS,
+			 &p->window_blocks)) < 0 ||
+	    (rc = gj_u32(c, s, "deadline_blocks", 1, 1, CHAIN_SCHEDULE_MAX_BLOCKS,
+			 &p->deadline_blocks)) < 0 ||
 	    (rc = gj_u32(c, s, "min_participants", 1, 1, CHAIN_MAX_PARTICIPANTS,
 			 &p->min_participants)) < 0)
 		return rc;
