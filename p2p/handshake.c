@@ -1,0 +1,216 @@
+/*
+ * p2p/handshake.c — the session handshake (internal.h, "session crypto"):
+ * HELLO in clear with an ephemeral X25519 key, directional ChaCha20-Poly1305
+ * keys from the shared secret and the transcript, then AUTH (identity key and
+ * BIP340 signature over the transcript) as each side's first frame.
+ *
+ * Pure functions over byte buffers: no I/O, no allocation.
+ */
+#include "p2p/internal.h"
+
+#include <assert.h>
+#include <sodium.h>
+#include <string.h>
+
+#define HELLO_FIXED        (P2P_MAGIC_LEN + 1 + 1) /* magic, version, id length */
+#define EPH_LEN            32
+#define TRANSCRIPT_TAG     "fedledger/p2p/v1"
+#define TRANSCRIPT_TAG_LEN (sizeof(TRANSCRIPT_TAG) - 1)
+
+/* BLAKE2b personalisations: exactly crypto_generichash_blake2b_PERSONALBYTES
+ * (16) bytes each. "lo" is the key the side with the lower ephemeral key
+ * sends with; "hi" the other direction. */
+static const uint8_t personal_lo[16] = "fedledger-p2p-lo";
+static const uint8_t personal_hi[16] = "fedledger-p2p-hi";
+
+/* The network id as it goes on the wire: 1..P2P_NETWORK_ID_MAX bytes. */
+static int network_id_len(const char *network_id, size_t *len)
+{
+	size_t n;
+
+	assert(network_id != NULL);
+	n = strnlen(network_id, P2P_NETWORK_ID_MAX + 1);
+	if (n == 0 || n > P2P_NETWORK_ID_MAX)
+		return FL_EINVAL;
+	*len = n;
+	return FL_OK;
+}
+
+int p2p_hello_make(p2p_session *s, const char *network_id, uint8_t *out, size_t *n)
+{
+	size_t id_len;
+	int rc;
+
+	assert(s != NULL && out != NULL && n != NULL);
+	if ((rc = network_id_len(network_id, &id_len)) != FL_OK)
+		return rc;
+	/* Idempotent; fails only when the OS has no usable RNG. */
+	if (sodium_init() < 0)
+		return FL_ECRYPTO;
+	p2p_session_wipe(s);
+	randombytes_buf(s->eph_sk, sizeof(s->eph_sk));
+	if (crypto_scalarmult_curve25519_base(s->eph_pk, s->eph_sk) != 0) {
+		p2p_session_wipe(s);
+		return FL_ECRYPTO;
+	}
+
+	memcpy(out, P2P_MAGIC, P2P_MAGIC_LEN);
+	out[P2P_MAGIC_LEN] = P2P_VERSION;
+	out[P2P_MAGIC_LEN + 1] = (uint8_t)id_len;
+	memcpy(out + HELLO_FIXED, network_id, id_len);
+	memcpy(out + HELLO_FIXED + id_len, s->eph_pk, EPH_LEN);
+	*n = HELLO_FIXED + id_len + EPH_LEN;
+	return FL_OK;
+}
+
+/* T = SHA256("fedledger/p2p/v1" || network id || 0x00 || lo_eph || hi_eph). */
+static void transcript_hash(fl_hash *out, const char *network_id, size_t id_len,
+			    const uint8_t lo[EPH_LEN], const uint8_t hi[EPH_LEN])
+{
+	uint8_t buf[TRANSCRIPT_TAG_LEN + P2P_NETWORK_ID_MAX + 1 + 2 * EPH_LEN];
+	size_t k = 0;
+
+	memcpy(buf + k, TRANSCRIPT_TAG, TRANSCRIPT_TAG_LEN);
+	k += TRANSCRIPT_TAG_LEN;
+	memcpy(buf + k, network_id, id_len);
+	k += id_len;
+	buf[k++] = 0x00;
+	memcpy(buf + k, lo, EPH_LEN);
+	k += EPH_LEN;
+	memcpy(buf + k, hi, EPH_LEN);
+	k += EPH_LEN;
+	fl_sha256(out, buf, k);
+}
+
+static int derive_key(uint8_t out[P2P_KEY_LEN], const uint8_t shared[32], const fl_hash *t,
+		      const uint8_t personal[16])
+{
+	static const uint8_t salt[crypto_generichash_blake2b_SALTBYTES];
+
+	if (crypto_generichash_blake2b_salt_personal(out, P2P_KEY_LEN, t->b, FL_HASH_LEN, shared,
+						     32, salt, personal) != 0)
+		return FL_ECRYPTO;
+	return FL_OK;
+}
+
+int p2p_hello_accept(p2p_session *s, const char *network_id, const uint8_t *p, size_t n)
+{
+	uint8_t shared[32];
+	const uint8_t *remote, *lo, *hi;
+	size_t id_len, remote_id_len;
+	int ours_lower, cmp, rc;
+
+	assert(s != NULL && p != NULL);
+	if ((rc = network_id_len(network_id, &id_len)) != FL_OK)
+		return rc;
+	/* A second HELLO on one session is a protocol violation. */
+	if (s->keys_ready)
+		return FL_EPROTO;
+	if (n < HELLO_FIXED || memcmp(p, P2P_MAGIC, P2P_MAGIC_LEN) != 0)
+		return FL_EPROTO;
+	if (p[P2P_MAGIC_LEN] != P2P_VERSION)
+		return FL_EVERSION;
+	remote_id_len = p[P2P_MAGIC_LEN + 1];
+	if (remote_id_len > P2P_NETWORK_ID_MAX || n != HELLO_FIXED + remote_id_len + EPH_LEN)
+		return FL_EPROTO;
+	if (remote_id_len != id_len || memcmp(p + HELLO_FIXED, network_id, id_len) != 0)
+		return FL_ECHAIN;
+	remote = p + HELLO_FIXED + remote_id_len;
+
+	/* Our own ephemeral key sent back: the "peer" is a mirror. Both sides
+	 * would derive the same keys for both directions and sign the same T. */
+	cmp = memcmp(s->eph_pk, remote, EPH_LEN);
+	if (cmp == 0)
+		return FL_EPROTO;
+	/* libsodium returns -1 when the result is all zero, i.e. the remote key
+	 * is a low-order point and the "secret" would be known to anyone. */
+	if (crypto_scalarmult_curve25519(shared, s->eph_sk, remote) != 0) {
+		rc = FL_EPROTO;
+		goto cleanup;
+	}
+
+	ours_lower = cmp < 0;
+	lo = ours_lower ? s->eph_pk : remote;
+	hi = ours_lower ? remote : s->eph_pk;
+	transcript_hash(&s->transcript, network_id, id_len, lo, hi);
+	if ((rc = derive_key(ours_lower ? s->send_key : s->recv_key, shared, &s->transcript,
+			     personal_lo)) != FL_OK)
+		goto cleanup;
+	if ((rc = derive_key(ours_lower ? s->recv_key : s->send_key, shared, &s->transcript,
+			     personal_hi)) != FL_OK)
+		goto cleanup;
+	memcpy(s->remote_eph, remote, EPH_LEN);
+	s->send_nonce = 0;
+	s->recv_nonce = 0;
+	s->keys_ready = 1;
+	/* The ephemeral secret has done its job; dropping it now is what makes
+	 * past sessions safe if this process is later compromised. */
+	sodium_memzero(s->eph_sk, sizeof(s->eph_sk));
+	rc = FL_OK;
+cleanup:
+	sodium_memzero(shared, sizeof(shared));
+	if (rc != FL_OK) {
+		sodium_memzero(s->send_key, sizeof(s->send_key));
+		sodium_memzero(s->recv_key, sizeof(s->recv_key));
+	}
+	return rc;
+}
+
+static void auth_digest(fl_hash *out, const p2p_session *s, const char *network_id)
+{
+	fl_domain_hash(out, "p2p-auth", network_id, s->transcript.b, FL_HASH_LEN);
+}
+
+int p2p_auth_make(const p2p_session *s, const char *network_id, const fl_seckey *identity,
+		  uint8_t out[P2P_AUTH_LEN])
+{
+	fl_pubkey pk;
+	fl_sig sig;
+	fl_hash digest;
+	size_t id_len;
+	int rc;
+
+	assert(s != NULL && identity != NULL && out != NULL);
+	assert(s->keys_ready);
+	if ((rc = network_id_len(network_id, &id_len)) != FL_OK)
+		return rc;
+	if ((rc = fl_key_public(&pk, identity)) != FL_OK)
+		return rc;
+	auth_digest(&digest, s, network_id);
+	if ((rc = fl_sign(&sig, identity, &digest)) != FL_OK)
+		return rc;
+	memcpy(out, pk.b, FL_PUBKEY_LEN);
+	memcpy(out + FL_PUBKEY_LEN, sig.b, FL_SIG_LEN);
+	return FL_OK;
+}
+
+int p2p_auth_accept(p2p_session *s, const char *network_id, const uint8_t *p, size_t n)
+{
+	fl_pubkey pk;
+	fl_sig sig;
+	fl_hash digest;
+	size_t id_len;
+	int rc;
+
+	assert(s != NULL && p != NULL);
+	assert(s->keys_ready);
+	if ((rc = network_id_len(network_id, &id_len)) != FL_OK)
+		return rc;
+	if (s->authenticated || n != P2P_AUTH_LEN)
+		return FL_EPROTO;
+	memcpy(pk.b, p, FL_PUBKEY_LEN);
+	memcpy(sig.b, p + FL_PUBKEY_LEN, FL_SIG_LEN);
+	auth_digest(&digest, s, network_id);
+	/* fl_verify also refuses a key that is not a curve point (FL_ESIG). */
+	if ((rc = fl_verify(&sig, &pk, &digest)) != FL_OK)
+		return rc;
+	s->remote_id = pk;
+	s->authenticated = 1;
+	return FL_OK;
+}
+
+void p2p_session_wipe(p2p_session *s)
+{
+	assert(s != NULL);
+	sodium_memzero(s, sizeof(*s));
+}

@@ -1,0 +1,217 @@
+/*
+ * Encrypted frames: round trips at the size limits, the length prefix, and
+ * every way a frame can be altered on the wire (a byte of ciphertext, a
+ * length byte, replay, reordering, reflection) failing with FL_ECRYPTO.
+ */
+#include "p2p/internal.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NET "fedledger-test"
+
+static void keyed_pair(p2p_session *a, p2p_session *b)
+{
+	uint8_t ha[P2P_HELLO_MAX], hb[P2P_HELLO_MAX];
+	size_t na, nb;
+
+	cr_assert_eq(p2p_hello_make(a, NET, ha, &na), FL_OK);
+	cr_assert_eq(p2p_hello_make(b, NET, hb, &nb), FL_OK);
+	cr_assert_eq(p2p_hello_accept(a, NET, hb, nb), FL_OK);
+	cr_assert_eq(p2p_hello_accept(b, NET, ha, na), FL_OK);
+}
+
+static void le32(uint8_t out[4], uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		out[i] = (uint8_t)(v >> (8 * i));
+}
+
+Test(frame, round_trip_sizes)
+{
+	static const size_t sizes[] = {0, 1, 15, 16, 17, 1000, 65536, P2P_MAX_FRAME};
+	p2p_session a, b;
+	uint8_t *msg = malloc(P2P_MAX_FRAME), *frame = malloc(P2P_MAX_FRAME + 20);
+	uint8_t *out = malloc(P2P_MAX_FRAME);
+	size_t ct_len;
+
+	cr_assert(msg && frame && out);
+	for (size_t i = 0; i < P2P_MAX_FRAME; i++)
+		msg[i] = (uint8_t)(i * 31 + 7);
+	keyed_pair(&a, &b);
+	for (size_t k = 0; k < FL_ARRAY_LEN(sizes); k++) {
+		size_t n = sizes[k];
+		cr_assert_eq(p2p_frame_seal(&a, frame, msg, n), FL_OK);
+		cr_assert_eq(frame[0] | frame[1] << 8 | frame[2] << 16 | (uint32_t)frame[3] << 24,
+			     n + P2P_TAG_LEN);
+		cr_assert_eq(p2p_frame_length(frame, P2P_MAX_FRAME, &ct_len), FL_OK);
+		cr_assert_eq(ct_len, n + P2P_TAG_LEN);
+		/* Not the plaintext in clear. */
+		if (n >= 16)
+			cr_assert_neq(memcmp(frame + 4, msg, 16), 0);
+		cr_assert_eq(p2p_frame_open(&b, frame, frame + 4, ct_len, out), FL_OK);
+		cr_assert_eq(memcmp(out, msg, n), 0, "size %zu", n);
+	}
+	cr_assert_eq(a.send_nonce, FL_ARRAY_LEN(sizes));
+	cr_assert_eq(b.recv_nonce, FL_ARRAY_LEN(sizes));
+	cr_assert_eq(p2p_frame_seal(&a, frame, msg, (size_t)P2P_MAX_FRAME + 1), FL_ETOOBIG);
+	cr_assert_eq(a.send_nonce, FL_ARRAY_LEN(sizes));
+	free(msg);
+	free(frame);
+	free(out);
+	p2p_session_wipe(&a);
+	p2p_session_wipe(&b);
+}
+
+Test(frame, same_plaintext_differs_per_frame)
+{
+	p2p_session a, b;
+	uint8_t f1[32 + 20], f2[32 + 20], msg[32] = {0};
+
+	keyed_pair(&a, &b);
+	cr_assert_eq(p2p_frame_seal(&a, f1, msg, sizeof(msg)), FL_OK);
+	cr_assert_eq(p2p_frame_seal(&a, f2, msg, sizeof(msg)), FL_OK);
+	cr_assert_neq(memcmp(f1 + 4, f2 + 4, sizeof(msg) + 16), 0);
+}
+
+Test(frame, length_limits)
+{
+	uint8_t hdr[4];
+	size_t ct_len = 12345;
+
+	for (uint32_t l = 0; l < P2P_TAG_LEN; l++) {
+		le32(hdr, l);
+		cr_assert_eq(p2p_frame_length(hdr, P2P_MAX_FRAME, &ct_len), FL_EPROTO, "L=%u", l);
+	}
+	cr_assert_eq(ct_len, 12345);
+	le32(hdr, P2P_TAG_LEN);
+	cr_assert_eq(p2p_frame_length(hdr, P2P_MAX_FRAME, &ct_len), FL_OK);
+	cr_assert_eq(ct_len, P2P_TAG_LEN);
+	le32(hdr, P2P_MAX_FRAME + P2P_TAG_LEN);
+	cr_assert_eq(p2p_frame_length(hdr, P2P_MAX_FRAME, &ct_len), FL_OK);
+	cr_assert_eq(ct_len, P2P_MAX_FRAME + P2P_TAG_LEN);
+	le32(hdr, P2P_MAX_FRAME + P2P_TAG_LEN + 1);
+	cr_assert_eq(p2p_frame_length(hdr, P2P_MAX_FRAME, &ct_len), FL_ETOOBIG);
+	le32(hdr, UINT32_MAX);
+	cr_assert_eq(p2p_frame_length(hdr, P2P_MAX_FRAME, &ct_len), FL_ETOOBIG);
+	/* A host configured below the hard maximum. */
+	le32(hdr, 1000 + P2P_TAG_LEN);
+	cr_assert_eq(p2p_frame_length(hdr, 1000, &ct_len), FL_OK);
+	le32(hdr, 1001 + P2P_TAG_LEN);
+	cr_assert_eq(p2p_frame_length(hdr, 1000, &ct_len), FL_ETOOBIG);
+	/* A max_frame above the hard maximum does not lift it. */
+	le32(hdr, P2P_MAX_FRAME + P2P_TAG_LEN + 1);
+	cr_assert_eq(p2p_frame_length(hdr, UINT32_MAX, &ct_len), FL_ETOOBIG);
+}
+
+Test(frame, tampered_ciphertext)
+{
+	p2p_session a, b;
+	uint8_t msg[40], frame[40 + 20], bad[40 + 20], out[40];
+
+	memset(msg, 0x42, sizeof(msg));
+	keyed_pair(&a, &b);
+	cr_assert_eq(p2p_frame_seal(&a, frame, msg, sizeof(msg)), FL_OK);
+	/* Every byte of ciphertext and tag, one at a time. */
+	for (size_t i = 4; i < sizeof(frame); i++) {
+		memcpy(bad, frame, sizeof(frame));
+		bad[i] ^= 0x01;
+		cr_assert_eq(p2p_frame_open(&b, bad, bad + 4, sizeof(frame) - 4, out), FL_ECRYPTO,
+			     "byte %zu", i);
+		cr_assert_eq(b.recv_nonce, 0);
+	}
+	/* The receive nonce did not move: the genuine frame still opens. */
+	cr_assert_eq(p2p_frame_open(&b, frame, frame + 4, sizeof(frame) - 4, out), FL_OK);
+	cr_assert_eq(memcmp(out, msg, sizeof(msg)), 0);
+}
+
+/* The receiver reads the length it is told, then that many bytes: a changed
+ * length shifts the frame boundary and the MAC fails either way. */
+Test(frame, tampered_length)
+{
+	p2p_session a, b;
+	uint8_t msg[40], stream[40 + 20 + 8], hdr[4], out[64];
+	size_t ct_len;
+
+	memset(msg, 0x17, sizeof(msg));
+	memset(stream, 0xaa, sizeof(stream));
+	keyed_pair(&a, &b);
+	cr_assert_eq(p2p_frame_seal(&a, stream, msg, sizeof(msg)), FL_OK);
+	for (int delta = -1; delta <= 1; delta += 2) {
+		memcpy(hdr, stream, 4);
+		hdr[0] = (uint8_t)(hdr[0] + delta);
+		cr_assert_eq(p2p_frame_length(hdr, P2P_MAX_FRAME, &ct_len), FL_OK);
+		cr_assert_eq(ct_len, sizeof(msg) + 16 + delta);
+		cr_assert_eq(p2p_frame_open(&b, hdr, stream + 4, ct_len, out), FL_ECRYPTO);
+	}
+	/* A changed high byte with the body length unchanged is caught as
+	 * inconsistent before any decryption. */
+	memcpy(hdr, stream, 4);
+	hdr[1] ^= 1;
+	cr_assert_eq(p2p_frame_open(&b, hdr, stream + 4, sizeof(msg) + 16, out), FL_EPROTO);
+	cr_assert_eq(b.recv_nonce, 0);
+}
+
+Test(frame, replay_reorder_reflect)
+{
+	p2p_session a, b;
+	uint8_t f1[8 + 20], f2[8 + 20], out[8];
+	const uint8_t m1[8] = "first..", m2[8] = "second.";
+
+	keyed_pair(&a, &b);
+	cr_assert_eq(p2p_frame_seal(&a, f1, m1, 8), FL_OK);
+	cr_assert_eq(p2p_frame_seal(&a, f2, m2, 8), FL_OK);
+	/* Reordered: the second frame first. */
+	cr_assert_eq(p2p_frame_open(&b, f2, f2 + 4, 24, out), FL_ECRYPTO);
+	/* Reflected: A's own frame back to A. */
+	cr_assert_eq(p2p_frame_open(&a, f1, f1 + 4, 24, out), FL_ECRYPTO);
+	cr_assert_eq(p2p_frame_open(&b, f1, f1 + 4, 24, out), FL_OK);
+	cr_assert_eq(memcmp(out, m1, 8), 0);
+	/* Replayed. */
+	cr_assert_eq(p2p_frame_open(&b, f1, f1 + 4, 24, out), FL_ECRYPTO);
+	cr_assert_eq(p2p_frame_open(&b, f2, f2 + 4, 24, out), FL_OK);
+	cr_assert_eq(memcmp(out, m2, 8), 0);
+	/* Dropped: the frame after a lost one fails too. */
+	cr_assert_eq(p2p_frame_seal(&a, f1, m1, 8), FL_OK);
+	cr_assert_eq(p2p_frame_seal(&a, f2, m2, 8), FL_OK);
+	cr_assert_eq(p2p_frame_open(&b, f2, f2 + 4, 24, out), FL_ECRYPTO);
+}
+
+Test(frame, session_from_another_handshake)
+{
+	p2p_session a, b, c, d;
+	uint8_t f[8 + 20], out[8];
+
+	keyed_pair(&a, &b);
+	keyed_pair(&c, &d);
+	cr_assert_eq(p2p_frame_seal(&a, f, (const uint8_t *)"payload", 8), FL_OK);
+	cr_assert_eq(p2p_frame_open(&d, f, f + 4, 24, out), FL_ECRYPTO);
+}
+
+Test(frame, nonce_exhaustion)
+{
+	p2p_session a, b;
+	uint8_t f[1 + 20], out[1];
+
+	keyed_pair(&a, &b);
+	a.send_nonce = UINT64_MAX - 1;
+	b.recv_nonce = UINT64_MAX - 1;
+	cr_assert_eq(p2p_frame_seal(&a, f, (const uint8_t *)"x", 1), FL_OK);
+	cr_assert_eq(p2p_frame_open(&b, f, f + 4, 17, out), FL_OK);
+	cr_assert_eq(out[0], 'x');
+	cr_assert_eq(p2p_frame_seal(&a, f, (const uint8_t *)"y", 1), FL_EPROTO);
+	cr_assert_eq(p2p_frame_open(&b, f, f + 4, 17, out), FL_EPROTO);
+}
+
+Test(frame, open_rejects_inconsistent_lengths)
+{
+	p2p_session a, b;
+	uint8_t f[4 + 16], out[1];
+
+	keyed_pair(&a, &b);
+	le32(f, 15);
+	cr_assert_eq(p2p_frame_open(&b, f, f + 4, 15, out), FL_EPROTO);
+	le32(f, 16);
+	cr_assert_eq(p2p_frame_open(&b, f, f + 4, 17, out), FL_EPROTO);
+}
