@@ -162,6 +162,9 @@ int p2p_addrs_encode(fl_writer *w, const p2p_addrs_msg *m) FL_MUST_CHECK;
 int p2p_addrs_decode(p2p_addrs_msg *m, const uint8_t *p, size_t n) FL_MUST_CHECK;
 /* "a.b.c.d:port" with a port 1..65535: the only address form we accept. */
 int p2p_addr_parse(const char *addr, struct sockaddr_in *out) FL_MUST_CHECK;
+/* The same form with port 0 also allowed ("any"): for config.listen only,
+ * never for an address to dial or one learned from a peer. */
+int p2p_listen_addr_parse(const char *addr, struct sockaddr_in *out) FL_MUST_CHECK;
 
 /* ================================================= host <-> blobs */
 
