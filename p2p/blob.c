@@ -1,0 +1,745 @@
+/*
+ * p2p/blob.c — blob transfer on top of the host's send queue
+ * (docs/p2p.md, "Blobs"): fetching a blob by hash from the peers that have
+ * it, and serving blobs from the caller's store.
+ *
+ * Fetching: peers are asked one at a time, nearest first by XOR distance
+ * between their id and the hash (deterministic, and different blobs start
+ * at different peers). The first WANT to a peer asks for one chunk, which
+ * tells the total; only then, and only if total <= max_size, is the buffer
+ * allocated and the window of P2P_BLOB_MAX_CREDIT chunks opened. The credit
+ * is topped up once half of it has arrived, so the pipe stays full while
+ * at most one window per transfer is in flight. A peer that leaves or says
+ * BLOB_NONE mid-transfer is replaced and the transfer resumes at the next
+ * offset; a peer that breaks the protocol or whose bytes miss the hash is
+ * blamed (negative return: the host scores it) and the transfer restarts
+ * from zero at the next peer.
+ *
+ * Serving: per (peer, hash) state holds the next offset and the credit the
+ * peer granted. Chunks are read from the store and queued at low priority
+ * only while the peer's send queue is under BLOB_SEND_ROOM, so a transfer
+ * never fills memory or the queue: the rest is sent from a uv_check handle
+ * as the queue drains. Gossip and votes are queued at high priority and
+ * overtake chunks already queued.
+ *
+ * Re-entrancy: p2p_peer_queue may drop a slow peer, and the host may call
+ * p2p_blobs_on_peer_gone from inside it. So a serve is never freed while a
+ * pump may hold it (dead serves are reaped at the top of the next entry),
+ * a fetch is freed only from its own timer's close callback, and the
+ * caller's callback always runs from that timer, never inside a host hook.
+ */
+#include "p2p/internal.h"
+
+#include <assert.h>
+#include <stdint.h>
+#include <string.h>
+
+#define BLOB_WINDOW     P2P_BLOB_MAX_CREDIT
+#define BLOB_PEER_SLOTS 4          /* concurrent transfers per peer, each way */
+#define BLOB_SEND_ROOM  (2u << 20) /* serve only while the peer's queue is below */
+
+typedef struct blob_fetch blob_fetch;
+typedef struct blob_serve blob_serve;
+
+struct blob_fetch {
+	blob_fetch *next;
+	p2p_blobs *b;
+	uv_timer_t timer; /* the timeout, then the deferred callback */
+	fl_hash hash;
+	uint64_t max_size;
+	p2p_blob_cb cb;
+	void *arg;
+	p2p_peer *peer;   /* asked now; NULL while waiting for a free slot */
+	fl_pubkey *tried; /* never asked again in this fetch */
+	size_t n_tried, cap_tried;
+	uint8_t *buf; /* total bytes, allocated once total <= max_size is known */
+	uint64_t total;
+	int have_total;
+	uint64_t received;  /* every byte below is in buf; the next chunk's offset */
+	uint64_t requested; /* end of the range granted to the current peer */
+	int opened;         /* the current peer's first chunk came: window open */
+	int mixed;          /* buf holds bytes of more than one peer */
+	int too_big;        /* some peer announced more than max_size */
+	int done;           /* status set, callback pending on the timer */
+	int status;
+};
+
+struct blob_serve {
+	blob_serve *next;
+	p2p_peer *peer; /* NULL: dead (done, failed or peer gone), reaped later */
+	fl_hash hash;
+	uint64_t total;
+	uint64_t next_off;
+	uint32_t credit; /* chunks the peer will still accept */
+};
+
+struct p2p_blobs {
+	p2p_host *host;
+	blob_fetch *fetches;
+	blob_serve *serves;
+	p2p_peer *leaving; /* the peer being removed: never picked meanwhile */
+	uv_check_t pump;   /* sends granted chunks as send queues drain */
+	int pump_ready;
+	int pump_on;
+	unsigned open_handles;
+	int closing;
+	fl_writer out; /* reused for every chunk so a transfer does not reallocate */
+	uint8_t chunk[P2P_BLOB_CHUNK];
+};
+
+/* SHA-256 of the empty string: the one blob that needs no transfer (a
+ * chunk carries 1..P2P_BLOB_CHUNK bytes, so it could not be sent). */
+static const fl_hash empty_hash = {{0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14,
+				    0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+				    0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c,
+				    0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55}};
+
+static void fetch_schedule(blob_fetch *f);
+static void fetch_finish(blob_fetch *f, int status);
+
+static void blobs_maybe_free(p2p_blobs *b)
+{
+	if (b->closing && b->open_handles == 0) {
+		fl_writer_free(&b->out);
+		fl_free(b);
+	}
+}
+
+int p2p_blobs_new(p2p_blobs **out, p2p_host *h)
+{
+	p2p_blobs *b;
+
+	assert(out != NULL && h != NULL);
+	b = fl_calloc(1, sizeof(*b));
+	if (b == NULL)
+		return FL_ENOMEM;
+	b->host = h;
+	fl_writer_init(&b->out, P2P_MAX_FRAME);
+	*out = b;
+	return FL_OK;
+}
+
+/* ------------------------------------------------------------ serving */
+
+static void serve_reap(p2p_blobs *b)
+{
+	blob_serve **pp = &b->serves;
+
+	while (*pp != NULL) {
+		blob_serve *s = *pp;
+
+		if (s->peer == NULL) {
+			*pp = s->next;
+			fl_free(s);
+		} else {
+			pp = &s->next;
+		}
+	}
+}
+
+static void send_none(p2p_peer *p, const fl_hash *hash)
+{
+	/* A failure means the peer is being dropped; nothing left to tell it. */
+	int rc = p2p_peer_queue(p, P2P_PRIO_HIGH, P2P_TYPE_BLOB_NONE, hash->b, FL_HASH_LEN);
+
+	(void)rc;
+}
+
+/* Queues granted chunks while the peer's send queue has room. */
+static void serve_pump(p2p_blobs *b, blob_serve *s)
+{
+	const p2p_config *cfg = p2p_host_config(b->host);
+
+	while (s->peer != NULL && s->credit > 0 && s->next_off < s->total) {
+		p2p_blob_chunk_msg m;
+		p2p_peer_info info;
+		size_t n = (size_t)(s->total - s->next_off < P2P_BLOB_CHUNK ? s->total - s->next_off
+									    : P2P_BLOB_CHUNK);
+		int rc;
+
+		p2p_peer_get_info(s->peer, &info);
+		if (info.send_queue_bytes >= BLOB_SEND_ROOM)
+			return;
+		rc = cfg->blob_read(cfg->ctx, &s->hash, s->next_off, b->chunk, n);
+		if (rc < 0) {
+			/* The store lost it: the fetcher moves on. */
+			send_none(s->peer, &s->hash);
+			s->peer = NULL;
+			return;
+		}
+		m = (p2p_blob_chunk_msg){s->hash, s->total, s->next_off, b->chunk, n};
+		/* Our own writer: clearing it keeps the buffer for the next chunk. */
+		b->out.len = 0;
+		b->out.err = 0;
+		rc = p2p_blob_chunk_encode(&b->out, &m);
+		if (rc == FL_OK)
+			rc = fl_writer_finish(&b->out);
+		if (rc == FL_OK)
+			rc = p2p_peer_queue(s->peer, P2P_PRIO_LOW, P2P_TYPE_BLOB_CHUNK, b->out.buf,
+					    b->out.len);
+		if (rc < 0) {
+			s->peer = NULL;
+			return;
+		}
+		s->next_off += n;
+		s->credit--;
+	}
+	if (s->next_off >= s->total)
+		s->peer = NULL; /* all sent */
+}
+
+static void pump_cb(uv_check_t *handle);
+
+static void pump_all(p2p_blobs *b)
+{
+	int waiting = 0;
+
+	serve_reap(b);
+	for (blob_serve *s = b->serves; s != NULL; s = s->next) {
+		if (s->peer != NULL && s->credit > 0)
+			serve_pump(b, s);
+		if (s->peer != NULL && s->credit > 0)
+			waiting = 1;
+	}
+	if (waiting && !b->pump_on && !b->closing) {
+		if (!b->pump_ready) {
+			if (uv_check_init(p2p_host_loop(b->host), &b->pump) != 0)
+				return;
+			b->pump.data = b;
+			b->pump_ready = 1;
+			b->open_handles++;
+		}
+		b->pump_on = uv_check_start(&b->pump, pump_cb) == 0;
+	} else if (!waiting && b->pump_on) {
+		uv_check_stop(&b->pump);
+		b->pump_on = 0;
+	}
+}
+
+/* Runs once per loop iteration while a serve waits for queue room: writes
+ * completing is what drains the queue, and it also wakes the loop. */
+static void pump_cb(uv_check_t *handle)
+{
+	pump_all(handle->data);
+}
+
+static blob_serve *serve_find(p2p_blobs *b, const p2p_peer *p, const fl_hash *hash)
+{
+	for (blob_serve *s = b->serves; s != NULL; s = s->next)
+		if (s->peer == p && fl_hash_cmp(&s->hash, hash) == 0)
+			return s;
+	return NULL;
+}
+
+/* A slot for a new serve to p: a free one, or one whose credit is used up
+ * (its fetcher went quiet), or NULL when p already has its limit busy. */
+static blob_serve *serve_slot(p2p_blobs *b, p2p_peer *p)
+{
+	blob_serve *idle = NULL, *s;
+	unsigned used = 0;
+
+	for (s = b->serves; s != NULL; s = s->next) {
+		if (s->peer != p)
+			continue;
+		used++;
+		if (s->credit == 0)
+			idle = s;
+	}
+	if (used < BLOB_PEER_SLOTS) {
+		s = fl_calloc(1, sizeof(*s));
+		if (s == NULL)
+			return NULL;
+		s->next = b->serves;
+		b->serves = s;
+		return s;
+	}
+	return idle;
+}
+
+static int on_want(p2p_blobs *b, p2p_peer *p, const uint8_t *body, size_t n)
+{
+	const p2p_config *cfg = p2p_host_config(b->host);
+	p2p_blob_want_msg m;
+	blob_serve *s;
+	uint64_t size = 0;
+	int rc;
+
+	rc = p2p_blob_want_decode(&m, body, n);
+	if (rc < 0)
+		return rc;
+	if (m.credit == 0 || m.credit > P2P_BLOB_MAX_CREDIT)
+		return FL_EPROTO;
+	s = serve_find(b, p, &m.hash);
+	if (s != NULL && m.offset == s->next_off) {
+		/* A top-up: the fetcher never grants more than one window. */
+		if (s->credit + m.credit > P2P_BLOB_MAX_CREDIT)
+			return FL_EPROTO;
+		s->credit += m.credit;
+	} else {
+		rc = cfg->blob_size != NULL ? cfg->blob_size(cfg->ctx, &m.hash, &size)
+					    : FL_ENOTFOUND;
+		/* An offset past our size: the fetcher resumes a transfer
+		 * another peer sized differently; from here it is "not here". */
+		if (rc < 0 || size == 0 || m.offset >= size) {
+			if (s != NULL)
+				s->peer = NULL;
+			send_none(p, &m.hash);
+			return FL_OK;
+		}
+		if (s == NULL)
+			s = serve_slot(b, p);
+		if (s == NULL) {
+			/* Busy (or out of memory): refusing is the bound. */
+			send_none(p, &m.hash);
+			return FL_OK;
+		}
+		*s = (blob_serve){s->next, p, m.hash, size, m.offset, m.credit};
+	}
+	pump_all(b);
+	return FL_OK;
+}
+
+/* ----------------------------------------------------------- fetching */
+
+static int fetch_tried(const blob_fetch *f, const fl_pubkey *id)
+{
+	for (size_t i = 0; i < f->n_tried; i++)
+		if (fl_pubkey_cmp(&f->tried[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether a is nearer the hash than c (XOR distance, bytes big-end first). */
+static int nearer(const fl_hash *hash, const fl_pubkey *a, const fl_pubkey *c)
+{
+	for (size_t i = 0; i < FL_HASH_LEN; i++) {
+		uint8_t da = a->b[i] ^ hash->b[i], dc = c->b[i] ^ hash->b[i];
+
+		if (da != dc)
+			return da < dc;
+	}
+	return 0;
+}
+
+/* Our side of the per-peer bound, so that a peer never has to refuse us,
+ * and one transfer per (peer, hash) so chunks route to exactly one fetch. */
+static int peer_has_slot(const p2p_blobs *b, const p2p_peer *p, const fl_hash *hash)
+{
+	unsigned used = 0;
+
+	for (const blob_fetch *f = b->fetches; f != NULL; f = f->next) {
+		if (f->done || f->peer != p)
+			continue;
+		if (fl_hash_cmp(&f->hash, hash) == 0)
+			return 0;
+		used++;
+	}
+	return used < BLOB_PEER_SLOTS;
+}
+
+static void fetch_reset(blob_fetch *f)
+{
+	fl_free(f->buf);
+	f->buf = NULL;
+	f->have_total = 0;
+	f->total = 0;
+	f->received = 0;
+	f->requested = 0;
+	f->mixed = 0;
+}
+
+static int want_send(blob_fetch *f, uint64_t offset, uint32_t credit)
+{
+	p2p_blob_want_msg m = {f->hash, offset, credit};
+	fl_writer w;
+	int rc;
+
+	fl_writer_init(&w, 256);
+	rc = p2p_blob_want_encode(&w, &m);
+	if (rc == FL_OK)
+		rc = fl_writer_finish(&w);
+	if (rc == FL_OK)
+		rc = p2p_peer_queue(f->peer, P2P_PRIO_HIGH, P2P_TYPE_BLOB_WANT, w.buf, w.len);
+	fl_writer_free(&w);
+	return rc;
+}
+
+/* Asks the current peer for one chunk at f->received: its answer tells the
+ * total before we commit memory or a window to it. */
+static int fetch_ask(blob_fetch *f)
+{
+	f->opened = 0;
+	f->requested = f->received + P2P_BLOB_CHUNK;
+	if (f->have_total && f->requested > f->total)
+		f->requested = f->total;
+	return want_send(f, f->received, 1);
+}
+
+/* Stops asking the current peer; the bytes so far stay for the next one.
+ * A peer that refused or misbehaved is not asked again in this fetch; one
+ * whose session merely ended may be, once it is back. */
+static void fetch_leave(blob_fetch *f, int exclude)
+{
+	fl_pubkey *grown;
+
+	if (f->peer == NULL)
+		return;
+	if (exclude && f->n_tried == f->cap_tried) {
+		size_t cap = f->cap_tried ? 2 * f->cap_tried : 8;
+
+		grown = fl_realloc(f->tried, cap * sizeof(*grown));
+		if (grown == NULL) {
+			fetch_finish(f, FL_ENOMEM);
+			return;
+		}
+		f->tried = grown;
+		f->cap_tried = cap;
+	}
+	if (exclude)
+		f->tried[f->n_tried++] = *p2p_peer_id(f->peer);
+	f->peer = NULL;
+	if (f->received > 0)
+		f->mixed = 1;
+}
+
+static void fetch_schedule(blob_fetch *f)
+{
+	p2p_blobs *b = f->b;
+
+	while (!f->done && f->peer == NULL && !b->closing) {
+		size_t n = p2p_peer_count(b->host);
+		p2p_peer **peers = NULL, *best = NULL;
+		int untried = 0;
+
+		if (n > 0) {
+			peers = fl_malloc(n * sizeof(*peers));
+			if (peers == NULL) {
+				fetch_finish(f, FL_ENOMEM);
+				return;
+			}
+			n = p2p_peers(b->host, peers, n);
+		}
+		for (size_t i = 0; i < n; i++) {
+			const fl_pubkey *id = p2p_peer_id(peers[i]);
+
+			if (peers[i] == b->leaving || fetch_tried(f, id))
+				continue;
+			untried = 1;
+			if (!peer_has_slot(b, peers[i], &f->hash))
+				continue;
+			if (best == NULL || nearer(&f->hash, id, p2p_peer_id(best)))
+				best = peers[i];
+		}
+		fl_free(peers);
+		if (best == NULL) {
+			/* All busy: a slot freeing up wakes us (blobs_wake). */
+			if (!untried)
+				fetch_finish(f, f->too_big ? FL_ETOOBIG : FL_ENOTFOUND);
+			return;
+		}
+		f->peer = best;
+		if (fetch_ask(f) < 0 && f->peer == best)
+			fetch_leave(f, 1);
+	}
+}
+
+/* Fetches waiting for a slot get a chance whenever one may have freed. */
+static void blobs_wake(p2p_blobs *b)
+{
+	for (blob_fetch *f = b->fetches; f != NULL && !b->closing; f = f->next)
+		if (!f->done && f->peer == NULL)
+			fetch_schedule(f);
+}
+
+static void fetch_closed(uv_handle_t *handle)
+{
+	blob_fetch *f = handle->data;
+	p2p_blobs *b = f->b;
+
+	fl_free(f->tried);
+	fl_free(f);
+	b->open_handles--;
+	blobs_maybe_free(b);
+}
+
+static void fetch_deliver(uv_timer_t *timer)
+{
+	static const uint8_t nothing[1];
+	blob_fetch *f = timer->data, **pp;
+	p2p_blobs *b = f->b;
+
+	for (pp = &b->fetches; *pp != f; pp = &(*pp)->next)
+		assert(*pp != NULL);
+	*pp = f->next;
+	/* Counted open until the close below: b outlives this callback even
+	 * if the caller closes the host from it. */
+	f->cb(f->arg, f->status, &f->hash, f->buf != NULL ? f->buf : nothing,
+	      f->status == FL_OK ? (size_t)f->total : 0);
+	fl_free(f->buf);
+	f->buf = NULL;
+	uv_close((uv_handle_t *)&f->timer, fetch_closed);
+	if (!b->closing)
+		blobs_wake(b);
+}
+
+static void fetch_finish(blob_fetch *f, int status)
+{
+	if (f->done)
+		return;
+	f->done = 1;
+	f->status = status;
+	f->peer = NULL;
+	if (status != FL_OK)
+		fetch_reset(f);
+	uv_timer_stop(&f->timer);
+	uv_timer_start(&f->timer, fetch_deliver, 0, 0);
+}
+
+static void fetch_timeout(uv_timer_t *timer)
+{
+	blob_fetch *f = timer->data;
+	p2p_blobs *b = f->b;
+
+	fetch_finish(f, FL_ETIMEOUT);
+	blobs_wake(b);
+}
+
+static blob_fetch *fetch_find(p2p_blobs *b, const p2p_peer *p, const fl_hash *hash)
+{
+	for (blob_fetch *f = b->fetches; f != NULL; f = f->next)
+		if (!f->done && f->peer == p && fl_hash_cmp(&f->hash, hash) == 0)
+			return f;
+	return NULL;
+}
+
+/* The current peer broke the protocol: its bytes are not trusted either. */
+static int fetch_blame(blob_fetch *f, int code)
+{
+	fetch_leave(f, 1);
+	fetch_reset(f);
+	fetch_schedule(f);
+	return code;
+}
+
+static int fetch_complete(blob_fetch *f)
+{
+	fl_hash got;
+
+	fl_sha256(&got, f->buf, (size_t)f->total);
+	if (fl_hash_cmp(&got, &f->hash) == 0) {
+		fetch_finish(f, FL_OK);
+		return FL_OK;
+	}
+	if (f->mixed) {
+		/* Pieced together after a peer left: we cannot tell whose bytes
+		 * were wrong, so start over with this peer alone. */
+		fetch_reset(f);
+		if (fetch_ask(f) < 0)
+			fetch_leave(f, 1);
+		fetch_schedule(f);
+		return FL_OK;
+	}
+	return fetch_blame(f, FL_ECORRUPT);
+}
+
+static int on_chunk(p2p_blobs *b, p2p_peer *p, const uint8_t *body, size_t n)
+{
+	p2p_blob_chunk_msg m;
+	blob_fetch *f;
+	uint64_t expect, outstanding;
+	int rc;
+
+	rc = p2p_blob_chunk_decode(&m, body, n);
+	if (rc < 0)
+		return rc;
+	/* Late chunks of a fetch that ended or moved on were asked for once. */
+	f = fetch_find(b, p, &m.hash);
+	if (f == NULL)
+		return FL_OK;
+	if (m.n == 0 || m.offset > m.total || m.n > m.total - m.offset)
+		return fetch_blame(f, FL_EPROTO);
+	if (!f->have_total) {
+		if (m.offset != 0)
+			return fetch_blame(f, FL_EPROTO);
+		if (m.total > f->max_size) {
+			/* Maybe true: not the peer's fault, but never allocated. */
+			f->too_big = 1;
+			fetch_leave(f, 1);
+			fetch_schedule(f);
+			return FL_OK;
+		}
+		f->buf = fl_malloc((size_t)m.total);
+		if (f->buf == NULL) {
+			fetch_finish(f, FL_ENOMEM);
+			return FL_OK;
+		}
+		f->total = m.total;
+		f->have_total = 1;
+		if (f->requested > f->total)
+			f->requested = f->total;
+	} else if (m.total != f->total) {
+		if (f->opened)
+			return fetch_blame(f, FL_EPROTO);
+		/* A peer we resumed with sizes the blob differently: one of the
+		 * two lied, so start over with this one alone. */
+		fetch_reset(f);
+		if (fetch_ask(f) < 0)
+			fetch_leave(f, 1);
+		fetch_schedule(f);
+		return FL_OK;
+	}
+	expect = f->total - f->received < P2P_BLOB_CHUNK ? f->total - f->received : P2P_BLOB_CHUNK;
+	if (m.offset != f->received || m.offset >= f->requested || m.n != expect)
+		return fetch_blame(f, FL_EPROTO);
+	memcpy(f->buf + m.offset, m.data, m.n);
+	f->received += m.n;
+	f->opened = 1;
+	if (f->received == f->total)
+		return fetch_complete(f);
+	/* Top up once half the window has arrived: the sender never stalls,
+	 * and no more than one window is ever in flight. */
+	outstanding = (f->requested - f->received + P2P_BLOB_CHUNK - 1) / P2P_BLOB_CHUNK;
+	if (f->requested < f->total && outstanding <= BLOB_WINDOW / 2) {
+		uint64_t offset = f->requested;
+		uint32_t credit = (uint32_t)(BLOB_WINDOW - outstanding);
+
+		f->requested = f->total - offset < (uint64_t)credit * P2P_BLOB_CHUNK
+				   ? f->total
+				   : offset + (uint64_t)credit * P2P_BLOB_CHUNK;
+		if (want_send(f, offset, credit) < 0 && f->peer == p) {
+			fetch_leave(f, 1);
+			fetch_schedule(f);
+		}
+	}
+	return FL_OK;
+}
+
+static int on_none(p2p_blobs *b, p2p_peer *p, const uint8_t *body, size_t n)
+{
+	fl_hash hash;
+	blob_fetch *f;
+
+	if (n != FL_HASH_LEN)
+		return FL_EPROTO;
+	memcpy(hash.b, body, FL_HASH_LEN);
+	f = fetch_find(b, p, &hash);
+	if (f != NULL) {
+		fetch_leave(f, 1);
+		fetch_schedule(f);
+	}
+	return FL_OK;
+}
+
+int p2p_blobs_on_message(p2p_blobs *b, p2p_peer *p, uint16_t type, const uint8_t *body, size_t n)
+{
+	int rc;
+
+	assert(b != NULL && p != NULL && (body != NULL || n == 0));
+	if (b->closing)
+		return FL_OK;
+	serve_reap(b);
+	switch (type) {
+	case P2P_TYPE_BLOB_WANT:
+		rc = on_want(b, p, body, n);
+		break;
+	case P2P_TYPE_BLOB_CHUNK:
+		rc = on_chunk(b, p, body, n);
+		break;
+	case P2P_TYPE_BLOB_NONE:
+		rc = on_none(b, p, body, n);
+		break;
+	default:
+		rc = FL_EPROTO;
+		break;
+	}
+	blobs_wake(b);
+	return rc;
+}
+
+void p2p_blobs_on_peer_gone(p2p_blobs *b, p2p_peer *p)
+{
+	p2p_peer *outer = b->leaving;
+
+	assert(b != NULL && p != NULL);
+	if (b->closing)
+		return;
+	b->leaving = p;
+	for (blob_serve *s = b->serves; s != NULL; s = s->next)
+		if (s->peer == p)
+			s->peer = NULL;
+	for (blob_fetch *f = b->fetches; f != NULL; f = f->next) {
+		if (!f->done && f->peer == p) {
+			fetch_leave(f, 0);
+			fetch_schedule(f);
+		}
+	}
+	blobs_wake(b);
+	b->leaving = outer;
+}
+
+static void pump_closed(uv_handle_t *handle)
+{
+	p2p_blobs *b = handle->data;
+
+	b->open_handles--;
+	blobs_maybe_free(b);
+}
+
+/* Pending fetches end with FL_EIO; the memory goes once the loop has run
+ * the close callbacks of every handle taken here. */
+void p2p_blobs_free(p2p_blobs *b)
+{
+	if (b == NULL)
+		return;
+	b->closing = 1;
+	for (blob_serve *s = b->serves; s != NULL; s = s->next)
+		s->peer = NULL;
+	serve_reap(b);
+	for (blob_fetch *f = b->fetches; f != NULL; f = f->next)
+		fetch_finish(f, FL_EIO);
+	if (b->pump_ready) {
+		b->pump_on = 0;
+		b->pump_ready = 0;
+		uv_close((uv_handle_t *)&b->pump, pump_closed);
+	}
+	blobs_maybe_free(b);
+}
+
+/* ---------------------------------------------------------------- API */
+
+int p2p_blob_fetch(p2p_host *h, const fl_hash *hash, uint64_t max_size, uint32_t timeout_ms,
+		   p2p_blob_cb cb, void *arg)
+{
+	p2p_blobs *b;
+	blob_fetch *f, **pp;
+
+	assert(h != NULL && hash != NULL && cb != NULL && timeout_ms > 0);
+	b = p2p_host_blobs(h);
+	assert(b != NULL);
+	if (b->closing)
+		return FL_ESTATE;
+	f = fl_calloc(1, sizeof(*f));
+	if (f == NULL)
+		return FL_ENOMEM;
+	if (uv_timer_init(p2p_host_loop(h), &f->timer) != 0) {
+		fl_free(f);
+		return FL_EIO;
+	}
+	b->open_handles++;
+	f->timer.data = f;
+	f->b = b;
+	f->hash = *hash;
+	f->max_size = max_size < SIZE_MAX ? max_size : SIZE_MAX;
+	f->cb = cb;
+	f->arg = arg;
+	/* Appended: waiting fetches get free slots in the order they came. */
+	for (pp = &b->fetches; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = f;
+	uv_timer_start(&f->timer, fetch_timeout, timeout_ms, 0);
+	if (fl_hash_cmp(hash, &empty_hash) == 0)
+		fetch_finish(f, FL_OK);
+	else
+		fetch_schedule(f);
+	return FL_OK;
+}
