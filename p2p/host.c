@@ -1,0 +1,292 @@
+/*
+ * p2p/host.c — the host: configuration check, the listener and accepting
+ * with max_inbound, dialling with max_outbound, the peer list, and closing
+ * every handle before the host is freed (p2p/p2p.h).
+ *
+ * Every uv handle the host owns (listener, book timer, each peer's socket
+ * and timer, each request's timer) is counted in h->handles; a close
+ * callback lowers the count, and the host is freed when it reaches zero
+ * after p2p_host_close, so no callback ever sees freed memory.
+ */
+#include "p2p/host_internal.h"
+
+#include <assert.h>
+#include <sodium.h>
+#include <string.h>
+
+static int check_config(const p2p_config *cfg)
+{
+	size_t id_len = strnlen(cfg->network_id, sizeof(cfg->network_id));
+
+	if (id_len == 0 || id_len > P2P_NETWORK_ID_MAX)
+		return FL_EINVAL;
+	if (strnlen(cfg->listen, sizeof(cfg->listen)) >= sizeof(cfg->listen))
+		return FL_EINVAL;
+	if (cfg->max_frame < P2P_AUTH_LEN || cfg->max_frame > P2P_MAX_FRAME)
+		return FL_EINVAL;
+	/* A queue must hold at least one full frame. */
+	if (cfg->max_send_queue < (size_t)cfg->max_frame + P2P_LEN_PREFIX + P2P_TAG_LEN)
+		return FL_EINVAL;
+	if (cfg->handshake_timeout_ms == 0 || cfg->ping_interval_ms == 0)
+		return FL_EINVAL;
+	if (cfg->backoff_min_ms == 0 || cfg->backoff_min_ms > cfg->backoff_max_ms)
+		return FL_EINVAL;
+	if (cfg->ban_score <= 0 || cfg->seen_cache == 0 || cfg->seen_cache > (1u << 24))
+		return FL_EINVAL;
+	return FL_OK;
+}
+
+int p2p_host_new(p2p_host **out, uv_loop_t *loop, const p2p_config *cfg)
+{
+	p2p_host *h = NULL;
+	int rc;
+
+	assert(out != NULL && loop != NULL && cfg != NULL);
+	assert(cfg->is_member != NULL);
+	*out = NULL;
+	if ((rc = check_config(cfg)) != FL_OK)
+		return rc;
+	if (sodium_init() < 0)
+		return FL_ECRYPTO;
+	h = fl_calloc(1, sizeof(*h));
+	if (h == NULL)
+		return FL_ENOMEM;
+	h->loop = loop;
+	h->cfg = *cfg;
+	if ((rc = fl_key_public(&h->self, &cfg->identity)) != FL_OK)
+		goto cleanup;
+	rc = FL_ENOMEM;
+	h->plain = fl_malloc(cfg->max_frame);
+	h->rbuf = fl_malloc(P2P_READ_BUF);
+	if (h->plain == NULL || h->rbuf == NULL)
+		goto cleanup;
+	if ((rc = p2p_book_init(&h->book, h)) != FL_OK)
+		goto cleanup;
+	if ((rc = p2p_seen_init(&h->seen, cfg->seen_cache)) != FL_OK)
+		goto cleanup;
+	if ((rc = p2p_blobs_new(&h->blobs, h)) != FL_OK)
+		goto cleanup;
+	*out = h;
+	return FL_OK;
+
+cleanup:
+	p2p_seen_free(&h->seen);
+	p2p_book_free(&h->book);
+	fl_free(h->plain);
+	fl_free(h->rbuf);
+	fl_wipe(&h->cfg.identity, sizeof(h->cfg.identity));
+	fl_free(h);
+	return rc;
+}
+
+static void finish(p2p_host *h)
+{
+	void (*cb)(void *) = h->close_cb;
+	void *arg = h->close_arg;
+
+	p2p_seen_free(&h->seen);
+	p2p_book_free(&h->book);
+	fl_free(h->plain);
+	fl_free(h->rbuf);
+	fl_wipe(&h->cfg.identity, sizeof(h->cfg.identity));
+	fl_free(h);
+	if (cb != NULL)
+		cb(arg);
+}
+
+void p2p_host_handle_closed(p2p_host *h)
+{
+	assert(h->handles > 0);
+	if (--h->handles == 0 && h->closing)
+		finish(h);
+}
+
+static void on_listener_closed(uv_handle_t *handle)
+{
+	p2p_host_handle_closed(handle->data);
+}
+
+void p2p_host_close(p2p_host *h, void (*cb)(void *arg), void *arg)
+{
+	assert(h != NULL && !h->closing);
+	h->closing = 1;
+	h->close_cb = cb;
+	h->close_arg = arg;
+	/* Blobs go first: a fetch must not move to a peer that is closing. */
+	if (h->blobs != NULL) {
+		p2p_blobs_free(h->blobs);
+		h->blobs = NULL;
+	}
+	if (h->listening) {
+		h->listening = 0;
+		uv_close((uv_handle_t *)&h->listener, on_listener_closed);
+	}
+	for (p2p_peer *p = h->peers; p != NULL; p = p->next)
+		p2p_peer_close(p);
+	p2p_book_close(&h->book);
+	if (h->handles == 0)
+		finish(h);
+}
+
+/* ---------------------------------------------------------- accepting */
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	p2p_host *h = server->data;
+	p2p_peer *p;
+
+	if (status < 0 || h->closing)
+		return;
+	if (p2p_peer_new(&p, h, 0) != FL_OK)
+		return;
+	if (uv_accept(server, (uv_stream_t *)&p->tcp) != 0) {
+		p2p_peer_close(p);
+		return;
+	}
+	/* Accepted then closed: leaving it in the backlog would stall the
+	 * listener, and the remote learns at once that we are full. */
+	if (h->n_in > h->cfg.max_inbound) {
+		p2p_peer_close(p);
+		return;
+	}
+	p2p_peer_begin(p);
+}
+
+static int start_listening(p2p_host *h)
+{
+	struct sockaddr_in sin, bound;
+	int len = (int)sizeof(bound);
+	char ip[32];
+	int rc;
+
+	if ((rc = p2p_listen_addr_parse(h->cfg.listen, &sin)) != FL_OK)
+		return rc;
+	if (uv_tcp_init(h->loop, &h->listener) != 0)
+		return FL_EIO;
+	h->listener.data = h;
+	h->listening = 1;
+	h->handles++;
+	if (uv_tcp_bind(&h->listener, (const struct sockaddr *)&sin, 0) != 0 ||
+	    uv_listen((uv_stream_t *)&h->listener, 128, on_connection) != 0 ||
+	    uv_tcp_getsockname(&h->listener, (struct sockaddr *)&bound, &len) != 0 ||
+	    uv_ip4_name(&bound, ip, sizeof(ip)) != 0) {
+		fl_log(FL_LOG_ERROR, "p2p", "cannot listen on %s", h->cfg.listen);
+		return FL_EIO;
+	}
+	h->port = ntohs(bound.sin_port);
+	snprintf(h->listen_addr, sizeof(h->listen_addr), "%s:%u", ip, (unsigned)h->port);
+	return FL_OK;
+}
+
+int p2p_host_start(p2p_host *h)
+{
+	int rc;
+
+	assert(h != NULL && !h->started && !h->closing);
+	h->started = 1;
+	p2p_book_start(h);
+	if (h->cfg.listen[0] != '\0' && (rc = start_listening(h)) != FL_OK)
+		return rc;
+	return FL_OK;
+}
+
+uint16_t p2p_host_listen_port(const p2p_host *h)
+{
+	assert(h != NULL);
+	return h->port;
+}
+
+/* ----------------------------------------------------------- dialling */
+
+static void on_connect(uv_connect_t *req, int status)
+{
+	p2p_peer *p = req->data;
+
+	if (p->state == P2P_PEER_CLOSING)
+		return;
+	if (status < 0) {
+		p2p_peer_close(p);
+		return;
+	}
+	p2p_peer_begin(p);
+}
+
+static int dial(p2p_host *h, const char *addr, p2p_book_entry *e)
+{
+	struct sockaddr_in sin;
+	p2p_peer *p;
+	int rc;
+
+	assert(h->started);
+	if (h->closing)
+		return FL_ESTATE;
+	if ((rc = p2p_addr_parse(addr, &sin)) != FL_OK)
+		return rc;
+	if (h->n_out >= h->cfg.max_outbound)
+		return FL_ETOOBIG;
+	if ((rc = p2p_peer_new(&p, h, 1)) != FL_OK)
+		return rc;
+	snprintf(p->addr, sizeof(p->addr), "%s", addr);
+	p->state = P2P_PEER_CONNECTING;
+	if (e != NULL) {
+		p->entry = e;
+		e->peer = p;
+		p->has_expect = e->has_expect;
+		p->expect = e->expect;
+	}
+	/* From here the peer's close path reports the outcome to the book. */
+	if (uv_tcp_connect(&p->connect_req, &p->tcp, (const struct sockaddr *)&sin, on_connect) !=
+	    0) {
+		p2p_peer_close(p);
+		return FL_EIO;
+	}
+	return FL_OK;
+}
+
+int p2p_dial(p2p_host *h, const char *addr)
+{
+	assert(h != NULL && addr != NULL);
+	return dial(h, addr, NULL);
+}
+
+int p2p_host_dial_entry(p2p_host *h, p2p_book_entry *e)
+{
+	return dial(h, e->addr, e);
+}
+
+/* -------------------------------------------------------------- peers */
+
+size_t p2p_peer_count(const p2p_host *h)
+{
+	assert(h != NULL);
+	return h->n_open;
+}
+
+size_t p2p_peers(p2p_host *h, p2p_peer **out, size_t n)
+{
+	size_t k = 0;
+
+	assert(h != NULL && (out != NULL || n == 0));
+	for (p2p_peer *p = h->peers; p != NULL && k < n; p = p->next)
+		if (p->state == P2P_PEER_OPEN)
+			out[k++] = p;
+	return k;
+}
+
+const p2p_config *p2p_host_config(const p2p_host *h)
+{
+	assert(h != NULL);
+	return &h->cfg;
+}
+
+uv_loop_t *p2p_host_loop(const p2p_host *h)
+{
+	assert(h != NULL);
+	return h->loop;
+}
+
+p2p_blobs *p2p_host_blobs(const p2p_host *h)
+{
+	assert(h != NULL);
+	return h->blobs;
+}

@@ -1,0 +1,212 @@
+/*
+ * p2p/host_internal.h — the state shared by the host layer's files (host.c,
+ * peer.c, book.c, gossip.c, request.c). blob.c and the session crypto never
+ * include it: they see the host only through p2p/internal.h, so the layout
+ * below can change without touching them. Tests of the host layer may read
+ * it to check counters that the public API does not expose.
+ */
+#ifndef FEDLEDGER_P2P_HOST_INTERNAL_H
+#define FEDLEDGER_P2P_HOST_INTERNAL_H
+
+#include "p2p/internal.h"
+
+/* ------------------------------------------------------------ limits */
+
+#define P2P_BOOK_PERSISTENT_MAX 64  /* p2p_add_persistent entries */
+#define P2P_BOOK_LEARNED_MAX    256 /* addresses learned from ADDRS */
+#define P2P_BOOK_MAX            (P2P_BOOK_PERSISTENT_MAX + P2P_BOOK_LEARNED_MAX)
+#define P2P_SCORES_MAX          1024        /* ids with a score or a ban */
+#define P2P_SILENT_MAX          3           /* ping intervals without a frame before a drop */
+#define P2P_WRITE_BATCH         (64 * 1024) /* frames sealed into one uv_write, at most */
+#define P2P_READ_BUF            (64 * 1024) /* one read from a socket */
+
+/* Misbehaviour points. A forged MAC or an oversized frame cannot happen by
+ * accident between two honest hosts, so it costs half a ban; a malformed or
+ * unknown message may be a version mismatch, so it costs less. */
+#define P2P_PENALTY_MAC       50
+#define P2P_PENALTY_FRAME     50
+#define P2P_PENALTY_MALFORMED 25
+
+/* ------------------------------------------------------------- peers */
+
+typedef enum {
+	P2P_PEER_CONNECTING = 0, /* outbound TCP connect in flight */
+	P2P_PEER_HELLO,          /* reading the clear HELLO */
+	P2P_PEER_AUTH,           /* keys ready, waiting for the AUTH frame */
+	P2P_PEER_READY,          /* we accepted its AUTH; waiting for its first
+				  * message, which says it accepted ours */
+	P2P_PEER_OPEN,           /* both accepted: announced, messages flow */
+	P2P_PEER_CLOSING         /* handles closing; freed in their close callbacks */
+} p2p_peer_state;
+
+/* One queued message: plaintext, sealed only when written, because frame
+ * nonces must follow the order frames reach the wire, and high-priority
+ * messages overtake low ones in the queue. */
+typedef struct p2p_out {
+	struct p2p_out *next;
+	size_t n;  /* plaintext bytes */
+	int clear; /* the HELLO: written as is */
+	uint8_t data[];
+} p2p_out;
+
+typedef struct p2p_pending p2p_pending;
+typedef struct p2p_book_entry p2p_book_entry;
+
+struct p2p_peer {
+	p2p_host *host;
+	p2p_peer *prev, *next; /* host->peers */
+	p2p_peer_state state;
+	int outbound;
+	int announced;         /* on_peer(…, 1) was called */
+	int handles;           /* of tcp and timer, still open */
+	int duplicate;         /* closed in favour of another session to the same id */
+	p2p_book_entry *entry; /* the book entry this dial was for, or NULL */
+	int has_expect;
+	fl_pubkey expect;
+	char addr[P2P_ADDR_MAX];
+
+	uv_tcp_t tcp;
+	uv_timer_t timer; /* handshake timeout, then the ping interval */
+	uv_connect_t connect_req;
+	p2p_session sess;
+
+	/* Reading: the HELLO, then frames (4 length bytes, then ct_need bytes). */
+	uint8_t hello[P2P_HELLO_MAX];
+	size_t hello_have;
+	uint8_t len_hdr[P2P_LEN_PREFIX];
+	size_t len_have;
+	int in_body;
+	uint8_t *ct; /* grows to the largest frame seen, never past max_frame */
+	size_t ct_cap, ct_need, ct_have;
+
+	/* Writing: queues by priority, and the batch being written. */
+	p2p_out *q_head[2], *q_tail[2];
+	size_t queued; /* frame bytes queued and in flight */
+	uint8_t *wbuf;
+	size_t wbuf_cap, wbuf_len;
+	int writing;
+	uv_write_t write_req;
+	size_t write_msgs; /* messages in the batch in flight */
+
+	uint64_t bytes_in, bytes_out, msgs_in, msgs_out;
+	uint64_t gossip_in; /* GOSSIP frames received on this link (tests count them) */
+	uint32_t silent;    /* ping intervals with nothing received */
+	int rx_since_tick;
+
+	p2p_pending *pending; /* requests waiting for this peer's response */
+};
+
+/* ------------------------------------------------------------- book */
+
+struct p2p_book_entry {
+	int used;
+	int persistent;
+	char addr[P2P_ADDR_MAX];
+	int has_expect;
+	fl_pubkey expect;
+	int id_known; /* the key last proved at this address */
+	fl_pubkey id;
+	uint32_t attempt; /* failed dials since the last session */
+	uint64_t due;     /* uv_now() of the next dial */
+	uint64_t learned_seq;
+	p2p_peer *peer; /* the session dialled for this entry, or NULL */
+};
+
+typedef struct {
+	fl_pubkey id;
+	int32_t score;
+	uint64_t banned_until; /* uv_now(); 0 = not banned */
+	uint64_t touched;      /* for eviction when the table is full */
+} p2p_score;
+
+typedef struct {
+	p2p_book_entry *entries; /* P2P_BOOK_MAX */
+	p2p_score *scores;       /* P2P_SCORES_MAX */
+	size_t n_scores;
+	uint64_t learned_seq;
+	uv_timer_t timer;
+	int timer_open;
+} p2p_book;
+
+/* -------------------------------------------------------- seen-cache */
+
+typedef struct {
+	fl_hash *ring;   /* FIFO of ids, cap entries */
+	uint32_t *slots; /* open addressing over ring indexes; UINT32_MAX = empty */
+	uint32_t cap, n, head, mask;
+	uint8_t key[16]; /* SipHash key (crypto_shorthash_KEYBYTES), random per host */
+} p2p_seen;
+
+/* ------------------------------------------------------------- host */
+
+struct p2p_host {
+	uv_loop_t *loop;
+	p2p_config cfg;
+	fl_pubkey self;
+	uv_tcp_t listener;
+	int listening;
+	uint16_t port;
+	char listen_addr[P2P_ADDR_MAX]; /* "127.0.0.1:port" once listening */
+
+	p2p_peer *peers;
+	uint32_t n_in, n_out; /* sessions not closing, by direction */
+	size_t n_open;
+
+	p2p_book book;
+	p2p_seen seen;
+	p2p_blobs *blobs;
+	uint8_t *plain; /* one frame's plaintext; the loop is single-threaded */
+	uint8_t *rbuf;  /* P2P_READ_BUF: every socket reads into it in turn */
+	uint64_t next_request_id;
+
+	size_t handles; /* uv handles open; the host is freed at 0 once closing */
+	int started;
+	int closing;
+	void (*close_cb)(void *arg);
+	void *close_arg;
+};
+
+/* host.c */
+void p2p_host_handle_closed(p2p_host *h);
+int p2p_host_dial_entry(p2p_host *h, p2p_book_entry *e) FL_MUST_CHECK;
+
+/* peer.c */
+int p2p_peer_new(p2p_peer **out, p2p_host *h, int outbound);
+void p2p_peer_begin(p2p_peer *p);
+void p2p_peer_close(p2p_peer *p);
+void p2p_peer_penalize(p2p_peer *p, int32_t points);
+int p2p_peer_queue_raw(p2p_peer *p, p2p_prio prio, const uint8_t *head, size_t head_n,
+		       const uint8_t *body, size_t n, int clear) FL_MUST_CHECK;
+
+/* book.c */
+int p2p_book_init(p2p_book *b, p2p_host *h) FL_MUST_CHECK;
+void p2p_book_close(p2p_book *b);
+void p2p_book_free(p2p_book *b);
+void p2p_book_start(p2p_host *h);
+void p2p_book_on_dial_failed(p2p_host *h, p2p_book_entry *e);
+void p2p_book_on_session(p2p_host *h, p2p_peer *p);
+void p2p_book_on_session_end(p2p_host *h, p2p_peer *p);
+int p2p_book_on_addrs(p2p_host *h, p2p_peer *p, const uint8_t *body, size_t n);
+int p2p_book_send_addrs(p2p_host *h, p2p_peer *p) FL_MUST_CHECK;
+/* Adds points to id's score; bans it when the score reaches ban_score.
+ * Returns 1 if the id is now banned. */
+int p2p_book_penalize(p2p_host *h, const fl_pubkey *id, int32_t points);
+void p2p_book_ban(p2p_host *h, const fl_pubkey *id);
+int32_t p2p_book_score(const p2p_host *h, const fl_pubkey *id);
+/* Resolves two sessions to one id; returns the one to keep. */
+p2p_peer *p2p_book_pick_duplicate(const p2p_host *h, p2p_peer *a, p2p_peer *b);
+
+/* gossip.c */
+int p2p_seen_init(p2p_seen *s, uint32_t cap) FL_MUST_CHECK;
+void p2p_seen_free(p2p_seen *s);
+/* 1 if id was new (and is now remembered), 0 if seen already. */
+int p2p_seen_add(p2p_seen *s, const fl_hash *id);
+int p2p_gossip_on_message(p2p_host *h, p2p_peer *from, const uint8_t *body, size_t n);
+
+/* request.c */
+int p2p_request_on_request(p2p_peer *p, const uint8_t *body, size_t n);
+int p2p_request_on_response(p2p_peer *p, const uint8_t *body, size_t n);
+/* The peer's session ended: every pending request gets FL_EIO. */
+void p2p_request_fail_all(p2p_peer *p);
+
+#endif

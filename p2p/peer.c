@@ -1,0 +1,635 @@
+/*
+ * p2p/peer.c — one session: a uv_tcp_t, its read state machine and its send
+ * queues (internal.h, "the host").
+ *
+ * Reading: the clear HELLO (its length is known after 7 bytes and bounded by
+ * P2P_HELLO_MAX), then frames. A frame's 4 length bytes are checked before
+ * anything is read or allocated for its body, so a peer announcing more than
+ * max_frame is dropped having cost us 4 bytes. The first frame is AUTH; then
+ * the membership check; then messages.
+ *
+ * Writing: plaintext messages wait in a high and a low queue and are sealed
+ * only when they go to the wire, in the order they go, so the counter nonces
+ * match what the remote expects although high messages overtake low ones.
+ * Queued bytes are bounded by max_send_queue: past it the peer is dropped as
+ * slow instead of being buffered without limit.
+ *
+ * A dropped peer is not freed at once: its handles close first, and its
+ * on_peer(…, 0), pending-request failures and blob hand-over happen in the
+ * last close callback. So a callback may drop any peer (or close the host)
+ * without pulling memory from under the code that called it.
+ */
+#include "p2p/host_internal.h"
+
+#include <assert.h>
+#include <string.h>
+
+#define HELLO_FIXED    (P2P_MAGIC_LEN + 2)
+#define FRAME_OVERHEAD (P2P_LEN_PREFIX + P2P_TAG_LEN)
+
+static void start_write(p2p_peer *p);
+
+/* ------------------------------------------------------- lifecycle */
+
+static void peer_finalize(p2p_peer *p)
+{
+	p2p_host *h = p->host;
+
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		h->peers = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+
+	p2p_book_on_session_end(h, p);
+	p2p_request_fail_all(p);
+	if (p->announced) {
+		if (h->blobs != NULL)
+			p2p_blobs_on_peer_gone(h->blobs, p);
+		if (h->cfg.on_peer != NULL)
+			h->cfg.on_peer(h->cfg.ctx, p, 0);
+	}
+	for (int q = 0; q < 2; q++) {
+		while (p->q_head[q] != NULL) {
+			p2p_out *o = p->q_head[q];
+			p->q_head[q] = o->next;
+			fl_free(o);
+		}
+	}
+	fl_free(p->ct);
+	fl_free(p->wbuf);
+	p2p_session_wipe(&p->sess);
+	fl_free(p);
+}
+
+static void on_handle_closed(uv_handle_t *handle)
+{
+	p2p_peer *p = handle->data;
+	p2p_host *h = p->host;
+
+	if (--p->handles == 0)
+		peer_finalize(p);
+	p2p_host_handle_closed(h);
+}
+
+int p2p_peer_new(p2p_peer **out, p2p_host *h, int outbound)
+{
+	p2p_peer *p;
+	int rc;
+
+	assert(out != NULL && h != NULL);
+	p = fl_calloc(1, sizeof(*p));
+	if (p == NULL)
+		return FL_ENOMEM;
+	if (uv_tcp_init(h->loop, &p->tcp) != 0) {
+		fl_free(p);
+		return FL_EIO;
+	}
+	/* Cannot fail: libuv documents uv_timer_init as always returning 0. */
+	rc = uv_timer_init(h->loop, &p->timer);
+	assert(rc == 0);
+	(void)rc;
+	p->host = h;
+	p->outbound = outbound;
+	p->tcp.data = p;
+	p->timer.data = p;
+	p->connect_req.data = p;
+	p->write_req.data = p;
+	p->handles = 2;
+	h->handles += 2;
+	p->next = h->peers;
+	if (h->peers != NULL)
+		h->peers->prev = p;
+	h->peers = p;
+	if (outbound)
+		h->n_out++;
+	else
+		h->n_in++;
+	*out = p;
+	return FL_OK;
+}
+
+void p2p_peer_close(p2p_peer *p)
+{
+	p2p_host *h;
+
+	assert(p != NULL);
+	if (p->state == P2P_PEER_CLOSING)
+		return;
+	h = p->host;
+	if (p->state == P2P_PEER_OPEN)
+		h->n_open--;
+	if (p->outbound)
+		h->n_out--;
+	else
+		h->n_in--;
+	p->state = P2P_PEER_CLOSING;
+	uv_close((uv_handle_t *)&p->tcp, on_handle_closed);
+	uv_close((uv_handle_t *)&p->timer, on_handle_closed);
+}
+
+void p2p_peer_penalize(p2p_peer *p, int32_t points)
+{
+	/* Before AUTH there is no identity to charge: the socket just closes. */
+	if (p->sess.authenticated)
+		(void)p2p_book_penalize(p->host, &p->sess.remote_id, points);
+}
+
+/* Penalizes (when authenticated) and disconnects. */
+static void misbehaved(p2p_peer *p, int32_t points, const char *why)
+{
+	char hex[FL_PUBKEY_HEX_LEN + 1] = "-";
+
+	if (p->state == P2P_PEER_CLOSING)
+		return;
+	if (p->sess.authenticated)
+		fl_pubkey_to_hex(hex, &p->sess.remote_id);
+	fl_log(FL_LOG_INFO, "p2p", "peer %s %s: %s, disconnecting", p->addr, hex, why);
+	p2p_peer_penalize(p, points);
+	p2p_peer_close(p);
+}
+
+/* ---------------------------------------------------------- writing */
+
+int p2p_peer_queue_raw(p2p_peer *p, p2p_prio prio, const uint8_t *head, size_t head_n,
+		       const uint8_t *body, size_t n, int clear)
+{
+	const p2p_config *cfg = &p->host->cfg;
+	size_t pn, cost;
+	p2p_out *o;
+
+	assert(prio == P2P_PRIO_HIGH || prio == P2P_PRIO_LOW);
+	assert(body != NULL || n == 0);
+	if (p->state == P2P_PEER_CLOSING)
+		return FL_EIO;
+	if (n > cfg->max_frame || head_n > cfg->max_frame - n)
+		return FL_ETOOBIG;
+	pn = head_n + n;
+	cost = pn + (clear ? 0 : FRAME_OVERHEAD);
+	if (cost > cfg->max_send_queue || p->queued > cfg->max_send_queue - cost) {
+		fl_log(FL_LOG_INFO, "p2p", "peer %s: send queue over %zu bytes, dropped as slow",
+		       p->addr, cfg->max_send_queue);
+		p2p_peer_close(p);
+		return FL_EIO;
+	}
+	o = fl_malloc(sizeof(*o) + pn);
+	if (o == NULL)
+		return FL_ENOMEM;
+	o->next = NULL;
+	o->n = pn;
+	o->clear = clear;
+	if (head_n > 0)
+		memcpy(o->data, head, head_n);
+	if (n > 0)
+		memcpy(o->data + head_n, body, n);
+	if (p->q_tail[prio] != NULL)
+		p->q_tail[prio]->next = o;
+	else
+		p->q_head[prio] = o;
+	p->q_tail[prio] = o;
+	p->queued += cost;
+	start_write(p);
+	return FL_OK;
+}
+
+int p2p_peer_queue(p2p_peer *p, p2p_prio prio, uint16_t type, const void *body, size_t n)
+{
+	uint8_t head[P2P_MSG_HEADER];
+
+	assert(p != NULL);
+	if (p->state == P2P_PEER_CLOSING)
+		return FL_EIO;
+	/* READY: our ADDRS, the message that tells the remote we accepted it. */
+	if (p->state != P2P_PEER_OPEN && p->state != P2P_PEER_READY)
+		return FL_ESTATE;
+	p2p_msg_header(head, type);
+	return p2p_peer_queue_raw(p, prio, head, sizeof(head), body, n, 0);
+}
+
+int p2p_send(p2p_peer *p, uint16_t type, const void *data, size_t n)
+{
+	assert(p != NULL && type >= P2P_TYPE_APP);
+	assert(data != NULL || n == 0);
+	return p2p_peer_queue(p, P2P_PRIO_HIGH, type, data, n);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+	p2p_peer *p = req->data;
+
+	p->writing = 0;
+	if (p->state == P2P_PEER_CLOSING)
+		return;
+	if (status < 0) {
+		p2p_peer_close(p);
+		return;
+	}
+	p->bytes_out += p->wbuf_len;
+	p->msgs_out += p->write_msgs;
+	p->queued -= p->wbuf_len;
+	p->wbuf_len = 0;
+	start_write(p);
+}
+
+/* Takes the next message, high before low. */
+static p2p_out *dequeue(p2p_peer *p)
+{
+	for (int q = P2P_PRIO_HIGH; q <= P2P_PRIO_LOW; q++) {
+		p2p_out *o = p->q_head[q];
+		if (o != NULL) {
+			p->q_head[q] = o->next;
+			if (p->q_head[q] == NULL)
+				p->q_tail[q] = NULL;
+			return o;
+		}
+	}
+	return NULL;
+}
+
+static const p2p_out *peek(const p2p_peer *p)
+{
+	return p->q_head[P2P_PRIO_HIGH] != NULL ? p->q_head[P2P_PRIO_HIGH]
+						: p->q_head[P2P_PRIO_LOW];
+}
+
+/* Seals queued messages into one write of at most P2P_WRITE_BATCH bytes (or
+ * one larger frame): few syscalls for small messages, and a high message
+ * never waits behind more than one batch of low ones. */
+static void start_write(p2p_peer *p)
+{
+	size_t len = 0, msgs = 0;
+	const p2p_out *next;
+	uv_buf_t buf;
+
+	if (p->writing || p->state == P2P_PEER_CLOSING || p->state == P2P_PEER_CONNECTING)
+		return;
+	while ((next = peek(p)) != NULL) {
+		size_t frame = next->n + (next->clear ? 0 : FRAME_OVERHEAD);
+		p2p_out *o;
+
+		if (len > 0 && len + frame > P2P_WRITE_BATCH)
+			break;
+		if (len + frame > p->wbuf_cap) {
+			size_t cap = len + frame < P2P_WRITE_BATCH ? P2P_WRITE_BATCH : len + frame;
+			uint8_t *nb = fl_realloc(p->wbuf, cap);
+			if (nb == NULL)
+				break;
+			p->wbuf = nb;
+			p->wbuf_cap = cap;
+		}
+		o = dequeue(p);
+		if (o->clear) {
+			memcpy(p->wbuf + len, o->data, o->n);
+		} else if (p2p_frame_seal(&p->sess, p->wbuf + len, o->data, o->n) != FL_OK) {
+			fl_free(o);
+			p2p_peer_close(p);
+			return;
+		} else {
+			msgs++;
+		}
+		fl_free(o);
+		len += frame;
+	}
+	if (len == 0) {
+		/* Out of memory for even one frame: the queue would never drain. */
+		if (peek(p) != NULL)
+			p2p_peer_close(p);
+		return;
+	}
+	buf = uv_buf_init((char *)p->wbuf, (unsigned)len);
+	if (uv_write(&p->write_req, (uv_stream_t *)&p->tcp, &buf, 1, on_write) != 0) {
+		p2p_peer_close(p);
+		return;
+	}
+	p->writing = 1;
+	p->wbuf_len = len;
+	p->write_msgs = msgs;
+}
+
+/* ---------------------------------------------------------- reading */
+
+static void on_timer(uv_timer_t *t);
+
+/* Our side of the acceptance: the key proved itself; is it welcome? Then
+ * our first message (ADDRS) tells the remote that we accepted it. */
+static void on_authenticated(p2p_peer *p)
+{
+	p2p_host *h = p->host;
+	const fl_pubkey *id = &p->sess.remote_id;
+
+	if (fl_pubkey_cmp(id, &h->self) == 0) {
+		p2p_peer_close(p); /* we dialled ourselves */
+		return;
+	}
+	if (p->has_expect && fl_pubkey_cmp(id, &p->expect) != 0) {
+		fl_log(FL_LOG_INFO, "p2p", "peer %s: not the key we expected", p->addr);
+		p2p_peer_close(p);
+		return;
+	}
+	if (p2p_is_banned(h, id) || !h->cfg.is_member(h->cfg.ctx, id)) {
+		fl_log(FL_LOG_INFO, "p2p", "peer %s: banned or not a member, refused", p->addr);
+		p2p_peer_close(p);
+		return;
+	}
+	p->state = P2P_PEER_READY;
+	if (p2p_book_send_addrs(h, p) != FL_OK)
+		p2p_peer_close(p);
+}
+
+/*
+ * The remote's first message: it accepted us too, so the session opens on
+ * both sides or on neither (a refused peer never sees on_peer). Two
+ * sessions to one key are resolved here, the same way at both ends.
+ */
+static void on_open(p2p_peer *p)
+{
+	p2p_host *h = p->host;
+	const fl_pubkey *id = &p->sess.remote_id;
+
+	for (p2p_peer *q = h->peers; q != NULL; q = q->next) {
+		if (q == p || q->state != P2P_PEER_OPEN ||
+		    fl_pubkey_cmp(&q->sess.remote_id, id) != 0)
+			continue;
+		if (p2p_book_pick_duplicate(h, q, p) == q) {
+			p->duplicate = 1;
+			p2p_peer_close(p);
+			return;
+		}
+		q->duplicate = 1;
+		p2p_peer_close(q);
+		break;
+	}
+	p->state = P2P_PEER_OPEN;
+	h->n_open++;
+	p->announced = 1;
+	uv_timer_start(&p->timer, on_timer, h->cfg.ping_interval_ms, h->cfg.ping_interval_ms);
+	p2p_book_on_session(h, p);
+	if (h->cfg.on_peer != NULL)
+		h->cfg.on_peer(h->cfg.ctx, p, 1);
+}
+
+static int dispatch(p2p_peer *p, uint16_t type, const uint8_t *body, size_t n)
+{
+	p2p_host *h = p->host;
+
+	if (type >= P2P_TYPE_APP) {
+		if (h->cfg.on_message != NULL)
+			h->cfg.on_message(h->cfg.ctx, p, type, body, n);
+		return FL_OK;
+	}
+	switch (type) {
+	case P2P_TYPE_PING:
+		if (n != 0)
+			return FL_EPROTO;
+		return p2p_peer_queue(p, P2P_PRIO_HIGH, P2P_TYPE_PONG, NULL, 0);
+	case P2P_TYPE_PONG:
+		return n == 0 ? FL_OK : FL_EPROTO;
+	case P2P_TYPE_ADDRS:
+		return p2p_book_on_addrs(h, p, body, n);
+	case P2P_TYPE_GOSSIP:
+		p->gossip_in++;
+		return p2p_gossip_on_message(h, p, body, n);
+	case P2P_TYPE_REQUEST:
+		return p2p_request_on_request(p, body, n);
+	case P2P_TYPE_RESPONSE:
+		return p2p_request_on_response(p, body, n);
+	case P2P_TYPE_BLOB_WANT:
+	case P2P_TYPE_BLOB_CHUNK:
+	case P2P_TYPE_BLOB_NONE:
+		return h->blobs != NULL ? p2p_blobs_on_message(h->blobs, p, type, body, n) : FL_OK;
+	default:
+		return FL_EVERSION;
+	}
+}
+
+static void on_frame(p2p_peer *p)
+{
+	p2p_host *h = p->host;
+	size_t n = p->ct_need - P2P_TAG_LEN;
+	const uint8_t *body;
+	size_t body_len;
+	uint16_t type;
+	int rc;
+
+	if (p2p_frame_open(&p->sess, p->len_hdr, p->ct, p->ct_need, h->plain) != FL_OK) {
+		misbehaved(p, P2P_PENALTY_MAC, "bad frame MAC");
+		return;
+	}
+	if (p->state == P2P_PEER_AUTH) {
+		if (p2p_auth_accept(&p->sess, h->cfg.network_id, h->plain, n) != FL_OK) {
+			misbehaved(p, 0, "bad AUTH");
+			return;
+		}
+		on_authenticated(p);
+		return;
+	}
+	p->msgs_in++;
+	rc = p2p_msg_parse(h->plain, n, &type, &body, &body_len);
+	if (rc == FL_OK && p->state == P2P_PEER_READY) {
+		on_open(p);
+		if (p->state != P2P_PEER_OPEN)
+			return;
+	}
+	if (rc == FL_OK)
+		rc = dispatch(p, type, body, body_len);
+	/* Our own shortage of memory is not the peer's fault. */
+	if (rc < 0 && rc != FL_ENOMEM && rc != FL_EIO)
+		misbehaved(p, P2P_PENALTY_MALFORMED, fl_strerror(rc));
+}
+
+/* Bytes of the HELLO; returns how many of d it used. */
+static size_t feed_hello(p2p_peer *p, const uint8_t *d, size_t n)
+{
+	p2p_host *h = p->host;
+	uint8_t auth[P2P_AUTH_LEN];
+	size_t need, take;
+
+	need = HELLO_FIXED;
+	if (p->hello_have >= HELLO_FIXED) {
+		if (p->hello[HELLO_FIXED - 1] > P2P_NETWORK_ID_MAX) {
+			misbehaved(p, 0, "HELLO network id too long");
+			return n;
+		}
+		need = HELLO_FIXED + p->hello[HELLO_FIXED - 1] + 32;
+	}
+	take = need - p->hello_have < n ? need - p->hello_have : n;
+	memcpy(p->hello + p->hello_have, d, take);
+	p->hello_have += take;
+	if (p->hello_have < need || need == HELLO_FIXED)
+		return take;
+	if (p2p_hello_accept(&p->sess, h->cfg.network_id, p->hello, p->hello_have) != FL_OK ||
+	    p2p_auth_make(&p->sess, h->cfg.network_id, &h->cfg.identity, auth) != FL_OK) {
+		misbehaved(p, 0, "bad HELLO");
+		return take;
+	}
+	p->state = P2P_PEER_AUTH;
+	/* AUTH is our first sealed frame: nothing else can be queued before
+	 * the session is open. */
+	if (p2p_peer_queue_raw(p, P2P_PRIO_HIGH, NULL, 0, auth, sizeof(auth), 0) != FL_OK)
+		p2p_peer_close(p);
+	fl_wipe(auth, sizeof(auth));
+	return take;
+}
+
+/* Bytes of frames; returns how many of d it used. */
+static size_t feed_frame(p2p_peer *p, const uint8_t *d, size_t n)
+{
+	const p2p_config *cfg = &p->host->cfg;
+	size_t take, ct_len;
+	int rc;
+
+	if (!p->in_body) {
+		take = P2P_LEN_PREFIX - p->len_have < n ? P2P_LEN_PREFIX - p->len_have : n;
+		memcpy(p->len_hdr + p->len_have, d, take);
+		p->len_have += take;
+		if (p->len_have < P2P_LEN_PREFIX)
+			return take;
+		p->len_have = 0;
+		/* Before AUTH a frame can only be AUTH: an unauthenticated socket
+		 * never makes us allocate more than that. */
+		rc = p2p_frame_length(
+		    p->len_hdr, p->state == P2P_PEER_AUTH ? P2P_AUTH_LEN : cfg->max_frame, &ct_len);
+		if (rc != FL_OK) {
+			misbehaved(p, P2P_PENALTY_FRAME, "frame length over the maximum");
+			return take;
+		}
+		if (ct_len > p->ct_cap) {
+			uint8_t *nb = fl_realloc(p->ct, ct_len);
+			if (nb == NULL) {
+				p2p_peer_close(p);
+				return take;
+			}
+			p->ct = nb;
+			p->ct_cap = ct_len;
+		}
+		p->ct_need = ct_len;
+		p->ct_have = 0;
+		p->in_body = 1;
+		return take;
+	}
+	take = p->ct_need - p->ct_have < n ? p->ct_need - p->ct_have : n;
+	memcpy(p->ct + p->ct_have, d, take);
+	p->ct_have += take;
+	if (p->ct_have == p->ct_need) {
+		p->in_body = 0;
+		on_frame(p);
+	}
+	return take;
+}
+
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+	p2p_peer *p = handle->data;
+
+	(void)suggested;
+	/* One buffer per host: read callbacks consume it before returning. */
+	*buf = uv_buf_init((char *)p->host->rbuf, P2P_READ_BUF);
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+	p2p_peer *p = stream->data;
+	const uint8_t *d = (const uint8_t *)buf->base;
+	size_t n;
+
+	if (p->state == P2P_PEER_CLOSING || nread == 0)
+		return;
+	if (nread < 0) {
+		p2p_peer_close(p);
+		return;
+	}
+	n = (size_t)nread;
+	p->bytes_in += n;
+	p->rx_since_tick = 1;
+	while (n > 0 && p->state != P2P_PEER_CLOSING) {
+		size_t used =
+		    p->state == P2P_PEER_HELLO ? feed_hello(p, d, n) : feed_frame(p, d, n);
+		d += used;
+		n -= used;
+	}
+}
+
+/* Handshake timeout before the session opens; the ping interval after. */
+static void on_timer(uv_timer_t *t)
+{
+	p2p_peer *p = t->data;
+	p2p_host *h = p->host;
+
+	if (p->state == P2P_PEER_CLOSING)
+		return;
+	if (p->state != P2P_PEER_OPEN) {
+		misbehaved(p, 0, "handshake timeout");
+		return;
+	}
+	p->silent = p->rx_since_tick ? 0 : p->silent + 1;
+	p->rx_since_tick = 0;
+	if (p->silent >= P2P_SILENT_MAX) {
+		misbehaved(p, 0, "silent for 3 ping intervals");
+		return;
+	}
+	/* Governance may have removed it since the handshake. */
+	if (!h->cfg.is_member(h->cfg.ctx, &p->sess.remote_id)) {
+		misbehaved(p, 0, "no longer a member");
+		return;
+	}
+	/* A full queue has dropped the peer already; nothing else to do. */
+	if (p2p_peer_queue(p, P2P_PRIO_HIGH, P2P_TYPE_PING, NULL, 0) != FL_OK)
+		return;
+}
+
+void p2p_peer_begin(p2p_peer *p)
+{
+	p2p_host *h = p->host;
+	uint8_t hello[P2P_HELLO_MAX];
+	struct sockaddr_storage ss;
+	int len = (int)sizeof(ss);
+	size_t n;
+
+	p->state = P2P_PEER_HELLO;
+	if (uv_tcp_getpeername(&p->tcp, (struct sockaddr *)&ss, &len) == 0 &&
+	    ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+		char ip[32];
+		if (uv_ip4_name(sin, ip, sizeof(ip)) == 0)
+			snprintf(p->addr, sizeof(p->addr), "%s:%u", ip,
+				 (unsigned)ntohs(sin->sin_port));
+	}
+	(void)uv_tcp_nodelay(&p->tcp, 1);
+	uv_timer_start(&p->timer, on_timer, h->cfg.handshake_timeout_ms, 0);
+	if (uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read) != 0 ||
+	    p2p_hello_make(&p->sess, h->cfg.network_id, hello, &n) != FL_OK ||
+	    p2p_peer_queue_raw(p, P2P_PRIO_HIGH, NULL, 0, hello, n, 1) != FL_OK)
+		p2p_peer_close(p);
+}
+
+/* --------------------------------------------------------- accessors */
+
+void p2p_peer_get_info(const p2p_peer *p, p2p_peer_info *out)
+{
+	assert(p != NULL && out != NULL);
+	memset(out, 0, sizeof(*out));
+	out->id = p->sess.remote_id;
+	memcpy(out->addr, p->addr, sizeof(out->addr));
+	out->outbound = p->outbound;
+	out->bytes_in = p->bytes_in;
+	out->bytes_out = p->bytes_out;
+	out->msgs_in = p->msgs_in;
+	out->msgs_out = p->msgs_out;
+	out->send_queue_bytes = p->queued;
+	out->score = p->sess.authenticated ? p2p_book_score(p->host, &p->sess.remote_id) : 0;
+}
+
+const fl_pubkey *p2p_peer_id(const p2p_peer *p)
+{
+	assert(p != NULL && p->sess.authenticated);
+	return &p->sess.remote_id;
+}
+
+void p2p_peer_drop(p2p_peer *p, int ban)
+{
+	assert(p != NULL);
+	if (ban && p->sess.authenticated)
+		p2p_book_ban(p->host, &p->sess.remote_id);
+	p2p_peer_close(p);
+}
