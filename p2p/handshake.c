@@ -18,10 +18,14 @@
 #define TRANSCRIPT_TAG_LEN (sizeof(TRANSCRIPT_TAG) - 1)
 
 /* BLAKE2b personalisations: exactly crypto_generichash_blake2b_PERSONALBYTES
- * (16) bytes each. "lo" is the key the side with the lower ephemeral key
- * sends with; "hi" the other direction. */
-static const uint8_t personal_lo[16] = "fedledger-p2p-lo";
-static const uint8_t personal_hi[16] = "fedledger-p2p-hi";
+ * (16) bytes each, the NUL of the literal not included. "lo" is the key the
+ * side with the lower ephemeral key sends with; "hi" the other direction. */
+static const char personal_lo[] = "fedledger-p2p-lo";
+static const char personal_hi[] = "fedledger-p2p-hi";
+_Static_assert(sizeof(personal_lo) == crypto_generichash_blake2b_PERSONALBYTES + 1,
+	       "personalisation is 16 bytes");
+_Static_assert(sizeof(personal_hi) == crypto_generichash_blake2b_PERSONALBYTES + 1,
+	       "personalisation is 16 bytes");
 
 /* The network id as it goes on the wire: 1..P2P_NETWORK_ID_MAX bytes. */
 static int network_id_len(const char *network_id, size_t *len)
@@ -83,12 +87,12 @@ static void transcript_hash(fl_hash *out, const char *network_id, size_t id_len,
 }
 
 static int derive_key(uint8_t out[P2P_KEY_LEN], const uint8_t shared[32], const fl_hash *t,
-		      const uint8_t personal[16])
+		      const char *personal)
 {
 	static const uint8_t salt[crypto_generichash_blake2b_SALTBYTES];
 
 	if (crypto_generichash_blake2b_salt_personal(out, P2P_KEY_LEN, t->b, FL_HASH_LEN, shared,
-						     32, salt, personal) != 0)
+						     32, salt, (const uint8_t *)personal) != 0)
 		return FL_ECRYPTO;
 	return FL_OK;
 }

@@ -6,6 +6,7 @@
 #include "p2p/internal.h"
 
 #include <criterion/criterion.h>
+#include <sodium.h>
 #include <string.h>
 
 #define NET "fedledger-test"
@@ -288,4 +289,68 @@ Test(handshake, wipe_clears_everything)
 	p2p_session_wipe(&a.s);
 	for (size_t i = 0; i < sizeof(a.s); i++)
 		cr_assert_eq(raw[i], 0, "byte %zu", i);
+}
+
+/* The key schedule of docs/p2p.md, recomputed here from its definition
+ * with fixed ephemeral secrets, so a change to the wire format shows. */
+Test(handshake, key_schedule_matches_spec)
+{
+	p2p_session a, b;
+	uint8_t ha[P2P_HELLO_MAX], hb[P2P_HELLO_MAX], sk_a[32], sk_b[32], shared[32];
+	uint8_t buf[16 + sizeof(NET) - 1 + 1 + 64], key_lo[32], key_hi[32];
+	uint8_t salt[16] = {0};
+	size_t na, nb, k = 0;
+	fl_hash t, digest;
+	const uint8_t *lo, *hi;
+	p2p_session *low;
+
+	memset(sk_a, 0x41, 32);
+	memset(sk_b, 0x42, 32);
+	cr_assert_eq(p2p_hello_make(&a, NET, ha, &na), FL_OK);
+	cr_assert_eq(p2p_hello_make(&b, NET, hb, &nb), FL_OK);
+	memcpy(a.eph_sk, sk_a, 32);
+	memcpy(b.eph_sk, sk_b, 32);
+	cr_assert_eq(crypto_scalarmult_curve25519_base(a.eph_pk, sk_a), 0);
+	cr_assert_eq(crypto_scalarmult_curve25519_base(b.eph_pk, sk_b), 0);
+	memcpy(ha + na - 32, a.eph_pk, 32);
+	memcpy(hb + nb - 32, b.eph_pk, 32);
+	cr_assert_eq(p2p_hello_accept(&a, NET, hb, nb), FL_OK);
+	cr_assert_eq(p2p_hello_accept(&b, NET, ha, na), FL_OK);
+
+	low = memcmp(a.eph_pk, b.eph_pk, 32) < 0 ? &a : &b;
+	lo = low->eph_pk;
+	hi = low == &a ? b.eph_pk : a.eph_pk;
+	memcpy(buf + k, "fedledger/p2p/v1", 16);
+	k += 16;
+	memcpy(buf + k, NET, sizeof(NET) - 1);
+	k += sizeof(NET) - 1;
+	buf[k++] = 0;
+	memcpy(buf + k, lo, 32);
+	memcpy(buf + k + 32, hi, 32);
+	fl_sha256(&t, buf, sizeof(buf));
+	cr_assert_eq(memcmp(t.b, a.transcript.b, 32), 0);
+
+	cr_assert_eq(crypto_scalarmult_curve25519(shared, sk_a, b.eph_pk), 0);
+	cr_assert_eq(crypto_generichash_blake2b_salt_personal(key_lo, 32, t.b, 32, shared, 32, salt,
+							      (const uint8_t *)"fedledger-p2p-lo"),
+		     0);
+	cr_assert_eq(crypto_generichash_blake2b_salt_personal(key_hi, 32, t.b, 32, shared, 32, salt,
+							      (const uint8_t *)"fedledger-p2p-hi"),
+		     0);
+	cr_assert_eq(memcmp(low->send_key, key_lo, 32), 0);
+	cr_assert_eq(memcmp(low->recv_key, key_hi, 32), 0);
+
+	/* AUTH signs the domain hash of T. */
+	{
+		fl_seckey id;
+		fl_pubkey pk;
+		fl_sig sig;
+		uint8_t auth[P2P_AUTH_LEN];
+		cr_assert_eq(fl_key_generate(&id, &pk), FL_OK);
+		cr_assert_eq(p2p_auth_make(&a, NET, &id, auth), FL_OK);
+		cr_assert_eq(memcmp(auth, pk.b, 32), 0);
+		memcpy(sig.b, auth + 32, 64);
+		fl_domain_hash(&digest, "p2p-auth", NET, t.b, 32);
+		cr_assert_eq(fl_verify(&sig, &pk, &digest), FL_OK);
+	}
 }
