@@ -1,0 +1,238 @@
+/*
+ * tests/p2p/test_peers.c — the peer book on real sockets: reconnect after
+ * the remote restarts, bans after misbehaviour, max_inbound, the handshake
+ * timeout, pinned keys, and one session kept of two to the same key.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "p2p/host_internal.h"
+#include "tests/support/p2p_harness.h"
+
+static int connected_01(ph_net *net, void *arg)
+{
+	(void)arg;
+	return ph_peer_to(net, 0, 1) != NULL && ph_peer_to(net, 1, 0) != NULL;
+}
+
+static int host0_down(ph_net *net, void *arg)
+{
+	return net->hosts[0].peers_down >= *(int *)arg;
+}
+
+Test(p2p_peers, reconnects_after_the_remote_restarts, .timeout = 20)
+{
+	ph_net net;
+	char addr1[P2P_ADDR_MAX];
+	int downs = 1;
+
+	cr_assert_eq(ph_net_init(&net, 2, NULL, NULL), FL_OK);
+	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
+	cr_assert_eq(ph_host_start(&net, 1, NULL), FL_OK);
+	snprintf(addr1, sizeof(addr1), "%s", net.hosts[1].addr);
+	cr_assert_eq(p2p_add_persistent(net.hosts[0].host, addr1, &net.hosts[1].pk), FL_OK);
+	cr_assert_eq(p2p_add_persistent(net.hosts[0].host, addr1, NULL), FL_EEXIST);
+	cr_assert(ph_run_until(&net, connected_01, NULL, 3000));
+
+	/* Host 1 goes away; host 0 notices and keeps redialling. */
+	ph_host_stop(&net, 1);
+	cr_assert(ph_run_until(&net, host0_down, &downs, 3000));
+	ph_run_for(&net, 300); /* some dials fail against the closed port */
+	cr_assert_eq(net.hosts[1].peers_up, 1);
+
+	/* Back on the same port: the persistent entry brings the session back
+	 * within the backoff (at most 400 ms here). */
+	cr_assert_eq(ph_host_start(&net, 1, addr1), FL_OK);
+	cr_assert(ph_run_until(&net, connected_01, NULL, 3000), "no reconnect");
+	cr_assert_eq(net.hosts[0].peers_up, 2);
+	cr_assert(ph_peer_to(&net, 0, 1) != NULL);
+	p2p_peer_info info;
+	p2p_peer_get_info(ph_peer_to(&net, 0, 1), &info);
+	cr_assert_eq(info.outbound, 1);
+	ph_net_free(&net);
+}
+
+Test(p2p_peers, a_pinned_key_must_match, .timeout = 20)
+{
+	ph_net net;
+
+	cr_assert_eq(ph_net_init(&net, 3, NULL, NULL), FL_OK);
+	for (size_t i = 0; i < 3; i++)
+		cr_assert_eq(ph_host_start(&net, i, NULL), FL_OK);
+	/* Host 1's address, but host 2's key: never a session. */
+	cr_assert_eq(p2p_add_persistent(net.hosts[0].host, net.hosts[1].addr, &net.hosts[2].pk),
+		     FL_OK);
+	ph_run_for(&net, 400);
+	cr_assert_eq(net.hosts[0].peers_up, 0);
+	cr_assert_eq(net.hosts[1].peers_up, 0);
+	cr_assert_eq(p2p_add_persistent(net.hosts[0].host, "127.0.0.1", NULL), FL_EPARSE);
+	ph_net_free(&net);
+}
+
+/* A raw member that sends one frame with a flipped byte. */
+static void send_tampered(ph_net *net, const fl_seckey *sk)
+{
+	ph_raw raw;
+	uint8_t plain[P2P_MSG_HEADER + 4], frame[P2P_LEN_PREFIX + sizeof(plain) + P2P_TAG_LEN];
+
+	cr_assert_eq(ph_raw_connect(net, &raw, net->hosts[0].port, sk), FL_OK);
+	p2p_msg_header(plain, P2P_TYPE_APP);
+	memset(plain + P2P_MSG_HEADER, 1, 4);
+	cr_assert_eq(p2p_frame_seal(&raw.sess, frame, plain, sizeof(plain)), FL_OK);
+	frame[sizeof(frame) - 1] ^= 0x80; /* in the tag */
+	cr_assert_eq(ph_raw_write(net, &raw, frame, sizeof(frame)), FL_OK);
+	cr_assert(ph_raw_wait_closed(net, &raw, 2000));
+	ph_raw_close(&raw);
+}
+
+Test(p2p_peers, banned_after_repeated_misbehaviour, .timeout = 20)
+{
+	ph_net net;
+	ph_raw raw;
+	fl_seckey sk;
+	fl_pubkey pk;
+	int downs = 1;
+
+	cr_assert_eq(ph_net_init(&net, 1, NULL, NULL), FL_OK);
+	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
+	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
+
+	send_tampered(&net, &sk);
+	cr_assert(ph_run_until(&net, host0_down, &downs, 2000));
+	cr_assert_eq(net.hosts[0].last_down_score, P2P_PENALTY_MAC);
+	cr_assert_not(p2p_is_banned(net.hosts[0].host, &pk));
+
+	/* The score follows the key across sessions: 2 x 50 reaches 100. */
+	send_tampered(&net, &sk);
+	downs = 2;
+	cr_assert(ph_run_until(&net, host0_down, &downs, 2000));
+	cr_assert(p2p_is_banned(net.hosts[0].host, &pk));
+
+	/* A banned member is refused like an outsider. */
+	cr_assert_neq(ph_raw_connect(&net, &raw, net.hosts[0].port, &sk), FL_OK);
+	cr_assert(ph_raw_wait_closed(&net, &raw, 2000));
+	ph_raw_close(&raw);
+	cr_assert_eq(net.hosts[0].peers_up, 2);
+	ph_net_free(&net);
+}
+
+static void short_ban(p2p_config *cfg, size_t i, void *arg)
+{
+	(void)i;
+	(void)arg;
+	cfg->ban_ms = 200;
+}
+
+Test(p2p_peers, drop_with_ban_expires, .timeout = 20)
+{
+	ph_net net;
+	int downs = 1;
+
+	cr_assert_eq(ph_net_init(&net, 2, short_ban, NULL), FL_OK);
+	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
+	cr_assert_eq(ph_host_start(&net, 1, NULL), FL_OK);
+	cr_assert_eq(p2p_add_persistent(net.hosts[1].host, net.hosts[0].addr, NULL), FL_OK);
+	cr_assert(ph_run_until(&net, connected_01, NULL, 3000));
+	p2p_peer_drop(ph_peer_to(&net, 0, 1), 1);
+	cr_assert(p2p_is_banned(net.hosts[0].host, &net.hosts[1].pk));
+	cr_assert(ph_run_until(&net, host0_down, &downs, 2000));
+	/* Host 1 redials; refused while banned, welcome after. */
+	cr_assert(ph_run_until(&net, connected_01, NULL, 5000), "no session after the ban");
+	cr_assert_not(p2p_is_banned(net.hosts[0].host, &net.hosts[1].pk));
+	cr_assert_eq(net.hosts[0].peers_up, 2);
+	ph_net_free(&net);
+}
+
+static void one_inbound(p2p_config *cfg, size_t i, void *arg)
+{
+	(void)arg;
+	if (i == 0) {
+		cfg->max_inbound = 1;
+		cfg->handshake_timeout_ms = 200;
+	}
+}
+
+Test(p2p_peers, max_inbound_and_handshake_timeout, .timeout = 20)
+{
+	ph_net net;
+	ph_raw a, b;
+	int downs = 0;
+
+	cr_assert_eq(ph_net_init(&net, 1, one_inbound, NULL), FL_OK);
+	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
+	cr_assert_neq(ph_raw_connect(&net, &a, net.hosts[0].port, NULL), FL_OK);
+	/* An outsider key was refused: the slot is free again. */
+	ph_raw_close(&a);
+
+	fl_seckey sk;
+	fl_pubkey pk;
+	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
+	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_raw_connect(&net, &a, net.hosts[0].port, &sk), FL_OK);
+	/* The one inbound slot is taken: the next socket closes unanswered. */
+	cr_assert_neq(ph_raw_connect(&net, &b, net.hosts[0].port, &sk), FL_OK);
+	ph_raw_close(&b);
+	cr_assert_eq(p2p_peer_count(net.hosts[0].host), 1);
+	ph_raw_close(&a);
+	downs = 1;
+	cr_assert(ph_run_until(&net, host0_down, &downs, 2000));
+
+	/* A socket that never says HELLO is closed after the timeout. */
+	{
+		int fd;
+		ph_raw c;
+		memset(&c, 0, sizeof(c));
+		/* Connect only: ph_raw_connect would send HELLO. */
+		struct sockaddr_in sin = {.sin_family = AF_INET,
+					  .sin_port = htons(net.hosts[0].port),
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		cr_assert(fd >= 0);
+		cr_assert_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+		cr_assert_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+		c.fd = fd;
+		/* The host's HELLO arrives, then the close (200 ms timeout). */
+		cr_assert(ph_raw_wait_closed(&net, &c, 3000));
+		ph_raw_close(&c);
+	}
+	ph_net_free(&net);
+}
+
+static int one_each(ph_net *net, void *arg)
+{
+	(void)arg;
+	return ph_settled(net, 0, 1) && ph_settled(net, 1, 1);
+}
+
+Test(p2p_peers, two_dials_between_two_hosts_leave_one_session, .timeout = 20)
+{
+	ph_net net;
+
+	cr_assert_eq(ph_net_init(&net, 2, NULL, NULL), FL_OK);
+	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
+	cr_assert_eq(ph_host_start(&net, 1, NULL), FL_OK);
+	/* Both dial at once, and host 0 twice. */
+	cr_assert_eq(p2p_dial(net.hosts[0].host, net.hosts[1].addr), FL_OK);
+	cr_assert_eq(p2p_dial(net.hosts[0].host, net.hosts[1].addr), FL_OK);
+	cr_assert_eq(p2p_dial(net.hosts[1].host, net.hosts[0].addr), FL_OK);
+	cr_assert(ph_run_until(&net, one_each, NULL, 3000));
+	ph_run_for(&net, 200);
+	cr_assert(one_each(&net, NULL));
+	/* Both ends kept the same session: one side's outbound is the other's
+	 * inbound. */
+	p2p_peer_info a, b;
+	p2p_peer_get_info(ph_peer_to(&net, 0, 1), &a);
+	p2p_peer_get_info(ph_peer_to(&net, 1, 0), &b);
+	cr_assert_neq(a.outbound, b.outbound);
+	/* ... dialled by the lower key. */
+	int lower0 = fl_pubkey_cmp(&net.hosts[0].pk, &net.hosts[1].pk) < 0;
+	cr_assert_eq(a.outbound, lower0);
+	cr_assert_eq(net.hosts[0].peers_up - net.hosts[0].peers_down, 1);
+	cr_assert_eq(net.hosts[1].peers_up - net.hosts[1].peers_down, 1);
+	ph_net_free(&net);
+}
