@@ -1,0 +1,588 @@
+/*
+ * tests/p2p/test_blob.c — blob transfer between real hosts on 127.0.0.1:
+ * a 50 MB blob while small messages keep flowing, bytes that miss their
+ * hash, nobody has it, an oversized announcement, a silent peer, a peer
+ * leaving mid-transfer, many fetches at once. Every wait is bounded by a
+ * deadline; nothing here measures time.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "p2p/host_internal.h"
+#include "p2p/p2p.h"
+
+#define MAX_NODES 4
+#define MSG_TYPE  (P2P_TYPE_APP + 7)
+#define MiB       ((uint64_t)1 << 20)
+
+typedef struct net net;
+typedef struct node node;
+
+/* One host with a one-blob store (or a small table of blobs). */
+struct node {
+	net *net;
+	uv_loop_t *loop;
+	p2p_host *h;
+	fl_seckey sk;
+	fl_pubkey pk;
+	int closed;
+
+	/* The store: blobs[i] under hashes[i]; announce overrides the size. */
+	size_t n_blobs;
+	fl_hash hashes[8];
+	const uint8_t *blobs[8];
+	uint64_t sizes[8];
+	uint64_t announce; /* nonzero: blob_size says this, reads give zeros */
+
+	unsigned size_calls, read_calls;
+	uint64_t first_read_off, read_bytes;
+	int read_any;
+	void (*on_read)(node *n, uint64_t off, size_t len);
+
+	p2p_peer *peers[8]; /* servers also meet each other through ADDRS */
+	size_t n_peers;
+
+	/* Application messages: how many arrived, and how many of those came
+	 * while this node's fetch had not yet finished. */
+	unsigned msgs_sent, msgs_in, msgs_in_before_done;
+	int fetch_done;
+};
+
+struct net {
+	uv_loop_t loop;
+	uv_loop_t side; /* a second loop, run only when asked (the silent peer) */
+	int side_used, pump_side;
+	uv_timer_t tick;
+	node nodes[MAX_NODES];
+	size_t n;
+	node *close_soon; /* closed from the tick, outside host callbacks */
+};
+
+typedef struct {
+	int done, calls, status;
+	size_t n;
+	int match;
+	const uint8_t *expect;
+	uint64_t expect_n;
+	node *owner;
+} fetch_result;
+
+/* ------------------------------------------------------------ helpers */
+
+/* Deterministic bytes from a seed (xorshift64*). */
+static uint8_t *make_bytes(uint64_t n, uint64_t seed)
+{
+	uint8_t *p = malloc(n);
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+
+	cr_assert_not_null(p);
+	for (uint64_t i = 0; i < n; i += 8) {
+		uint64_t v;
+
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		v = x * 0x2545f4914f6cdd1dull;
+		memcpy(p + i, &v, n - i < 8 ? n - i : 8);
+	}
+	return p;
+}
+
+static int is_member(void *ctx, const fl_pubkey *id)
+{
+	node *me = ctx;
+
+	for (size_t i = 0; i < me->net->n; i++)
+		if (fl_pubkey_cmp(&me->net->nodes[i].pk, id) == 0)
+			return 1;
+	return 0;
+}
+
+static void on_peer(void *ctx, p2p_peer *peer, int connected)
+{
+	node *me = ctx;
+
+	if (connected) {
+		cr_assert_lt(me->n_peers, FL_ARRAY_LEN(me->peers));
+		me->peers[me->n_peers++] = peer;
+		return;
+	}
+	for (size_t i = 0; i < me->n_peers; i++) {
+		if (me->peers[i] == peer) {
+			me->peers[i] = me->peers[--me->n_peers];
+			return;
+		}
+	}
+}
+
+static void on_message(void *ctx, p2p_peer *peer, uint16_t type, const uint8_t *p, size_t n)
+{
+	node *me = ctx;
+
+	(void)peer;
+	(void)p;
+	cr_assert_eq(type, MSG_TYPE);
+	cr_assert_eq(n, 100);
+	me->msgs_in++;
+	if (!me->fetch_done)
+		me->msgs_in_before_done++;
+}
+
+static int find_blob(const node *me, const fl_hash *hash)
+{
+	for (size_t i = 0; i < me->n_blobs; i++)
+		if (fl_hash_cmp(&me->hashes[i], hash) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int blob_size(void *ctx, const fl_hash *hash, uint64_t *size)
+{
+	node *me = ctx;
+	int i = find_blob(me, hash);
+
+	me->size_calls++;
+	if (i < 0)
+		return FL_ENOTFOUND;
+	*size = me->announce ? me->announce : me->sizes[i];
+	return FL_OK;
+}
+
+static int blob_read(void *ctx, const fl_hash *hash, uint64_t off, uint8_t *out, size_t n)
+{
+	node *me = ctx;
+	int i = find_blob(me, hash);
+
+	cr_assert_geq(i, 0, "read of a blob the store does not have");
+	if (!me->read_any)
+		me->first_read_off = off;
+	me->read_any = 1;
+	me->read_calls++;
+	me->read_bytes += n;
+	if (me->announce)
+		memset(out, 0, n);
+	else
+		memcpy(out, me->blobs[i] + off, n);
+	if (me->on_read != NULL)
+		me->on_read(me, off, n);
+	return FL_OK;
+}
+
+static void add_blob(node *me, const uint8_t *p, uint64_t n, const fl_hash *hash)
+{
+	cr_assert_lt(me->n_blobs, 8);
+	me->blobs[me->n_blobs] = p;
+	me->sizes[me->n_blobs] = n;
+	me->hashes[me->n_blobs] = *hash;
+	me->n_blobs++;
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+	net *nt = t->data;
+
+	if (nt->side_used && nt->pump_side)
+		uv_run(&nt->side, UV_RUN_NOWAIT);
+	if (nt->close_soon != NULL) {
+		node *me = nt->close_soon;
+
+		nt->close_soon = NULL;
+		p2p_host_close(me->h, NULL, NULL);
+		me->h = NULL;
+		me->closed = 1;
+	}
+}
+
+/* Keys first, so a test can arrange stores by distance before hosts exist. */
+static void net_keys(net *nt, size_t n)
+{
+	memset(nt, 0, sizeof(*nt));
+	cr_assert_leq(n, MAX_NODES);
+	nt->n = n;
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(fl_key_generate(&nt->nodes[i].sk, &nt->nodes[i].pk), FL_OK);
+		nt->nodes[i].net = nt;
+	}
+}
+
+typedef int (*cond_fn)(net *nt, void *arg);
+
+/* Runs the loop until cond holds or ms have passed; returns cond. */
+static int run_until(net *nt, cond_fn cond, void *arg, uint64_t ms)
+{
+	uint64_t deadline;
+
+	uv_update_time(&nt->loop);
+	deadline = uv_now(&nt->loop) + ms;
+	while (!cond(nt, arg) && uv_now(&nt->loop) < deadline)
+		uv_run(&nt->loop, UV_RUN_ONCE);
+	return cond(nt, arg);
+}
+
+static int all_connected(net *nt, void *arg)
+{
+	(void)arg;
+	if (nt->nodes[0].n_peers != nt->n - 1)
+		return 0;
+	for (size_t i = 1; i < nt->n; i++)
+		if (nt->nodes[i].n_peers < 1)
+			return 0;
+	return 1;
+}
+
+/* Starts every host (node `side` on the second loop, -1 for none) and has
+ * node 0, the fetcher, dial all the others. */
+static void net_start(net *nt, int side)
+{
+	cr_assert_eq(uv_loop_init(&nt->loop), 0);
+	cr_assert_eq(uv_timer_init(&nt->loop, &nt->tick), 0);
+	nt->tick.data = nt;
+	cr_assert_eq(uv_timer_start(&nt->tick, tick_cb, 1, 1), 0);
+	if (side >= 0) {
+		cr_assert_eq(uv_loop_init(&nt->side), 0);
+		nt->side_used = 1;
+		nt->pump_side = 1;
+	}
+	for (size_t i = 0; i < nt->n; i++) {
+		node *me = &nt->nodes[i];
+		p2p_config cfg;
+
+		me->loop = (int)i == side ? &nt->side : &nt->loop;
+		p2p_config_default(&cfg);
+		cfg.identity = me->sk;
+		snprintf(cfg.network_id, sizeof(cfg.network_id), "test-blob");
+		/* The fetcher does not listen: it advertises no address, so no
+		 * server dials it back and its sessions stay the ones it dialled. */
+		if (i > 0)
+			snprintf(cfg.listen, sizeof(cfg.listen), "127.0.0.1:0");
+		cfg.is_member = is_member;
+		cfg.on_peer = on_peer;
+		cfg.on_message = on_message;
+		cfg.blob_size = blob_size;
+		cfg.blob_read = blob_read;
+		cfg.ctx = me;
+		cr_assert_eq(p2p_host_new(&me->h, me->loop, &cfg), FL_OK);
+		cr_assert_eq(p2p_host_start(me->h), FL_OK);
+	}
+	for (size_t i = 1; i < nt->n; i++) {
+		char addr[P2P_ADDR_MAX];
+
+		snprintf(addr, sizeof(addr), "127.0.0.1:%u", p2p_host_listen_port(nt->nodes[i].h));
+		/* Persistent: the address is then in the fetcher's book, so the
+		 * server's ADDRS does not make it dial a second session. */
+		cr_assert_eq(p2p_add_persistent(nt->nodes[0].h, addr, &nt->nodes[i].pk), FL_OK);
+	}
+	cr_assert(run_until(nt, all_connected, NULL, 10000), "hosts did not connect");
+}
+
+static void host_closed(void *arg)
+{
+	((node *)arg)->closed = 1;
+}
+
+static int all_closed(net *nt, void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < nt->n; i++)
+		if (!nt->nodes[i].closed)
+			return 0;
+	return 1;
+}
+
+/* Closes every host and both loops: uv_loop_close fails if any handle
+ * (a fetch's timer, the blob pump) was left open. */
+static void net_stop(net *nt)
+{
+	nt->pump_side = 1;
+	for (size_t i = 0; i < nt->n; i++)
+		if (nt->nodes[i].h != NULL)
+			p2p_host_close(nt->nodes[i].h, host_closed, &nt->nodes[i]);
+	cr_assert(run_until(nt, all_closed, NULL, 10000), "hosts did not close");
+	uv_close((uv_handle_t *)&nt->tick, NULL);
+	cr_assert_eq(uv_run(&nt->loop, UV_RUN_DEFAULT), 0);
+	cr_assert_eq(uv_loop_close(&nt->loop), 0);
+	if (nt->side_used) {
+		cr_assert_eq(uv_run(&nt->side, UV_RUN_DEFAULT), 0);
+		cr_assert_eq(uv_loop_close(&nt->side), 0);
+	}
+}
+
+static void fetched(void *arg, int status, const fl_hash *hash, const uint8_t *data, size_t n)
+{
+	fetch_result *r = arg;
+
+	(void)hash;
+	r->calls++;
+	r->done = 1;
+	r->status = status;
+	r->n = n;
+	r->match =
+	    status == FL_OK && n == r->expect_n && (n == 0 || memcmp(data, r->expect, n) == 0);
+	if (r->owner != NULL)
+		r->owner->fetch_done = 1;
+}
+
+static int fetch_done(net *nt, void *arg)
+{
+	(void)nt;
+	return ((fetch_result *)arg)->done;
+}
+
+/* Index (1 or 2) of the server nearer the hash: the one asked first. */
+static size_t nearer_server(const net *nt, const fl_hash *hash)
+{
+	for (size_t i = 0; i < FL_HASH_LEN; i++) {
+		uint8_t d1 = nt->nodes[1].pk.b[i] ^ hash->b[i];
+		uint8_t d2 = nt->nodes[2].pk.b[i] ^ hash->b[i];
+
+		if (d1 != d2)
+			return d1 < d2 ? 1 : 2;
+	}
+	return 1;
+}
+
+/* -------------------------------------------------------------- tests */
+
+/* Small messages queued by the server while it still had chunks to send
+ * must reach the fetcher before the last chunk does: they are high
+ * priority and chunks are paced, so they never wait behind the blob. */
+static void send_small(node *me, uint64_t off, size_t len)
+{
+	uint8_t msg[100];
+
+	if (off + len >= me->sizes[0] || me->read_calls % 16 != 0)
+		return;
+	cr_assert_eq(me->n_peers, 1);
+	memset(msg, (int)me->msgs_sent, sizeof(msg));
+	cr_assert_eq(p2p_send(me->peers[0], MSG_TYPE, msg, sizeof(msg)), FL_OK);
+	me->msgs_sent++;
+}
+
+static int msgs_all_in(net *nt, void *arg)
+{
+	(void)arg;
+	return nt->nodes[0].msgs_in == nt->nodes[1].msgs_sent;
+}
+
+Test(blob, fifty_mb_while_small_messages_flow, .timeout = 20)
+{
+	const uint64_t size = 50 * 1000 * 1000;
+	uint8_t *data = make_bytes(size, 50);
+	fetch_result r = {0};
+	fl_hash hash;
+	net nt;
+
+	fl_sha256(&hash, data, size);
+	net_keys(&nt, 2);
+	add_blob(&nt.nodes[1], data, size, &hash);
+	nt.nodes[1].on_read = send_small;
+	net_start(&nt, -1);
+
+	r.expect = data;
+	r.expect_n = size;
+	r.owner = &nt.nodes[0];
+	cr_assert_eq(p2p_blob_fetch(nt.nodes[0].h, &hash, 64 * MiB, 15000, fetched, &r), FL_OK);
+	cr_assert(run_until(&nt, fetch_done, &r, 15000), "fetch did not finish");
+	cr_assert_eq(r.status, FL_OK, "%s", fl_strerror(r.status));
+	cr_assert(r.match);
+	/* 763 chunks: a message every 16th read. */
+	cr_assert_geq(nt.nodes[1].msgs_sent, 40);
+	cr_assert(run_until(&nt, msgs_all_in, NULL, 10000));
+	cr_assert_eq(nt.nodes[0].msgs_in_before_done, nt.nodes[1].msgs_sent);
+	cr_assert_eq(nt.nodes[1].read_bytes, size, "each byte read once");
+	cr_assert_eq(r.calls, 1);
+	net_stop(&nt);
+	free(data);
+}
+
+Test(blob, wrong_bytes_are_rejected_and_fetched_elsewhere, .timeout = 20)
+{
+	const uint64_t size = 1000 * 1000 + 123;
+	uint8_t *good = make_bytes(size, 7), *bad = make_bytes(size, 7);
+	fetch_result r = {0};
+	size_t liar;
+	fl_hash hash;
+	net nt;
+
+	bad[size / 2] ^= 1;
+	fl_sha256(&hash, good, size);
+	net_keys(&nt, 3);
+	liar = nearer_server(&nt, &hash);
+	add_blob(&nt.nodes[liar], bad, size, &hash);
+	add_blob(&nt.nodes[3 - liar], good, size, &hash);
+	net_start(&nt, -1);
+
+	r.expect = good;
+	r.expect_n = size;
+	cr_assert_eq(p2p_blob_fetch(nt.nodes[0].h, &hash, size, 10000, fetched, &r), FL_OK);
+	cr_assert(run_until(&nt, fetch_done, &r, 10000));
+	cr_assert_eq(r.status, FL_OK, "%s", fl_strerror(r.status));
+	cr_assert(r.match);
+	/* The liar was asked first and sent all of it... */
+	cr_assert_eq(nt.nodes[liar].read_bytes, size);
+	cr_assert_eq(nt.nodes[3 - liar].read_bytes, size);
+	/* ...and it counts against it. */
+	cr_assert_gt(p2p_book_score(nt.nodes[0].h, &nt.nodes[liar].pk), 0);
+	cr_assert_eq(p2p_book_score(nt.nodes[0].h, &nt.nodes[3 - liar].pk), 0);
+	net_stop(&nt);
+	free(good);
+	free(bad);
+}
+
+Test(blob, nobody_has_it, .timeout = 20)
+{
+	fetch_result r = {0};
+	fl_hash hash;
+	net nt;
+
+	fl_sha256(&hash, "nobody", 6);
+	net_keys(&nt, 3);
+	net_start(&nt, -1);
+	cr_assert_eq(p2p_blob_fetch(nt.nodes[0].h, &hash, MiB, 10000, fetched, &r), FL_OK);
+	cr_assert(run_until(&nt, fetch_done, &r, 10000));
+	cr_assert_eq(r.status, FL_ENOTFOUND, "%s", fl_strerror(r.status));
+	cr_assert_eq(nt.nodes[1].size_calls, 1);
+	cr_assert_eq(nt.nodes[2].size_calls, 1);
+	cr_assert_eq(r.calls, 1);
+	net_stop(&nt);
+}
+
+/* A peer announcing 1 PiB for a 1 MiB limit: a fetcher that allocated what
+ * it was told before checking would end in FL_ENOMEM, not FL_ETOOBIG; and
+ * the window never opened: one chunk is all the server read. */
+Test(blob, announced_total_over_max_size, .timeout = 20)
+{
+	uint8_t *data = make_bytes(1000, 1);
+	fetch_result r = {0};
+	fl_hash hash;
+	net nt;
+
+	fl_sha256(&hash, data, 1000);
+	net_keys(&nt, 2);
+	add_blob(&nt.nodes[1], data, 1000, &hash);
+	nt.nodes[1].announce = (uint64_t)1 << 50;
+	net_start(&nt, -1);
+	cr_assert_eq(p2p_blob_fetch(nt.nodes[0].h, &hash, MiB, 10000, fetched, &r), FL_OK);
+	cr_assert(run_until(&nt, fetch_done, &r, 10000));
+	cr_assert_eq(r.status, FL_ETOOBIG, "%s", fl_strerror(r.status));
+	cr_assert_eq(nt.nodes[1].read_calls, 1);
+	cr_assert_eq(r.calls, 1);
+	net_stop(&nt);
+	free(data);
+}
+
+/* The server runs on a loop nobody runs once connected: it never answers. */
+Test(blob, silent_peer_times_out, .timeout = 20)
+{
+	uint8_t *data = make_bytes(100000, 3);
+	fetch_result r = {0};
+	fl_hash hash;
+	net nt;
+
+	fl_sha256(&hash, data, 100000);
+	net_keys(&nt, 2);
+	add_blob(&nt.nodes[1], data, 100000, &hash);
+	net_start(&nt, 1);
+	nt.pump_side = 0;
+	cr_assert_eq(p2p_blob_fetch(nt.nodes[0].h, &hash, MiB, 200, fetched, &r), FL_OK);
+	cr_assert(run_until(&nt, fetch_done, &r, 10000));
+	cr_assert_eq(r.status, FL_ETIMEOUT, "%s", fl_strerror(r.status));
+	cr_assert_eq(nt.nodes[1].read_calls, 0);
+	cr_assert_eq(r.calls, 1);
+	net_stop(&nt);
+	free(data);
+}
+
+/* The first server leaves once it has read past 8 MiB; by then the fetcher
+ * holds at least 4 MiB (it grants at most one 4 MiB window beyond what it
+ * has), and the second server resumes there instead of starting over. */
+static void leave_at_8mib(node *me, uint64_t off, size_t len)
+{
+	(void)len;
+	if (off >= 8 * MiB && !me->closed && me->net->close_soon == NULL)
+		me->net->close_soon = me;
+}
+
+Test(blob, peer_leaving_mid_transfer_is_replaced, .timeout = 20)
+{
+	const uint64_t size = 16 * MiB + 5;
+	uint8_t *data = make_bytes(size, 16);
+	fetch_result r = {0};
+	size_t first;
+	fl_hash hash;
+	net nt;
+
+	fl_sha256(&hash, data, size);
+	net_keys(&nt, 3);
+	first = nearer_server(&nt, &hash);
+	add_blob(&nt.nodes[1], data, size, &hash);
+	add_blob(&nt.nodes[2], data, size, &hash);
+	nt.nodes[first].on_read = leave_at_8mib;
+	net_start(&nt, -1);
+
+	r.expect = data;
+	r.expect_n = size;
+	cr_assert_eq(p2p_blob_fetch(nt.nodes[0].h, &hash, size, 15000, fetched, &r), FL_OK);
+	cr_assert(run_until(&nt, fetch_done, &r, 15000));
+	cr_assert_eq(r.status, FL_OK, "%s", fl_strerror(r.status));
+	cr_assert(r.match);
+	cr_assert(nt.nodes[first].closed);
+	cr_assert_geq(nt.nodes[first].read_bytes, 8 * MiB);
+	cr_assert(nt.nodes[3 - first].read_any);
+	cr_assert_geq(nt.nodes[3 - first].first_read_off, 4 * MiB);
+	cr_assert_lt(nt.nodes[3 - first].read_bytes, size);
+	net_stop(&nt);
+	free(data);
+}
+
+/* More fetches than the per-peer transfer slots, one of them twice, and
+ * the empty blob: every callback once, every blob whole. */
+static int all_done(net *nt, void *arg)
+{
+	fetch_result *r = arg;
+
+	(void)nt;
+	for (size_t i = 0; i < 8; i++)
+		if (!r[i].done)
+			return 0;
+	return 1;
+}
+
+Test(blob, many_fetches_at_once, .timeout = 20)
+{
+	fetch_result r[8];
+	uint8_t *data[6];
+	fl_hash hashes[6], empty;
+	net nt;
+
+	memset(r, 0, sizeof(r));
+	net_keys(&nt, 2);
+	for (size_t i = 0; i < 6; i++) {
+		uint64_t n = 300000 + 1000 * i;
+
+		data[i] = make_bytes(n, 100 + i);
+		fl_sha256(&hashes[i], data[i], n);
+		add_blob(&nt.nodes[1], data[i], n, &hashes[i]);
+		r[i].expect = data[i];
+		r[i].expect_n = n;
+	}
+	r[6] = r[2];
+	fl_sha256(&empty, "", 0);
+	net_start(&nt, -1);
+	for (size_t i = 0; i < 7; i++)
+		cr_assert_eq(p2p_blob_fetch(nt.nodes[0].h, &hashes[i == 6 ? 2 : i], MiB, 10000,
+					    fetched, &r[i]),
+			     FL_OK);
+	/* Needs no peer; still called back later, never from inside the call. */
+	cr_assert_eq(p2p_blob_fetch(nt.nodes[0].h, &empty, 0, 10000, fetched, &r[7]), FL_OK);
+	cr_assert_eq(r[7].calls, 0);
+	cr_assert(run_until(&nt, all_done, r, 10000));
+	for (size_t i = 0; i < 8; i++) {
+		cr_assert_eq(r[i].status, FL_OK, "fetch %zu: %s", i, fl_strerror(r[i].status));
+		cr_assert(r[i].match, "fetch %zu", i);
+		cr_assert_eq(r[i].calls, 1);
+	}
+	net_stop(&nt);
+	for (size_t i = 0; i < 6; i++)
+		free(data[i]);
+}
