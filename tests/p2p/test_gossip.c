@@ -111,7 +111,7 @@ Test(p2p_gossip, two_members_gossip_once, .timeout = 20)
 	ph_net_free(&net);
 }
 
-Test(p2p_gossip, five_members_each_message_once, .timeout = 30)
+Test(p2p_gossip, five_members_each_message_once, .timeout = 20)
 {
 	ph_net net;
 	gossip_goal g = {4 * PER_HOST};
@@ -133,7 +133,7 @@ Test(p2p_gossip, five_members_each_message_once, .timeout = 30)
 	ph_net_free(&net);
 }
 
-Test(p2p_gossip, over_the_frame_maximum_is_refused)
+Test(p2p_gossip, over_the_frame_maximum_is_refused, .timeout = 20)
 {
 	ph_net net;
 	uint8_t *big = calloc(1, P2P_MAX_FRAME);
@@ -157,7 +157,7 @@ static fl_hash id_of(uint32_t v)
 	return h;
 }
 
-Test(p2p_gossip, seen_cache_forgets_oldest_first)
+Test(p2p_gossip, seen_cache_forgets_oldest_first, .timeout = 20)
 {
 	p2p_seen s;
 
@@ -177,7 +177,7 @@ Test(p2p_gossip, seen_cache_forgets_oldest_first)
 
 /* Many adds over a small cache, against a plain FIFO: the hash set's
  * deletions must never lose or keep an id wrongly. */
-Test(p2p_gossip, seen_cache_matches_a_fifo_model)
+Test(p2p_gossip, seen_cache_matches_a_fifo_model, .timeout = 20)
 {
 	enum { CAP = 97, UNIVERSE = 300, ROUNDS = 20000 };
 	static uint32_t fifo[CAP];

@@ -254,7 +254,7 @@ static int all_delivered(ph_net *net, void *arg)
 	return net->hosts[1].messages == *(int *)arg;
 }
 
-Test(p2p_host, peer_that_stops_reading_is_dropped_others_served, .timeout = 30)
+Test(p2p_host, peer_that_stops_reading_is_dropped_others_served, .timeout = 20)
 {
 	ph_net net;
 	ph_raw raw;
