@@ -138,7 +138,9 @@ int p2p_send(p2p_peer *p, uint16_t type, const void *data, size_t n) FL_MUST_CHE
 
 /* Gossip to every peer; each host forwards a message it sees for the first
  * time to all its peers but the sender, so each message crosses each link
- * at most once per direction. The id is SHA-256(topic || payload). */
+ * at most once per direction. The id is SHA-256(topic || payload).
+ * FL_EDUP (nothing sent) if this host has seen that id already;
+ * FL_ETOOBIG over the frame maximum. */
 int p2p_broadcast(p2p_host *h, uint16_t topic, const void *data, size_t n) FL_MUST_CHECK;
 
 /* Request/response. cb gets status FL_OK and the payload, the responder's

@@ -236,3 +236,41 @@ Test(p2p_peers, two_dials_between_two_hosts_leave_one_session, .timeout = 20)
 	cr_assert_eq(net.hosts[1].peers_up - net.hosts[1].peers_down, 1);
 	ph_net_free(&net);
 }
+
+static void fast_ping(p2p_config *cfg, size_t i, void *arg)
+{
+	(void)i;
+	(void)arg;
+	cfg->ping_interval_ms = 100;
+}
+
+Test(p2p_peers, silent_peer_dropped_after_three_ping_intervals, .timeout = 20)
+{
+	ph_net net;
+	ph_raw raw;
+	fl_seckey sk;
+	fl_pubkey pk;
+	int downs = 1;
+
+	cr_assert_eq(ph_net_init(&net, 2, fast_ping, NULL), FL_OK);
+	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
+	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
+	cr_assert_eq(ph_host_start(&net, 1, NULL), FL_OK);
+	cr_assert_eq(p2p_dial(net.hosts[1].host, net.hosts[0].addr), FL_OK);
+	cr_assert(ph_run_until(&net, connected_01, NULL, 3000));
+	/* The raw client never answers a PING. */
+	cr_assert_eq(ph_raw_connect(&net, &raw, net.hosts[0].port, &sk), FL_OK);
+	cr_assert(ph_raw_wait_closed(&net, &raw, 3000), "the silent peer was kept");
+	cr_assert(ph_run_until(&net, host0_down, &downs, 2000));
+	/* Hosts that answer pings stay: 10 intervals later, still one session. */
+	ph_run_for(&net, 1000);
+	cr_assert_eq(net.hosts[0].peers_down, 1);
+	cr_assert(ph_peer_to(&net, 0, 1) != NULL);
+	p2p_peer_info info;
+	p2p_peer_get_info(ph_peer_to(&net, 0, 1), &info);
+	cr_assert_geq(info.msgs_in, 5, "pongs and pings counted: %llu",
+		      (unsigned long long)info.msgs_in);
+	ph_raw_close(&raw);
+	ph_net_free(&net);
+}
