@@ -14,6 +14,8 @@ const bench_suite bench_suites[] = {
      bench_suite_trainer},
     {"aggregate", "memcpy GB/s; fl_aggregate GB/s of input, 10 updates x 199,210 parameters",
      bench_suite_aggregate},
+    {"p2p", "loopback TCP MB/s; p2p_send and blob fetch MB/s, 100-byte messages/s, two hosts",
+     bench_suite_p2p},
 };
 const size_t bench_n_suites = FL_ARRAY_LEN(bench_suites);
 

@@ -129,7 +129,7 @@ Test(bench, unknown_suite_is_named)
 {
 	RUN_BENCH(&run, "--quick", "trainer", "nosuch");
 	tool_assert_one_line_failure(&run, 2,
-				     "unknown suite 'nosuch' (suites: trainer, aggregate)");
+				     "unknown suite 'nosuch' (suites: trainer, aggregate, p2p)");
 }
 
 Test(bench, bad_option)
@@ -144,4 +144,45 @@ Test(bench, help_lists_the_suites)
 	cr_assert_eq(run.status, 0);
 	cr_assert_not_null(strstr(run.out, "\n  trainer "));
 	cr_assert_not_null(strstr(run.out, "\n  aggregate "));
+	cr_assert_not_null(strstr(run.out, "\n  p2p "));
+}
+
+/* Two hosts on loopback: four figures, all against the raw TCP rate of the
+ * same run; small messages compare their payload rate (100 bytes each). */
+Test(bench, p2p_figures, .timeout = 60)
+{
+	static const char *const names[] = {"raw_tcp_mbps", "send_1MB_mbps", "blob_fetch_mbps",
+					    "small_100B_msgs"};
+	json_t *lines[16], *raw, *small;
+	double want;
+	size_t n;
+
+	RUN_BENCH(&run, "--json", "--quick", "p2p");
+	cr_assert_eq(run.status, 0, "status %d; stderr: %s", run.status, run.err);
+	cr_assert_str_empty(run.err, "stderr: %s", run.err);
+	n = tool_test_json_lines(run.out, lines, 16);
+	cr_assert_eq(n, 4, "%s", run.out);
+	raw = find(lines, n, "raw_tcp_mbps");
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(json_object_size(lines[i]), 7, "line %zu", i);
+		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "suite")), "p2p");
+		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "name")), names[i]);
+		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "baseline_name")),
+				 "raw_tcp_mbps");
+		cr_assert_gt(num(lines[i], "value"), 0, "line %zu", i);
+		cr_assert_eq(num(lines[i], "baseline"), num(raw, "value"), "line %zu", i);
+		if (i < 3) {
+			cr_assert_str_eq(json_string_value(json_object_get(lines[i], "unit")), "MB/s");
+			want = num(lines[i], "value") / num(raw, "value");
+			cr_assert(fabs(num(lines[i], "ratio") - want) < 1e-3 + 1e-3 * want,
+				  "line %zu: ratio %f, want %f", i, num(lines[i], "ratio"), want);
+		}
+	}
+	small = find(lines, n, "small_100B_msgs");
+	cr_assert_str_eq(json_string_value(json_object_get(small, "unit")), "msgs/s");
+	want = num(small, "value") * 100 / 1e6 / num(raw, "value");
+	cr_assert(fabs(num(small, "ratio") - want) < 1e-3 + 1e-3 * want, "ratio %f, want %f",
+		  num(small, "ratio"), want);
+	for (size_t i = 0; i < n; i++)
+		json_decref(lines[i]);
 }
