@@ -223,6 +223,16 @@ static void pump_cb(uv_check_t *handle)
 	pump_all(handle->data);
 }
 
+/* Where the chunks granted so far end. */
+static uint64_t serve_grant_end(const blob_serve *s)
+{
+	uint64_t left = s->total - s->next_off;
+
+	return (uint64_t)s->credit * P2P_BLOB_CHUNK < left
+		   ? s->next_off + (uint64_t)s->credit * P2P_BLOB_CHUNK
+		   : s->total;
+}
+
 static blob_serve *serve_find(p2p_blobs *b, const p2p_peer *p, const fl_hash *hash)
 {
 	for (blob_serve *s = b->serves; s != NULL; s = s->next)
@@ -270,8 +280,10 @@ static int on_want(p2p_blobs *b, p2p_peer *p, const uint8_t *body, size_t n)
 	if (m.credit == 0 || m.credit > P2P_BLOB_MAX_CREDIT)
 		return FL_EPROTO;
 	s = serve_find(b, p, &m.hash);
-	if (s != NULL && m.offset == s->next_off) {
-		/* A top-up: the fetcher never grants more than one window. */
+	if (s != NULL && m.offset == serve_grant_end(s)) {
+		/* A top-up, asking on from where the last grant ends (chunks of
+		 * that grant may still wait for queue room): the fetcher never
+		 * grants more than one window. */
 		if (s->credit + m.credit > P2P_BLOB_MAX_CREDIT)
 			return FL_EPROTO;
 		s->credit += m.credit;
@@ -658,9 +670,10 @@ int p2p_blobs_on_message(p2p_blobs *b, p2p_peer *p, uint16_t type, const uint8_t
 
 void p2p_blobs_on_peer_gone(p2p_blobs *b, p2p_peer *p)
 {
-	p2p_peer *outer = b->leaving;
+	p2p_peer *outer;
 
 	assert(b != NULL && p != NULL);
+	outer = b->leaving;
 	if (b->closing)
 		return;
 	b->leaving = p;
