@@ -35,8 +35,9 @@ struct node {
 	uint64_t announce; /* nonzero: blob_size says this, reads give zeros */
 
 	unsigned size_calls, read_calls;
-	uint64_t first_read_off, read_bytes;
+	uint64_t first_read_off, read_bytes, read_end;
 	int read_any;
+	unsigned read_gaps; /* reads that did not start where the last one ended */
 	void (*on_read)(node *n, uint64_t off, size_t len);
 
 	p2p_peer *peers[8]; /* servers also meet each other through ADDRS */
@@ -156,6 +157,9 @@ static int blob_read(void *ctx, const fl_hash *hash, uint64_t off, uint8_t *out,
 	cr_assert_geq(i, 0, "read of a blob the store does not have");
 	if (!me->read_any)
 		me->first_read_off = off;
+	else if (off != me->read_end)
+		me->read_gaps++;
+	me->read_end = off + n;
 	me->read_any = 1;
 	me->read_calls++;
 	me->read_bytes += n;
@@ -585,4 +589,57 @@ Test(blob, many_fetches_at_once, .timeout = 20)
 	net_stop(&nt);
 	for (size_t i = 0; i < 6; i++)
 		free(data[i]);
+}
+
+/* The server's side alone: WANTs fed straight to its blob hook. The first
+ * grant (64 chunks) is more than the 2 MiB of queue room, so part of it
+ * waits; a top-up at the end of that grant must extend it, never restart
+ * the serve there and skip the chunks still waiting. */
+static int read_96_chunks(net *nt, void *arg)
+{
+	(void)arg;
+	return nt->nodes[1].read_bytes >= 96 * (uint64_t)P2P_BLOB_CHUNK;
+}
+
+static int want(p2p_blobs *b, p2p_peer *p, const fl_hash *hash, uint64_t off, uint32_t credit)
+{
+	p2p_blob_want_msg m = {*hash, off, credit};
+	fl_writer w;
+	int rc;
+
+	fl_writer_init(&w, 256);
+	cr_assert_eq(p2p_blob_want_encode(&w, &m), FL_OK);
+	rc = p2p_blobs_on_message(b, p, P2P_TYPE_BLOB_WANT, w.buf, w.len);
+	fl_writer_free(&w);
+	return rc;
+}
+
+Test(blob, top_up_while_chunks_wait_for_room, .timeout = 20)
+{
+	const uint64_t size = 8 * MiB;
+	uint8_t *data = make_bytes(size, 9);
+	p2p_blobs *b;
+	p2p_peer *p;
+	fl_hash hash;
+	net nt;
+
+	fl_sha256(&hash, data, size);
+	net_keys(&nt, 2);
+	add_blob(&nt.nodes[1], data, size, &hash);
+	net_start(&nt, -1);
+	b = p2p_host_blobs(nt.nodes[1].h);
+	cr_assert_eq(nt.nodes[1].n_peers, 1);
+	p = nt.nodes[1].peers[0];
+
+	cr_assert_eq(want(b, p, &hash, 0, 64), FL_OK);
+	cr_assert_gt(nt.nodes[1].read_bytes, 0);
+	cr_assert_lt(nt.nodes[1].read_bytes, 64 * (uint64_t)P2P_BLOB_CHUNK, "paced by queue room");
+	cr_assert_eq(want(b, p, &hash, 64 * (uint64_t)P2P_BLOB_CHUNK, 32), FL_OK);
+	/* A grant past one window in flight is a violation. */
+	cr_assert_eq(want(b, p, &hash, 96 * (uint64_t)P2P_BLOB_CHUNK, 64), FL_EPROTO);
+	cr_assert(run_until(&nt, read_96_chunks, NULL, 10000));
+	cr_assert_eq(nt.nodes[1].read_bytes, 96 * (uint64_t)P2P_BLOB_CHUNK);
+	cr_assert_eq(nt.nodes[1].read_gaps, 0);
+	net_stop(&nt);
+	free(data);
 }
