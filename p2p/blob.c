@@ -1,7 +1,7 @@
 /*
  * p2p/blob.c — blob transfer on top of the host's send queue
  * (docs/p2p.md, "Blobs"): fetching a blob by hash from the peers that have
- * it, and serving blobs from the caller's store.
+ * it, and the hooks the host calls.
  *
  * Fetching: peers are asked one at a time, nearest first by XOR distance
  * between their id and the hash (deterministic, and different blobs start
@@ -15,31 +15,18 @@
  * blamed (negative return: the host scores it) and the transfer restarts
  * from zero at the next peer.
  *
- * Serving: per (peer, hash) state holds the next offset and the credit the
- * peer granted. Chunks are read from the store and queued at low priority
- * only while the peer's send queue is under BLOB_SEND_ROOM, so a transfer
- * never fills memory or the queue: the rest is sent from a uv_check handle
- * as the queue drains. Gossip and votes are queued at high priority and
- * overtake chunks already queued.
+ * Serving is p2p/blob_serve.c.
  *
- * Re-entrancy: p2p_peer_queue may drop a slow peer, and the host may call
- * p2p_blobs_on_peer_gone from inside it. So a serve is never freed while a
- * pump may hold it (dead serves are reaped at the top of the next entry),
- * a fetch is freed only from its own timer's close callback, and the
- * caller's callback always runs from that timer, never inside a host hook.
+ * Re-entrancy: p2p_peer_queue may drop a slow peer, and a host may call
+ * p2p_blobs_on_peer_gone from inside it. So a fetch is freed only from its
+ * own timer's close callback, and the caller's callback always runs from
+ * that timer, never inside p2p_blob_fetch or a host hook.
  */
-#include "p2p/internal.h"
+#include "p2p/blob_internal.h"
 
 #include <assert.h>
 #include <stdint.h>
 #include <string.h>
-
-#define BLOB_WINDOW     P2P_BLOB_MAX_CREDIT
-#define BLOB_PEER_SLOTS 4          /* concurrent transfers per peer, each way */
-#define BLOB_SEND_ROOM  (2u << 20) /* serve only while the peer's queue is below */
-
-typedef struct blob_fetch blob_fetch;
-typedef struct blob_serve blob_serve;
 
 struct blob_fetch {
 	blob_fetch *next;
@@ -64,29 +51,6 @@ struct blob_fetch {
 	int status;
 };
 
-struct blob_serve {
-	blob_serve *next;
-	p2p_peer *peer; /* NULL: dead (done, failed or peer gone), reaped later */
-	fl_hash hash;
-	uint64_t total;
-	uint64_t next_off;
-	uint32_t credit; /* chunks the peer will still accept */
-};
-
-struct p2p_blobs {
-	p2p_host *host;
-	blob_fetch *fetches;
-	blob_serve *serves;
-	p2p_peer *leaving; /* the peer being removed: never picked meanwhile */
-	uv_check_t pump;   /* sends granted chunks as send queues drain */
-	int pump_ready;
-	int pump_on;
-	unsigned open_handles;
-	int closing;
-	fl_writer out; /* reused for every chunk so a transfer does not reallocate */
-	uint8_t chunk[P2P_BLOB_CHUNK];
-};
-
 /* SHA-256 of the empty string: the one blob that needs no transfer (a
  * chunk carries 1..P2P_BLOB_CHUNK bytes, so it could not be sent). */
 static const fl_hash empty_hash = {{0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14,
@@ -97,7 +61,7 @@ static const fl_hash empty_hash = {{0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x
 static void fetch_schedule(blob_fetch *f);
 static void fetch_finish(blob_fetch *f, int status);
 
-static void blobs_maybe_free(p2p_blobs *b)
+void p2p_blobs_maybe_free(p2p_blobs *b)
 {
 	if (b->closing && b->open_handles == 0) {
 		fl_writer_free(&b->out);
@@ -116,198 +80,6 @@ int p2p_blobs_new(p2p_blobs **out, p2p_host *h)
 	b->host = h;
 	fl_writer_init(&b->out, P2P_MAX_FRAME);
 	*out = b;
-	return FL_OK;
-}
-
-/* ------------------------------------------------------------ serving */
-
-static void serve_reap(p2p_blobs *b)
-{
-	blob_serve **pp = &b->serves;
-
-	while (*pp != NULL) {
-		blob_serve *s = *pp;
-
-		if (s->peer == NULL) {
-			*pp = s->next;
-			fl_free(s);
-		} else {
-			pp = &s->next;
-		}
-	}
-}
-
-static void send_none(p2p_peer *p, const fl_hash *hash)
-{
-	/* A failure means the peer is being dropped; nothing left to tell it. */
-	int rc = p2p_peer_queue(p, P2P_PRIO_HIGH, P2P_TYPE_BLOB_NONE, hash->b, FL_HASH_LEN);
-
-	(void)rc;
-}
-
-/* Queues granted chunks while the peer's send queue has room. */
-static void serve_pump(p2p_blobs *b, blob_serve *s)
-{
-	const p2p_config *cfg = p2p_host_config(b->host);
-
-	while (s->peer != NULL && s->credit > 0 && s->next_off < s->total) {
-		p2p_blob_chunk_msg m;
-		p2p_peer_info info;
-		size_t n = (size_t)(s->total - s->next_off < P2P_BLOB_CHUNK ? s->total - s->next_off
-									    : P2P_BLOB_CHUNK);
-		int rc;
-
-		p2p_peer_get_info(s->peer, &info);
-		if (info.send_queue_bytes >= BLOB_SEND_ROOM)
-			return;
-		rc = cfg->blob_read(cfg->ctx, &s->hash, s->next_off, b->chunk, n);
-		if (rc < 0) {
-			/* The store lost it: the fetcher moves on. */
-			send_none(s->peer, &s->hash);
-			s->peer = NULL;
-			return;
-		}
-		m = (p2p_blob_chunk_msg){s->hash, s->total, s->next_off, b->chunk, n};
-		/* Our own writer: clearing it keeps the buffer for the next chunk. */
-		b->out.len = 0;
-		b->out.err = 0;
-		rc = p2p_blob_chunk_encode(&b->out, &m);
-		if (rc == FL_OK)
-			rc = fl_writer_finish(&b->out);
-		if (rc == FL_OK)
-			rc = p2p_peer_queue(s->peer, P2P_PRIO_LOW, P2P_TYPE_BLOB_CHUNK, b->out.buf,
-					    b->out.len);
-		if (rc < 0) {
-			s->peer = NULL;
-			return;
-		}
-		s->next_off += n;
-		s->credit--;
-	}
-	if (s->next_off >= s->total)
-		s->peer = NULL; /* all sent */
-}
-
-static void pump_cb(uv_check_t *handle);
-
-static void pump_all(p2p_blobs *b)
-{
-	int waiting = 0;
-
-	serve_reap(b);
-	for (blob_serve *s = b->serves; s != NULL; s = s->next) {
-		if (s->peer != NULL && s->credit > 0)
-			serve_pump(b, s);
-		if (s->peer != NULL && s->credit > 0)
-			waiting = 1;
-	}
-	if (waiting && !b->pump_on && !b->closing) {
-		if (!b->pump_ready) {
-			if (uv_check_init(p2p_host_loop(b->host), &b->pump) != 0)
-				return;
-			b->pump.data = b;
-			b->pump_ready = 1;
-			b->open_handles++;
-		}
-		b->pump_on = uv_check_start(&b->pump, pump_cb) == 0;
-	} else if (!waiting && b->pump_on) {
-		uv_check_stop(&b->pump);
-		b->pump_on = 0;
-	}
-}
-
-/* Runs once per loop iteration while a serve waits for queue room: writes
- * completing is what drains the queue, and it also wakes the loop. */
-static void pump_cb(uv_check_t *handle)
-{
-	pump_all(handle->data);
-}
-
-/* Where the chunks granted so far end. */
-static uint64_t serve_grant_end(const blob_serve *s)
-{
-	uint64_t left = s->total - s->next_off;
-
-	return (uint64_t)s->credit * P2P_BLOB_CHUNK < left
-		   ? s->next_off + (uint64_t)s->credit * P2P_BLOB_CHUNK
-		   : s->total;
-}
-
-static blob_serve *serve_find(p2p_blobs *b, const p2p_peer *p, const fl_hash *hash)
-{
-	for (blob_serve *s = b->serves; s != NULL; s = s->next)
-		if (s->peer == p && fl_hash_cmp(&s->hash, hash) == 0)
-			return s;
-	return NULL;
-}
-
-/* A slot for a new serve to p: a free one, or one whose credit is used up
- * (its fetcher went quiet), or NULL when p already has its limit busy. */
-static blob_serve *serve_slot(p2p_blobs *b, p2p_peer *p)
-{
-	blob_serve *idle = NULL, *s;
-	unsigned used = 0;
-
-	for (s = b->serves; s != NULL; s = s->next) {
-		if (s->peer != p)
-			continue;
-		used++;
-		if (s->credit == 0)
-			idle = s;
-	}
-	if (used < BLOB_PEER_SLOTS) {
-		s = fl_calloc(1, sizeof(*s));
-		if (s == NULL)
-			return NULL;
-		s->next = b->serves;
-		b->serves = s;
-		return s;
-	}
-	return idle;
-}
-
-static int on_want(p2p_blobs *b, p2p_peer *p, const uint8_t *body, size_t n)
-{
-	const p2p_config *cfg = p2p_host_config(b->host);
-	p2p_blob_want_msg m;
-	blob_serve *s;
-	uint64_t size = 0;
-	int rc;
-
-	rc = p2p_blob_want_decode(&m, body, n);
-	if (rc < 0)
-		return rc;
-	if (m.credit == 0 || m.credit > P2P_BLOB_MAX_CREDIT)
-		return FL_EPROTO;
-	s = serve_find(b, p, &m.hash);
-	if (s != NULL && m.offset == serve_grant_end(s)) {
-		/* A top-up, asking on from where the last grant ends (chunks of
-		 * that grant may still wait for queue room): the fetcher never
-		 * grants more than one window. */
-		if (s->credit + m.credit > P2P_BLOB_MAX_CREDIT)
-			return FL_EPROTO;
-		s->credit += m.credit;
-	} else {
-		rc = cfg->blob_size != NULL ? cfg->blob_size(cfg->ctx, &m.hash, &size)
-					    : FL_ENOTFOUND;
-		/* An offset past our size: the fetcher resumes a transfer
-		 * another peer sized differently; from here it is "not here". */
-		if (rc < 0 || size == 0 || m.offset >= size) {
-			if (s != NULL)
-				s->peer = NULL;
-			send_none(p, &m.hash);
-			return FL_OK;
-		}
-		if (s == NULL)
-			s = serve_slot(b, p);
-		if (s == NULL) {
-			/* Busy (or out of memory): refusing is the bound. */
-			send_none(p, &m.hash);
-			return FL_OK;
-		}
-		*s = (blob_serve){s->next, p, m.hash, size, m.offset, m.credit};
-	}
-	pump_all(b);
 	return FL_OK;
 }
 
@@ -471,7 +243,7 @@ static void fetch_closed(uv_handle_t *handle)
 	fl_free(f->tried);
 	fl_free(f);
 	b->open_handles--;
-	blobs_maybe_free(b);
+	p2p_blobs_maybe_free(b);
 }
 
 static void fetch_deliver(uv_timer_t *timer)
@@ -649,10 +421,10 @@ int p2p_blobs_on_message(p2p_blobs *b, p2p_peer *p, uint16_t type, const uint8_t
 	assert(b != NULL && p != NULL && (body != NULL || n == 0));
 	if (b->closing)
 		return FL_OK;
-	serve_reap(b);
+	p2p_blob_serve_reap(b);
 	switch (type) {
 	case P2P_TYPE_BLOB_WANT:
-		rc = on_want(b, p, body, n);
+		rc = p2p_blob_serve_want(b, p, body, n);
 		break;
 	case P2P_TYPE_BLOB_CHUNK:
 		rc = on_chunk(b, p, body, n);
@@ -677,9 +449,7 @@ void p2p_blobs_on_peer_gone(p2p_blobs *b, p2p_peer *p)
 	if (b->closing)
 		return;
 	b->leaving = p;
-	for (blob_serve *s = b->serves; s != NULL; s = s->next)
-		if (s->peer == p)
-			s->peer = NULL;
+	p2p_blob_serve_peer_gone(b, p);
 	for (blob_fetch *f = b->fetches; f != NULL; f = f->next) {
 		if (!f->done && f->peer == p) {
 			fetch_leave(f, 0);
@@ -690,14 +460,6 @@ void p2p_blobs_on_peer_gone(p2p_blobs *b, p2p_peer *p)
 	b->leaving = outer;
 }
 
-static void pump_closed(uv_handle_t *handle)
-{
-	p2p_blobs *b = handle->data;
-
-	b->open_handles--;
-	blobs_maybe_free(b);
-}
-
 /* Pending fetches end with FL_EIO; the memory goes once the loop has run
  * the close callbacks of every handle taken here. */
 void p2p_blobs_free(p2p_blobs *b)
@@ -705,17 +467,10 @@ void p2p_blobs_free(p2p_blobs *b)
 	if (b == NULL)
 		return;
 	b->closing = 1;
-	for (blob_serve *s = b->serves; s != NULL; s = s->next)
-		s->peer = NULL;
-	serve_reap(b);
+	p2p_blob_serve_close(b);
 	for (blob_fetch *f = b->fetches; f != NULL; f = f->next)
 		fetch_finish(f, FL_EIO);
-	if (b->pump_ready) {
-		b->pump_on = 0;
-		b->pump_ready = 0;
-		uv_close((uv_handle_t *)&b->pump, pump_closed);
-	}
-	blobs_maybe_free(b);
+	p2p_blobs_maybe_free(b);
 }
 
 /* ---------------------------------------------------------------- API */
