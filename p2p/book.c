@@ -55,23 +55,88 @@ void p2p_book_close(p2p_book *b)
 	}
 }
 
+/* ------------------------------------------------------------ entries */
+
+static p2p_book_entry *find_addr(p2p_host *h, const char *addr)
+{
+	for (size_t i = 0; i < P2P_BOOK_MAX; i++)
+		if (h->book.entries[i].used && strcmp(h->book.entries[i].addr, addr) == 0)
+			return &h->book.entries[i];
+	return NULL;
+}
+
+static size_t count(const p2p_host *h, int persistent)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < P2P_BOOK_MAX; i++)
+		n += h->book.entries[i].used && h->book.entries[i].persistent == persistent;
+	return n;
+}
+
+/* A free slot, or the oldest idle learned entry (when learned ones are at
+ * their cap, or to make room for a persistent one). */
+static p2p_book_entry *take_slot(p2p_host *h, int persistent)
+{
+	p2p_book_entry *oldest = NULL;
+
+	if (persistent || count(h, 0) < P2P_BOOK_LEARNED_MAX)
+		for (size_t i = 0; i < P2P_BOOK_MAX; i++)
+			if (!h->book.entries[i].used)
+				return &h->book.entries[i];
+	for (size_t i = 0; i < P2P_BOOK_MAX; i++) {
+		p2p_book_entry *e = &h->book.entries[i];
+		if (e->used && !e->persistent && e->peer == NULL &&
+		    (oldest == NULL || e->learned_seq < oldest->learned_seq))
+			oldest = e;
+	}
+	if (oldest != NULL)
+		memset(oldest, 0, sizeof(*oldest));
+	return oldest;
+}
+
 /* ------------------------------------------------------------ dialling */
 
-static int connected_to(const p2p_host *h, const fl_pubkey *id)
+/* The key a session is known or pinned to reach; NULL before AUTH without
+ * a pin. */
+static const fl_pubkey *peer_key(const p2p_peer *p)
 {
-	for (const p2p_peer *p = h->peers; p != NULL; p = p->next)
-		if (p->state == P2P_PEER_OPEN && fl_pubkey_cmp(&p->sess.remote_id, id) == 0)
+	if (p->sess.authenticated)
+		return &p->sess.remote_id;
+	return p->has_expect ? &p->expect : NULL;
+}
+
+/*
+ * A session, live or still in its handshake, to this entry's address (one
+ * we dialled there) or to its key (either direction). Pending sessions
+ * count: an address heard in ADDRS while our own dial there is in flight
+ * must not be dialled a second time, which would only end in
+ * duplicate-session resolution closing one of the two.
+ */
+static int has_session(const p2p_host *h, const p2p_book_entry *e)
+{
+	for (const p2p_peer *p = h->peers; p != NULL; p = p->next) {
+		const fl_pubkey *k;
+		if (p->state == P2P_PEER_CLOSING)
+			continue;
+		if (p->outbound && strcmp(p->dialled, e->addr) == 0)
 			return 1;
+		k = peer_key(p);
+		if (e->id_known && k != NULL && fl_pubkey_cmp(k, &e->id) == 0)
+			return 1;
+	}
 	return 0;
 }
 
-/* Worth a dial now or later: no session of its own, not us, not a key we
- * are already connected to, and a free outbound slot for a learned one. */
+/* Worth a dial now or later: no session of its own, not us, no session
+ * (live or pending) to its address or key, and a free outbound slot. */
 static int wants_dial(const p2p_host *h, const p2p_book_entry *e)
 {
 	if (!e->used || e->peer != NULL)
 		return 0;
-	if (e->id_known && (fl_pubkey_cmp(&e->id, &h->self) == 0 || connected_to(h, &e->id)))
+	if (e->id_known && fl_pubkey_cmp(&e->id, &h->self) == 0)
+		return 0;
+	if (has_session(h, e))
 		return 0;
 	return h->n_out < h->cfg.max_outbound;
 }
@@ -143,10 +208,59 @@ void p2p_book_on_dial_failed(p2p_host *h, p2p_book_entry *e)
 		memset(e, 0, sizeof(*e));
 }
 
+void p2p_book_on_dial(p2p_host *h, p2p_peer *p)
+{
+	p2p_book_entry *e = find_addr(h, p->dialled);
+
+	if (e == NULL || e->peer != NULL)
+		return;
+	p->entry = e;
+	e->peer = p;
+	p->has_expect = e->has_expect;
+	p->expect = e->expect;
+}
+
+/*
+ * The entry for an outbound session that has none (p2p_dial to an address
+ * the book did not know, or one whose entry was busy): the book records the
+ * address and the key that proved itself there, so it never dials that
+ * address or key again while this session lasts, and redials it like any
+ * learned address after. An entry still tied to a session that is closing
+ * (a duplicate) passes to this one.
+ */
+static p2p_book_entry *adopt(p2p_host *h, p2p_peer *p)
+{
+	p2p_book_entry *e = find_addr(h, p->dialled);
+
+	if (e == NULL) {
+		e = take_slot(h, 0);
+		if (e == NULL)
+			return NULL;
+		e->used = 1;
+		snprintf(e->addr, sizeof(e->addr), "%s", p->dialled);
+		e->learned_seq = ++h->book.learned_seq;
+	} else {
+		/* A key pinned to this address that this session did not prove:
+		 * the entry stays the pin's. */
+		if (e->has_expect && fl_pubkey_cmp(&e->expect, &p->sess.remote_id) != 0)
+			return NULL;
+		if (e->peer != NULL) {
+			if (e->peer->state != P2P_PEER_CLOSING)
+				return NULL;
+			e->peer->entry = NULL;
+		}
+	}
+	e->peer = p;
+	p->entry = e;
+	return e;
+}
+
 void p2p_book_on_session(p2p_host *h, p2p_peer *p)
 {
 	p2p_book_entry *e = p->entry;
 
+	if (e == NULL && p->outbound)
+		e = adopt(h, p);
 	if (e != NULL) {
 		e->attempt = 0;
 		e->id_known = 1;
@@ -175,44 +289,6 @@ void p2p_book_on_session_end(p2p_host *h, p2p_peer *p)
 	}
 	if (!h->closing)
 		schedule(h);
-}
-
-static p2p_book_entry *find_addr(p2p_host *h, const char *addr)
-{
-	for (size_t i = 0; i < P2P_BOOK_MAX; i++)
-		if (h->book.entries[i].used && strcmp(h->book.entries[i].addr, addr) == 0)
-			return &h->book.entries[i];
-	return NULL;
-}
-
-static size_t count(const p2p_host *h, int persistent)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < P2P_BOOK_MAX; i++)
-		n += h->book.entries[i].used && h->book.entries[i].persistent == persistent;
-	return n;
-}
-
-/* A free slot, or the oldest idle learned entry (when learned ones are at
- * their cap, or to make room for a persistent one). */
-static p2p_book_entry *take_slot(p2p_host *h, int persistent)
-{
-	p2p_book_entry *oldest = NULL;
-
-	if (persistent || count(h, 0) < P2P_BOOK_LEARNED_MAX)
-		for (size_t i = 0; i < P2P_BOOK_MAX; i++)
-			if (!h->book.entries[i].used)
-				return &h->book.entries[i];
-	for (size_t i = 0; i < P2P_BOOK_MAX; i++) {
-		p2p_book_entry *e = &h->book.entries[i];
-		if (e->used && !e->persistent && e->peer == NULL &&
-		    (oldest == NULL || e->learned_seq < oldest->learned_seq))
-			oldest = e;
-	}
-	if (oldest != NULL)
-		memset(oldest, 0, sizeof(*oldest));
-	return oldest;
 }
 
 int p2p_add_persistent(p2p_host *h, const char *addr, const fl_pubkey *expect)
@@ -314,7 +390,9 @@ int p2p_book_on_addrs(p2p_host *h, p2p_peer *p, const uint8_t *body, size_t n)
 			e->learned_seq = ++h->book.learned_seq;
 			e->due = now_ms(h);
 		}
-		if (i == 0) {
+		/* The sender's own address. A session we dialled there has
+		 * proved which key it reaches; a claim does not override it. */
+		if (i == 0 && (e->peer == NULL || !e->peer->sess.authenticated)) {
 			e->id_known = 1;
 			e->id = p->sess.remote_id;
 		}

@@ -227,12 +227,16 @@ static int dial(p2p_host *h, const char *addr, p2p_book_entry *e)
 	if ((rc = p2p_peer_new(&p, h, 1)) != FL_OK)
 		return rc;
 	snprintf(p->addr, sizeof(p->addr), "%s", addr);
+	snprintf(p->dialled, sizeof(p->dialled), "%s", addr);
 	p->state = P2P_PEER_CONNECTING;
+	h->dials++;
 	if (e != NULL) {
 		p->entry = e;
 		e->peer = p;
 		p->has_expect = e->has_expect;
 		p->expect = e->expect;
+	} else {
+		p2p_book_on_dial(h, p);
 	}
 	/* From here the peer's close path reports the outcome to the book. */
 	if (uv_tcp_connect(&p->connect_req, &p->tcp, (const struct sockaddr *)&sin, on_connect) !=

@@ -60,10 +60,11 @@ struct p2p_peer {
 	int announced;         /* on_peer(…, 1) was called */
 	int handles;           /* of tcp and timer, still open */
 	int duplicate;         /* closed in favour of another session to the same id */
-	p2p_book_entry *entry; /* the book entry this dial was for, or NULL */
+	p2p_book_entry *entry; /* the book entry of this outbound session, or NULL */
 	int has_expect;
 	fl_pubkey expect;
 	char addr[P2P_ADDR_MAX];
+	char dialled[P2P_ADDR_MAX]; /* the address we dialled; "" if inbound */
 
 	uv_tcp_t tcp;
 	uv_timer_t timer; /* handshake timeout, then the ping interval */
@@ -158,6 +159,7 @@ struct p2p_host {
 	uint8_t *plain; /* one frame's plaintext; the loop is single-threaded */
 	uint8_t *rbuf;  /* P2P_READ_BUF: every socket reads into it in turn */
 	uint64_t next_request_id;
+	uint64_t dials; /* TCP connects started (tests count them) */
 
 	size_t handles; /* uv handles open; the host is freed at 0 once closing */
 	int started;
@@ -184,6 +186,9 @@ void p2p_book_close(p2p_book *b);
 void p2p_book_free(p2p_book *b);
 void p2p_book_start(p2p_host *h);
 void p2p_book_on_dial_failed(p2p_host *h, p2p_book_entry *e);
+/* A dial not made by the book (p2p_dial): ties it to the idle entry for its
+ * address, if there is one, so that entry waits for its outcome. */
+void p2p_book_on_dial(p2p_host *h, p2p_peer *p);
 void p2p_book_on_session(p2p_host *h, p2p_peer *p);
 void p2p_book_on_session_end(p2p_host *h, p2p_peer *p);
 int p2p_book_on_addrs(p2p_host *h, p2p_peer *p, const uint8_t *body, size_t n);

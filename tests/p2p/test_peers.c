@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "p2p/host_internal.h"
 #include "tests/support/p2p_harness.h"
@@ -273,4 +274,103 @@ Test(p2p_peers, silent_peer_dropped_after_three_ping_intervals, .timeout = 20)
 		      (unsigned long long)info.msgs_in);
 	ph_raw_close(&raw);
 	ph_net_free(&net);
+}
+
+/* Host i's book entry for addr, or NULL. */
+static const p2p_book_entry *book_entry(ph_net *net, size_t i, const char *addr)
+{
+	const p2p_book *b = &net->hosts[i].host->book;
+
+	for (size_t k = 0; k < P2P_BOOK_MAX; k++)
+		if (b->entries[k].used && strcmp(b->entries[k].addr, addr) == 0)
+			return &b->entries[k];
+	return NULL;
+}
+
+static size_t book_size(ph_net *net, size_t i)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < P2P_BOOK_MAX; k++)
+		n += net->hosts[i].host->book.entries[k].used;
+	return n;
+}
+
+Test(p2p_peers, a_dialled_address_is_booked_with_the_key_it_reached, .timeout = 20)
+{
+	ph_net net;
+
+	cr_assert_eq(ph_net_init(&net, 2, NULL, NULL), FL_OK);
+	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
+	cr_assert_eq(ph_host_start(&net, 1, NULL), FL_OK);
+	cr_assert_eq(p2p_dial(net.hosts[0].host, net.hosts[1].addr), FL_OK);
+	cr_assert(ph_run_until(&net, one_each, NULL, 3000));
+	/* Both ADDRS have arrived (they open the session); give the book time
+	 * to act on them. */
+	ph_run_for(&net, 300);
+	cr_assert(one_each(&net, NULL));
+	cr_assert_eq(net.hosts[0].host->dials, 1, "dials: %llu",
+		     (unsigned long long)net.hosts[0].host->dials);
+	cr_assert_eq(net.hosts[1].host->dials, 0);
+	cr_assert_eq(net.hosts[0].peers_up, 1);
+	cr_assert_eq(net.hosts[0].peers_down, 0);
+	cr_assert_eq(net.hosts[1].peers_up, 1);
+	cr_assert_eq(net.hosts[1].peers_down, 0);
+
+	/* The dialler's book: host 1's address, the key proved there, and the
+	 * session dialled to it, in one entry. */
+	cr_assert_eq(book_size(&net, 0), 1);
+	const p2p_book_entry *e = book_entry(&net, 0, net.hosts[1].addr);
+	cr_assert(e != NULL);
+	cr_assert(e->id_known);
+	cr_assert_eq(fl_pubkey_cmp(&e->id, &net.hosts[1].pk), 0);
+	cr_assert(e->peer == ph_peer_to(&net, 0, 1));
+	/* The dialled side learned the dialler's listen address from its
+	 * ADDRS, tied to its key; the session there is inbound. */
+	cr_assert_eq(book_size(&net, 1), 1);
+	e = book_entry(&net, 1, net.hosts[0].addr);
+	cr_assert(e != NULL && e->id_known && e->peer == NULL);
+	cr_assert_eq(fl_pubkey_cmp(&e->id, &net.hosts[0].pk), 0);
+	ph_net_free(&net);
+}
+
+static int open_02(ph_net *net, void *arg)
+{
+	(void)arg;
+	return ph_peer_to(net, 0, 2) != NULL && ph_peer_to(net, 2, 0) != NULL;
+}
+
+Test(p2p_peers, no_second_dial_to_an_address_with_a_pending_session, .timeout = 20)
+{
+	ph_net net;
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	char mute[P2P_ADDR_MAX];
+	int fd;
+
+	/* A listener that never answers: connects complete in its backlog, and
+	 * a session dialled there waits for a HELLO until the 2 s timeout. */
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(fd >= 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(fd, 8), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(mute, sizeof(mute), "127.0.0.1:%u", (unsigned)ntohs(sin.sin_port));
+
+	cr_assert_eq(ph_net_init(&net, 3, NULL, NULL), FL_OK);
+	for (size_t i = 0; i < 3; i++)
+		cr_assert_eq(ph_host_start(&net, i, NULL), FL_OK);
+	/* Host 2 knows the address, and tells host 0 in its ADDRS ... */
+	cr_assert_eq(p2p_add_persistent(net.hosts[2].host, mute, NULL), FL_OK);
+	/* ... while host 0's own dial there is still in its handshake. */
+	cr_assert_eq(p2p_dial(net.hosts[0].host, mute), FL_OK);
+	cr_assert_eq(p2p_dial(net.hosts[0].host, net.hosts[2].addr), FL_OK);
+	cr_assert(ph_run_until(&net, open_02, NULL, 1000));
+	ph_run_for(&net, 300);
+	cr_assert(book_entry(&net, 0, mute) != NULL, "host 2's ADDRS did not name it");
+	cr_assert_eq(net.hosts[0].host->dials, 2, "dials: %llu",
+		     (unsigned long long)net.hosts[0].host->dials);
+	ph_net_free(&net);
+	close(fd);
 }
