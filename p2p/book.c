@@ -6,6 +6,12 @@
  * Reconnect delay after the k-th failure: uniform in [min, min(max, min*2^(k-1))]
  * ("full jitter" with a floor), so restarted networks do not redial in
  * lockstep. One timer serves the whole book, set for the earliest due entry.
+ *
+ * Misbehaviour scores decay: a score halves (rounding down) every ban_ms
+ * after the penalty that raised it from zero, so an honest peer's old slip
+ * is forgiven at the pace a ban would be, while a peer that keeps
+ * misbehaving faster than that still reaches ban_score. No timer: the
+ * decay is computed from uv_now() whenever a score is read or changed.
  */
 #include "p2p/host_internal.h"
 
@@ -413,13 +419,39 @@ static p2p_score *find_score(const p2p_host *h, const fl_pubkey *id)
 	return NULL;
 }
 
-/* An expired ban starts over from a clean score. */
+/* Whole half-lives (ban_ms, at least 1 ms) since s->decayed_at. */
+static uint64_t halvings(const p2p_host *h, const p2p_score *s)
+{
+	uint64_t now = now_ms(h), half = h->cfg.ban_ms > 0 ? h->cfg.ban_ms : 1;
+
+	return now > s->decayed_at ? (now - s->decayed_at) / half : 0;
+}
+
+static int32_t decayed(const p2p_host *h, const p2p_score *s)
+{
+	uint64_t k = halvings(h, s);
+
+	return k >= 31 ? 0 : s->score >> k;
+}
+
+/* An expired ban starts over from a clean score; a live score loses the
+ * halvings due since it was last touched. */
 static void expire(const p2p_host *h, p2p_score *s)
 {
+	uint64_t k;
+
 	if (s->banned_until != 0 && s->banned_until <= now_ms(h)) {
 		s->banned_until = 0;
 		s->score = 0;
 	}
+	k = halvings(h, s);
+	s->score = decayed(h, s);
+	/* The next halving stays on the same grid; from zero, a new penalty
+	 * starts a fresh period. */
+	if (s->score == 0)
+		s->decayed_at = now_ms(h);
+	else
+		s->decayed_at += k * (h->cfg.ban_ms > 0 ? h->cfg.ban_ms : 1);
 }
 
 static p2p_score *score_entry(p2p_host *h, const fl_pubkey *id)
@@ -444,6 +476,7 @@ static p2p_score *score_entry(p2p_host *h, const fl_pubkey *id)
 		}
 		memset(s, 0, sizeof(*s));
 		s->id = *id;
+		s->decayed_at = now_ms(h);
 	}
 	expire(h, s);
 	s->touched = now_ms(h);
@@ -479,7 +512,7 @@ int32_t p2p_book_score(const p2p_host *h, const fl_pubkey *id)
 
 	if (s == NULL || (s->banned_until != 0 && s->banned_until <= now_ms(h)))
 		return 0;
-	return s->score;
+	return decayed(h, s);
 }
 
 int p2p_is_banned(const p2p_host *h, const fl_pubkey *id)

@@ -116,6 +116,7 @@ struct p2p_book_entry {
 typedef struct {
 	fl_pubkey id;
 	int32_t score;
+	uint64_t decayed_at;   /* uv_now() the score's last halving counts from */
 	uint64_t banned_until; /* uv_now(); 0 = not banned */
 	uint64_t touched;      /* for eviction when the table is full */
 } p2p_score;
@@ -194,7 +195,7 @@ void p2p_book_on_session_end(p2p_host *h, p2p_peer *p);
 int p2p_book_on_addrs(p2p_host *h, p2p_peer *p, const uint8_t *body, size_t n);
 int p2p_book_send_addrs(p2p_host *h, p2p_peer *p) FL_MUST_CHECK;
 /* Adds points to id's score; bans it when the score reaches ban_score.
- * Returns 1 if the id is now banned. */
+ * Returns 1 if the id is now banned. Scores halve every ban_ms (book.c). */
 int p2p_book_penalize(p2p_host *h, const fl_pubkey *id, int32_t points);
 void p2p_book_ban(p2p_host *h, const fl_pubkey *id);
 int32_t p2p_book_score(const p2p_host *h, const fl_pubkey *id);

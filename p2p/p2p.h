@@ -24,10 +24,10 @@
 
 /* ---------------------------------------------------------- limits */
 
-#define P2P_NETWORK_ID_MAX 64          /* binds sessions to one network (the chain id) */
-#define P2P_MAX_FRAME (1024 * 1024)    /* hard maximum of one encrypted frame's payload */
-#define P2P_ADDR_MAX 64                /* "127.0.0.1:26656" */
-#define P2P_BLOB_CHUNK (64 * 1024)     /* blob chunk payload */
+#define P2P_NETWORK_ID_MAX 64            /* binds sessions to one network (the chain id) */
+#define P2P_MAX_FRAME      (1024 * 1024) /* hard maximum of one encrypted frame's payload */
+#define P2P_ADDR_MAX       64            /* "127.0.0.1:26656" */
+#define P2P_BLOB_CHUNK     (64 * 1024)   /* blob chunk payload */
 
 /* Message types. Below P2P_TYPE_APP: p2p's own; from it up: the caller's. */
 enum {
@@ -50,14 +50,14 @@ typedef struct p2p_peer p2p_peer;
 
 typedef struct {
 	fl_pubkey id;
-	char addr[P2P_ADDR_MAX];  /* remote address as seen on the socket */
-	int outbound;             /* we dialled it */
-	uint64_t bytes_in;        /* ciphertext bytes received/sent on this session */
+	char addr[P2P_ADDR_MAX]; /* remote address as seen on the socket */
+	int outbound;            /* we dialled it */
+	uint64_t bytes_in;       /* ciphertext bytes received/sent on this session */
 	uint64_t bytes_out;
 	uint64_t msgs_in;
 	uint64_t msgs_out;
-	size_t send_queue_bytes;  /* queued, not yet written */
-	int32_t score;            /* misbehaviour score; ban at config.ban_score */
+	size_t send_queue_bytes; /* queued, not yet written */
+	int32_t score;           /* misbehaviour score; ban at config.ban_score */
 } p2p_peer_info;
 
 typedef struct {
@@ -69,16 +69,16 @@ typedef struct {
 	 * (p2p_host_listen_port tells which). */
 	char listen[P2P_ADDR_MAX];
 
-	uint32_t max_inbound;          /* default 40 */
-	uint32_t max_outbound;         /* default 10 */
-	size_t max_send_queue;         /* bytes per peer before it is dropped as slow; default 64 MiB */
-	uint32_t max_frame;            /* <= P2P_MAX_FRAME; default P2P_MAX_FRAME */
+	uint32_t max_inbound;  /* default 40 */
+	uint32_t max_outbound; /* default 10 */
+	size_t max_send_queue; /* bytes per peer before it is dropped as slow; default 64 MiB */
+	uint32_t max_frame;    /* <= P2P_MAX_FRAME; default P2P_MAX_FRAME */
 	uint32_t handshake_timeout_ms; /* default 5000 */
 	uint32_t ping_interval_ms;     /* default 10000; a peer silent 3 intervals is dropped */
 	uint32_t backoff_min_ms;       /* reconnect: default 250 */
 	uint32_t backoff_max_ms;       /* default 30000; jittered exponential in between */
 	int32_t ban_score;             /* default 100 */
-	uint32_t ban_ms;               /* default 600000 */
+	uint32_t ban_ms;               /* default 600000; also the half-life of scores */
 	uint32_t seen_cache;           /* gossip ids remembered; default 65536 */
 
 	/* Is this key a member now? Refused peers are disconnected. Required. */

@@ -374,3 +374,55 @@ Test(p2p_peers, no_second_dial_to_an_address_with_a_pending_session, .timeout = 
 	ph_net_free(&net);
 	close(fd);
 }
+
+/* The score expected ms after the halving grid began. */
+static int32_t halved(int32_t score, uint64_t ms, uint32_t half)
+{
+	return ms / half >= 31 ? 0 : score >> (ms / half);
+}
+
+Test(p2p_peers, scores_halve_every_ban_ms, .timeout = 20)
+{
+	ph_net net;
+	p2p_host *h;
+	fl_seckey sk;
+	fl_pubkey pk;
+	uint64_t t0, t;
+	int32_t first;
+	uint32_t half = 200; /* short_ban */
+
+	cr_assert_eq(ph_net_init(&net, 1, short_ban, NULL), FL_OK);
+	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
+	h = net.hosts[0].host;
+	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
+
+	/* uv_now is the loop's cached time: t0 is the penalty's instant. */
+	cr_assert_eq(p2p_book_penalize(h, &pk, 60), 0);
+	t0 = uv_now(&net.loop);
+	cr_assert_eq(p2p_book_score(h, &pk), 60);
+
+	/* Read at loop turns over 2.5 half-lives: 60, 30, 15, lazily. */
+	for (int k = 0; k < 100 && (t = uv_now(&net.loop)) - t0 < half * 5 / 2; k++) {
+		cr_assert_eq(p2p_book_score(h, &pk), halved(60, t - t0, half), "at %llu ms",
+			     (unsigned long long)(t - t0));
+		ph_run_for(&net, 20);
+	}
+	cr_assert_geq(uv_now(&net.loop) - t0, half * 5 / 2);
+
+	/* Without decay 60 + 60 would reach ban_score (100); now the first
+	 * 60 is worth 15 or less. */
+	t = uv_now(&net.loop);
+	first = halved(60, t - t0, half);
+	cr_assert_leq(first, 15);
+	cr_assert_eq(p2p_book_penalize(h, &pk, 60), 0);
+	cr_assert_not(p2p_is_banned(h, &pk));
+	cr_assert_eq(p2p_book_score(h, &pk), first + 60);
+	/* The sum halves on the same grid (t0 + k * ban_ms), not from the
+	 * second penalty. */
+	uint64_t k2 = (t - t0) / half;
+	ph_run_for(&net, half);
+	t = uv_now(&net.loop);
+	cr_assert_eq(p2p_book_score(h, &pk), halved(first + 60, t - t0 - k2 * half, half));
+	cr_assert_lt(p2p_book_score(h, &pk), first + 60);
+	ph_net_free(&net);
+}
