@@ -238,6 +238,10 @@ static int dial(p2p_host *h, const char *addr, p2p_book_entry *e)
 	} else {
 		p2p_book_on_dial(h, p);
 	}
+	/* The handshake timer covers the TCP connect too (p2p_peer_begin
+	 * restarts it for the handshake): an address that never answers must
+	 * not hold an outbound slot for the kernel's two-minute SYN retries. */
+	uv_timer_start(&p->timer, p2p_peer_on_timer, h->cfg.handshake_timeout_ms, 0);
 	/* From here the peer's close path reports the outcome to the book. */
 	if (uv_tcp_connect(&p->connect_req, &p->tcp, (const struct sockaddr *)&sin, on_connect) !=
 	    0) {

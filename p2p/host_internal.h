@@ -176,6 +176,9 @@ int p2p_host_dial_entry(p2p_host *h, p2p_book_entry *e) FL_MUST_CHECK;
 /* peer.c */
 int p2p_peer_new(p2p_peer **out, p2p_host *h, int outbound);
 void p2p_peer_begin(p2p_peer *p);
+/* The peer's one timer: the connect and handshake deadlines until the
+ * session opens, then the ping interval. */
+void p2p_peer_on_timer(uv_timer_t *t);
 void p2p_peer_close(p2p_peer *p);
 void p2p_peer_penalize(p2p_peer *p, int32_t points);
 int p2p_peer_queue_raw(p2p_peer *p, p2p_prio prio, const uint8_t *head, size_t head_n,

@@ -309,8 +309,6 @@ static void start_write(p2p_peer *p)
 
 /* ---------------------------------------------------------- reading */
 
-static void on_timer(uv_timer_t *t);
-
 /* Our side of the acceptance: the key proved itself; is it welcome? Then
  * our first message (ADDRS) tells the remote that we accepted it. */
 static void on_authenticated(p2p_peer *p)
@@ -363,7 +361,8 @@ static void on_open(p2p_peer *p)
 	p->state = P2P_PEER_OPEN;
 	h->n_open++;
 	p->announced = 1;
-	uv_timer_start(&p->timer, on_timer, h->cfg.ping_interval_ms, h->cfg.ping_interval_ms);
+	uv_timer_start(&p->timer, p2p_peer_on_timer, h->cfg.ping_interval_ms,
+		       h->cfg.ping_interval_ms);
 	p2p_book_on_session(h, p);
 	if (h->cfg.on_peer != NULL)
 		h->cfg.on_peer(h->cfg.ctx, p, 1);
@@ -551,7 +550,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 }
 
 /* Handshake timeout before the session opens; the ping interval after. */
-static void on_timer(uv_timer_t *t)
+void p2p_peer_on_timer(uv_timer_t *t)
 {
 	p2p_peer *p = t->data;
 	p2p_host *h = p->host;
@@ -559,7 +558,9 @@ static void on_timer(uv_timer_t *t)
 	if (p->state == P2P_PEER_CLOSING)
 		return;
 	if (p->state != P2P_PEER_OPEN) {
-		misbehaved(p, 0, "handshake timeout");
+		misbehaved(p, 0,
+			   p->state == P2P_PEER_CONNECTING ? "connect timeout"
+							   : "handshake timeout");
 		return;
 	}
 	p->silent = p->rx_since_tick ? 0 : p->silent + 1;
@@ -596,7 +597,7 @@ void p2p_peer_begin(p2p_peer *p)
 				 (unsigned)ntohs(sin->sin_port));
 	}
 	(void)uv_tcp_nodelay(&p->tcp, 1);
-	uv_timer_start(&p->timer, on_timer, h->cfg.handshake_timeout_ms, 0);
+	uv_timer_start(&p->timer, p2p_peer_on_timer, h->cfg.handshake_timeout_ms, 0);
 	if (uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read) != 0 ||
 	    p2p_hello_make(&p->sess, h->cfg.network_id, hello, &n) != FL_OK ||
 	    p2p_peer_queue_raw(p, P2P_PRIO_HIGH, NULL, 0, hello, n, 1) != FL_OK)

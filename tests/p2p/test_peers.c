@@ -426,3 +426,55 @@ Test(p2p_peers, scores_halve_every_ban_ms, .timeout = 20)
 	cr_assert_lt(p2p_book_score(h, &pk), first + 60);
 	ph_net_free(&net);
 }
+
+static void short_handshake(p2p_config *cfg, size_t i, void *arg)
+{
+	(void)i;
+	(void)arg;
+	cfg->handshake_timeout_ms = 200;
+}
+
+static int no_outbound(ph_net *net, void *arg)
+{
+	(void)arg;
+	return net->hosts[0].host->n_out == 0;
+}
+
+Test(p2p_peers, a_dial_that_never_connects_frees_its_slot, .timeout = 20)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	char silent[P2P_ADDR_MAX];
+	int lfd, fill[4];
+
+	/* A listener whose accept queue is full drops further SYNs, so a
+	 * connect there hangs in the kernel's SYN retries (minutes) unless the
+	 * host gives up on its own. Backlog 0 queues one connection; the
+	 * extra sockets make sure the queue is full. */
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(lfd >= 0);
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(lfd, 0), 0);
+	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(silent, sizeof(silent), "127.0.0.1:%u", (unsigned)ntohs(sin.sin_port));
+	for (size_t i = 0; i < FL_ARRAY_LEN(fill); i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		cr_assert(fill[i] >= 0);
+		(void)connect(fill[i], (struct sockaddr *)&sin, sizeof(sin));
+	}
+	usleep(100 * 1000);
+
+	ph_net net;
+	cr_assert_eq(ph_net_init(&net, 1, short_handshake, NULL), FL_OK);
+	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
+	cr_assert_eq(p2p_dial(net.hosts[0].host, silent), FL_OK);
+	cr_assert_eq(net.hosts[0].host->n_out, 1);
+	/* 200 ms connect deadline; 3 s is far below the kernel's retries. */
+	cr_assert(ph_run_until(&net, no_outbound, NULL, 3000), "the dial still holds its slot");
+	cr_assert_eq(p2p_peer_count(net.hosts[0].host), 0);
+	ph_net_free(&net);
+	for (size_t i = 0; i < FL_ARRAY_LEN(fill); i++)
+		close(fill[i]);
+	close(lfd);
+}
