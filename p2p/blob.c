@@ -40,6 +40,9 @@ struct blob_fetch {
 	fl_pubkey *tried; /* never asked again in this fetch */
 	size_t n_tried, cap_tried;
 	uint8_t *buf; /* total bytes, allocated once total <= max_size is known */
+	/* SHA-256 of buf[0..received), fed chunk by chunk: hashing a 64 MB
+	 * blob at the end would stall the loop (gossip, votes) for tens of ms. */
+	fl_sha256_ctx *sha;
 	uint64_t total;
 	int have_total;
 	uint64_t received;  /* every byte below is in buf; the next chunk's offset */
@@ -125,6 +128,8 @@ static void fetch_reset(blob_fetch *f)
 {
 	fl_free(f->buf);
 	f->buf = NULL;
+	fl_sha256_ctx_abort(f->sha);
+	f->sha = NULL;
 	f->have_total = 0;
 	f->total = 0;
 	f->received = 0;
@@ -261,6 +266,8 @@ static void fetch_deliver(uv_timer_t *timer)
 	      f->status == FL_OK ? (size_t)f->total : 0);
 	fl_free(f->buf);
 	f->buf = NULL;
+	fl_sha256_ctx_abort(f->sha);
+	f->sha = NULL;
 	uv_close((uv_handle_t *)&f->timer, fetch_closed);
 	if (!b->closing)
 		blobs_wake(b);
@@ -309,7 +316,8 @@ static int fetch_complete(blob_fetch *f)
 {
 	fl_hash got;
 
-	fl_sha256(&got, f->buf, (size_t)f->total);
+	fl_sha256_final(f->sha, &got);
+	f->sha = NULL;
 	if (fl_hash_cmp(&got, &f->hash) == 0) {
 		fetch_finish(f, FL_OK);
 		return FL_OK;
@@ -353,7 +361,7 @@ static int on_chunk(p2p_blobs *b, p2p_peer *p, const uint8_t *body, size_t n)
 			return FL_OK;
 		}
 		f->buf = fl_malloc((size_t)m.total);
-		if (f->buf == NULL) {
+		if (f->buf == NULL || fl_sha256_init(&f->sha) != FL_OK) {
 			fetch_finish(f, FL_ENOMEM);
 			return FL_OK;
 		}
@@ -376,6 +384,7 @@ static int on_chunk(p2p_blobs *b, p2p_peer *p, const uint8_t *body, size_t n)
 	if (m.offset != f->received || m.offset >= f->requested || m.n != expect)
 		return fetch_blame(f, FL_EPROTO);
 	memcpy(f->buf + m.offset, m.data, m.n);
+	fl_sha256_update(f->sha, m.data, m.n);
 	f->received += m.n;
 	f->opened = 1;
 	if (f->received == f->total)
