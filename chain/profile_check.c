@@ -165,6 +165,11 @@ int chain_profile_check(const chain_profile *p, const char **field)
 		return rc;
 	if ((rc = check_model(&p->model, field)) != 0)
 		return rc;
+	/* Label ids index the output layer directly (docs/genesis.md): a label
+	 * past the last output could never be predicted nor trained on. The
+	 * labels are sorted, so the last one is the largest. */
+	if (p->labels[p->n_labels - 1] >= p->model.sizes[p->model.n_layers])
+		return bad(field, "labels");
 	if ((rc = check_training(p, field)) != 0)
 		return rc;
 	if ((rc = check_aggregation(p, field)) != 0)

@@ -81,6 +81,8 @@ BAD(b_data_type, p->data_type[0] = '\0')
 BAD(b_n_labels, p->n_labels = 0)
 BAD(b_n_labels_big, p->n_labels = CHAIN_MAX_LABELS + 1)
 BAD(b_labels, p->labels[5] = 4)
+/* label 9 would index an output the model does not have */
+BAD(b_label_no_output, p->model.sizes[2] = 9)
 BAD(b_n_summary, p->n_summary = CHAIN_SUMMARY_MAX + 1)
 BAD(b_summary, p->summary[3] = CHAIN_SUMMARY_ABS_MAX + 1)
 BAD(b_task, p->task = 2)
@@ -130,6 +132,7 @@ static const bad_case bad_cases[] = {
     {"n_labels", b_n_labels},
     {"n_labels", b_n_labels_big},
     {"labels", b_labels},
+    {"labels", b_label_no_output},
     {"n_summary", b_n_summary},
     {"summary", b_summary},
     {"task", b_task},
