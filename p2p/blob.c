@@ -67,8 +67,11 @@ static void fetch_finish(blob_fetch *f, int status);
 void p2p_blobs_maybe_free(p2p_blobs *b)
 {
 	if (b->closing && b->open_handles == 0) {
+		p2p_host *h = b->host;
+
 		fl_writer_free(&b->out);
 		fl_free(b);
+		p2p_host_blobs_closed(h);
 	}
 }
 

@@ -4,9 +4,11 @@
  * every handle before the host is freed (p2p/p2p.h).
  *
  * Every uv handle the host owns (listener, book timer, each peer's socket
- * and timer, each request's timer) is counted in h->handles; a close
- * callback lowers the count, and the host is freed when it reaches zero
- * after p2p_host_close, so no callback ever sees freed memory.
+ * and timer, each request's timer) is counted in h->handles, and so are its
+ * blobs, as one, until blob.c has called back every fetch and closed its
+ * own handles; a close callback lowers the count, and the host is freed
+ * when it reaches zero after p2p_host_close, so no callback ever sees
+ * freed memory and the caller's close callback comes last.
  */
 #include "p2p/host_internal.h"
 
@@ -66,6 +68,7 @@ int p2p_host_new(p2p_host **out, uv_loop_t *loop, const p2p_config *cfg)
 		goto cleanup;
 	if ((rc = p2p_blobs_new(&h->blobs, h)) != FL_OK)
 		goto cleanup;
+	h->handles++; /* the blobs, until p2p_host_blobs_closed */
 	*out = h;
 	return FL_OK;
 
@@ -101,6 +104,11 @@ void p2p_host_handle_closed(p2p_host *h)
 		finish(h);
 }
 
+void p2p_host_blobs_closed(p2p_host *h)
+{
+	p2p_host_handle_closed(h);
+}
+
 static void on_listener_closed(uv_handle_t *handle)
 {
 	p2p_host_handle_closed(handle->data);
@@ -112,6 +120,9 @@ void p2p_host_close(p2p_host *h, void (*cb)(void *arg), void *arg)
 	h->closing = 1;
 	h->close_cb = cb;
 	h->close_arg = arg;
+	/* Held until the end of this function: a handle (or the blobs)
+	 * closing synchronously below must not free the host under us. */
+	h->handles++;
 	/* Blobs go first: a fetch must not move to a peer that is closing. */
 	if (h->blobs != NULL) {
 		p2p_blobs_free(h->blobs);
@@ -124,8 +135,7 @@ void p2p_host_close(p2p_host *h, void (*cb)(void *arg), void *arg)
 	for (p2p_peer *p = h->peers; p != NULL; p = p->next)
 		p2p_peer_close(p);
 	p2p_book_close(&h->book);
-	if (h->handles == 0)
-		finish(h);
+	p2p_host_handle_closed(h);
 }
 
 /* ---------------------------------------------------------- accepting */

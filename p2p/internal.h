@@ -37,13 +37,13 @@
  * Frame nonces are 96-bit little-endian counters per direction, starting at
  * 0; a replayed, dropped or reordered frame fails its MAC.
  */
-#define P2P_MAGIC "FLP2P"
-#define P2P_MAGIC_LEN 5
-#define P2P_VERSION 1
-#define P2P_HELLO_MAX (P2P_MAGIC_LEN + 1 + 1 + P2P_NETWORK_ID_MAX + 32)
-#define P2P_AUTH_LEN (FL_PUBKEY_LEN + FL_SIG_LEN)
-#define P2P_KEY_LEN 32
-#define P2P_TAG_LEN 16
+#define P2P_MAGIC      "FLP2P"
+#define P2P_MAGIC_LEN  5
+#define P2P_VERSION    1
+#define P2P_HELLO_MAX  (P2P_MAGIC_LEN + 1 + 1 + P2P_NETWORK_ID_MAX + 32)
+#define P2P_AUTH_LEN   (FL_PUBKEY_LEN + FL_SIG_LEN)
+#define P2P_KEY_LEN    32
+#define P2P_TAG_LEN    16
 #define P2P_LEN_PREFIX 4
 
 typedef struct {
@@ -55,8 +55,8 @@ typedef struct {
 	uint8_t recv_key[P2P_KEY_LEN];
 	uint64_t send_nonce;
 	uint64_t recv_nonce;
-	int keys_ready;      /* after p2p_hello_accept */
-	int authenticated;   /* after p2p_auth_accept */
+	int keys_ready;    /* after p2p_hello_accept */
+	int authenticated; /* after p2p_auth_accept */
 	fl_pubkey remote_id;
 } p2p_session;
 
@@ -99,7 +99,7 @@ int p2p_frame_open(p2p_session *s, const uint8_t hdr[P2P_LEN_PREFIX], const uint
 /* A frame's plaintext: u8 message version (1), u16 LE type, body.
  * FL_EVERSION for another version, FL_EPROTO when too short. */
 #define P2P_MSG_VERSION 1
-#define P2P_MSG_HEADER 3
+#define P2P_MSG_HEADER  3
 int p2p_msg_parse(const uint8_t *p, size_t n, uint16_t *type, const uint8_t **body,
 		  size_t *body_len) FL_MUST_CHECK;
 void p2p_msg_header(uint8_t out[P2P_MSG_HEADER], uint16_t type);
@@ -137,7 +137,7 @@ typedef struct {
 	uint64_t total;  /* size of the whole blob */
 	uint64_t offset; /* of this chunk */
 	const uint8_t *data;
-	size_t n;        /* 1..P2P_BLOB_CHUNK; offset + n <= total */
+	size_t n; /* 1..P2P_BLOB_CHUNK; offset + n <= total */
 } p2p_blob_chunk_msg;
 
 #define P2P_ADDRS_MAX 64
@@ -186,6 +186,11 @@ void p2p_blobs_free(p2p_blobs *b);
 int p2p_blobs_on_message(p2p_blobs *b, p2p_peer *p, uint16_t type, const uint8_t *body, size_t n);
 /* A peer's session ended: move its fetches to other peers. */
 void p2p_blobs_on_peer_gone(p2p_blobs *b, p2p_peer *p);
+/* blob.c tells the host that p2p_blobs_free has finished: every fetch has
+ * been called back and its last handle is closed. The host counts its
+ * blobs as one open handle until then, so p2p_host_close's callback comes
+ * after every fetch's FL_EIO. */
+void p2p_host_blobs_closed(p2p_host *h);
 /* The host's config and loop, for blob.c. */
 const p2p_config *p2p_host_config(const p2p_host *h);
 uv_loop_t *p2p_host_loop(const p2p_host *h);

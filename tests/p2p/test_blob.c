@@ -47,6 +47,8 @@ struct node {
 	 * while this node's fetch had not yet finished. */
 	unsigned msgs_sent, msgs_in, msgs_in_before_done;
 	int fetch_done;
+	void (*on_msg)(node *n); /* called after counting an application message */
+	void *msg_arg;
 };
 
 struct net {
@@ -127,6 +129,8 @@ static void on_message(void *ctx, p2p_peer *peer, uint16_t type, const uint8_t *
 	me->msgs_in++;
 	if (!me->fetch_done)
 		me->msgs_in_before_done++;
+	if (me->on_msg != NULL)
+		me->on_msg(me);
 }
 
 static int find_blob(const node *me, const fl_hash *hash)
@@ -640,6 +644,68 @@ Test(blob, top_up_while_chunks_wait_for_room, .timeout = 20)
 	cr_assert(run_until(&nt, read_96_chunks, NULL, 10000));
 	cr_assert_eq(nt.nodes[1].read_bytes, 96 * (uint64_t)P2P_BLOB_CHUNK);
 	cr_assert_eq(nt.nodes[1].read_gaps, 0);
+	net_stop(&nt);
+	free(data);
+}
+
+/* p2p_host_close promises that its callback runs once every handle is
+ * closed, after which the host is gone: a fetch still pending must have
+ * had its FL_EIO callback by then (a caller frees the fetch's context in
+ * the close callback), and no handle of the host may be left on the loop. */
+typedef struct {
+	fetch_result *r;
+	int fetch_done_at_close;
+	int closed;
+} close_order;
+
+static void close_order_cb(void *arg)
+{
+	close_order *c = arg;
+
+	c->fetch_done_at_close = c->r->done;
+	c->closed = 1;
+}
+
+static int close_order_done(net *nt, void *arg)
+{
+	(void)nt;
+	return ((close_order *)arg)->closed;
+}
+
+/* Closed from inside a host callback (the poll phase): the peers' close
+ * callbacks then run in this same loop iteration. */
+static void close_from_message(node *me)
+{
+	p2p_host_close(me->h, close_order_cb, me->msg_arg);
+	me->h = NULL;
+	me->closed = 1;
+}
+
+Test(blob, host_close_calls_pending_fetches_back_first, .timeout = 20)
+{
+	const uint64_t size = 4 * MiB;
+	uint8_t *data = make_bytes(size, 11);
+	uint8_t msg[100] = {0};
+	fetch_result r = {0};
+	close_order c = {.r = &r};
+	fl_hash hash;
+	net nt;
+
+	fl_sha256(&hash, data, size);
+	net_keys(&nt, 2);
+	add_blob(&nt.nodes[1], data, size, &hash);
+	net_start(&nt, -1);
+	nt.nodes[0].on_msg = close_from_message;
+	nt.nodes[0].msg_arg = &c;
+	cr_assert_eq(nt.nodes[1].n_peers, 1);
+	/* The message goes out with the first chunk: it arrives while the
+	 * fetch is still pending. */
+	cr_assert_eq(p2p_blob_fetch(nt.nodes[0].h, &hash, 64 * MiB, 10000, fetched, &r), FL_OK);
+	cr_assert_eq(p2p_send(nt.nodes[1].peers[0], MSG_TYPE, msg, sizeof(msg)), FL_OK);
+	cr_assert(run_until(&nt, close_order_done, &c, 10000), "host did not close");
+	cr_assert(c.fetch_done_at_close, "fetch called back after the host's close callback");
+	cr_assert_eq(r.calls, 1);
+	cr_assert_eq(r.status, FL_EIO, "%s", fl_strerror(r.status));
 	net_stop(&nt);
 	free(data);
 }
