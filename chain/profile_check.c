@@ -46,11 +46,47 @@ static int check_model(const chain_model_spec *m, const char **field)
 	return FL_OK;
 }
 
+/* Data types are lowercase words such as "image/28x28x1" or "tabular/16":
+ * one spelling per type, so profiles match on equal strings. */
+static int data_type_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		      strchr("/._+-", s[i]) != NULL))
+			return 0;
+	return i >= 1 && i <= CHAIN_DATA_TYPE_MAX;
+}
+
+/* Inputs of an "image/WxHxC" sample, or 0 if the type is not of that form
+ * (then nothing ties it to the input layer). Each side <= 10^6. */
+static uint64_t image_inputs(const char *type)
+{
+	uint64_t dims[3] = {0, 0, 0};
+	int d = 0;
+
+	if (strncmp(type, "image/", 6) != 0)
+		return 0;
+	for (const char *c = type + 6; *c != '\0'; c++) {
+		if (*c == 'x' && d < 2 && dims[d] > 0)
+			d++;
+		else if (*c >= '0' && *c <= '9' && dims[d] < 100000)
+			dims[d] = dims[d] * 10 + (uint64_t)(*c - '0');
+		else
+			return 0;
+	}
+	if (d != 2 || dims[2] == 0)
+		return 0;
+	return dims[0] * dims[1] * dims[2];
+}
+
 static int check_metric(const chain_profile *p, const char **field)
 {
 	switch (p->metric) {
 	case CHAIN_METRIC_ACCURACY:
-		if (p->metric_target > CHAIN_PPM)
+		/* a target of zero accuracy says nothing */
+		if (p->metric_target == 0 || p->metric_target > CHAIN_PPM)
 			return bad(field, "metric_target");
 		return FL_OK;
 	case CHAIN_METRIC_LATENCY:
@@ -74,8 +110,9 @@ static int check_aggregation(const chain_profile *p, const char **field)
 			return bad(field, "agg_param");
 		break;
 	case CHAIN_AGG_TRIMMED_MEAN:
-		/* trimming half from each side leaves nothing */
-		if (p->agg_param > CHAIN_TRIM_BETA_MAX_PPM)
+		/* trimming half from each side leaves nothing; trimming
+		 * nothing is FedAvg, which has its own rule */
+		if (p->agg_param == 0 || p->agg_param > CHAIN_TRIM_BETA_MAX_PPM)
 			return bad(field, "agg_param");
 		break;
 	case CHAIN_AGG_MULTIKRUM:
@@ -149,7 +186,7 @@ int chain_profile_check(const chain_profile *p, const char **field)
 		return bad(field, "parent");
 	if (!chain_text_valid(p->name, 1, CHAIN_NAME_MAX))
 		return bad(field, "name");
-	if (!chain_text_valid(p->data_type, 1, CHAIN_DATA_TYPE_MAX))
+	if (!data_type_valid(p->data_type))
 		return bad(field, "data_type");
 	if (p->n_labels < 1 || p->n_labels > CHAIN_MAX_LABELS)
 		return bad(field, "n_labels");
@@ -165,6 +202,9 @@ int chain_profile_check(const chain_profile *p, const char **field)
 		return rc;
 	if ((rc = check_model(&p->model, field)) != 0)
 		return rc;
+	/* An image type fixes the input layer: 28x28x1 is 784 inputs. */
+	if (image_inputs(p->data_type) != 0 && p->model.sizes[0] != image_inputs(p->data_type))
+		return bad(field, size_fields[0]);
 	/* Label ids index the output layer directly (docs/genesis.md): a label
 	 * past the last output could never be predicted nor trained on. The
 	 * labels are sorted, so the last one is the largest. */

@@ -78,6 +78,10 @@ BAD(b_parent_self, strcpy(p->parent, p->id))
 BAD(b_name, p->name[0] = '\0')
 BAD(b_name_ctl, p->name[1] = '\n')
 BAD(b_data_type, p->data_type[0] = '\0')
+BAD(b_data_type_upper, p->data_type[0] = 'I')
+BAD(b_data_type_space, p->data_type[5] = ' ')
+BAD(b_image_inputs, p->model.sizes[0] = 783)
+BAD(b_accuracy_zero, p->metric_target = 0)
 BAD(b_n_labels, p->n_labels = 0)
 BAD(b_n_labels_big, p->n_labels = CHAIN_MAX_LABELS + 1)
 BAD(b_labels, p->labels[5] = 4)
@@ -108,6 +112,7 @@ BAD(b_prox, p->prox_mu_ppm = 10 * CHAIN_PPM + 1)
 BAD(b_rule, p->agg_rule = 6)
 BAD(b_fedavg_param, p->agg_param = 1)
 BAD(b_trimmed, (p->agg_rule = CHAIN_AGG_TRIMMED_MEAN, p->agg_param = CHAIN_PPM / 2))
+BAD(b_trimmed_zero, (p->agg_rule = CHAIN_AGG_TRIMMED_MEAN, p->agg_param = 0))
 BAD(b_krum, (p->agg_rule = CHAIN_AGG_MULTIKRUM, p->agg_param = CHAIN_MAX_PARTICIPANTS / 2))
 BAD(b_norm, (p->agg_rule = CHAIN_AGG_NORM_BOUND, p->agg_param = 0))
 BAD(b_server_momentum, p->server_momentum_ppm = CHAIN_PPM)
@@ -158,6 +163,11 @@ static const bad_case bad_cases[] = {
     {"agg_rule", b_rule},
     {"agg_param", b_fedavg_param},
     {"agg_param", b_trimmed},
+    {"agg_param", b_trimmed_zero},
+    {"data_type", b_data_type_upper},
+    {"data_type", b_data_type_space},
+    {"model.sizes[0]", b_image_inputs},
+    {"metric_target", b_accuracy_zero},
     {"agg_param", b_krum},
     {"agg_param", b_norm},
     {"server_momentum_ppm", b_server_momentum},
@@ -215,6 +225,8 @@ Test(profile, edges_that_pass)
 	p.window_blocks = 100000;
 	p.coordinator_share_bps = CHAIN_BPS;
 	cr_assert_eq(chain_profile_check(&p, &field), FL_OK);
+	/* A tabular type: the image type would pin the inputs to 784. */
+	strcpy(p.data_type, "tabular/16");
 	p.model.n_layers = CHAIN_MAX_LAYERS;
 	for (int i = 0; i <= CHAIN_MAX_LAYERS; i++)
 		p.model.sizes[i] = 16;

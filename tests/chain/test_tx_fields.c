@@ -87,7 +87,7 @@ CHANGE(ba_recomputed, other_hash(&tx->u.evidence.recomputed_model))
 CHANGE(pp_id, P.id[0] = 'n')
 CHANGE(pp_parent, P.parent[0] = '\0')
 CHANGE(pp_name, P.name[0] = 'h')
-CHANGE(pp_data_type, P.data_type[0] = 'I')
+CHANGE(pp_data_type, P.data_type[0] = 'j')
 /* every output 0..9 is a label already: a different set within them is smaller */
 CHANGE(pp_labels, (P.n_labels = 9, P.labels[8] = 9))
 CHANGE(pp_n_labels, P.n_labels = 9)
