@@ -132,7 +132,12 @@ static int parse_rule(const tool_args *a, const char *text, fl_agg_params *ap)
 			return -TOOL_EXIT_USAGE;
 		}
 		ap->rule = FL_RULE_TRIMMED;
+		/* In ppm, rounded, but kept under one half as B is: 0.4999999
+		 * must not become a trim of 1/2, which leaves nothing of an
+		 * even number of updates. */
 		ap->trim_beta_ppm = (uint32_t)lround(v * 1e6);
+		if (ap->trim_beta_ppm >= 500000)
+			ap->trim_beta_ppm = 499999;
 		return 0;
 	}
 	if (len == 9 && strncmp(text, "multikrum", len) == 0 && arg) {
@@ -261,8 +266,11 @@ static int parse_value(const tool_args *a, sim_config *c, const tool_option *opt
 				   "--server-momentum: must be a number >= 0 and < 1, got '%s'", v);
 			return -TOOL_EXIT_USAGE;
 		}
-		/* ppm, rounded: the fixed-point momentum takes an integer beta. */
+		/* ppm, rounded: the fixed-point momentum takes an integer beta,
+		 * kept under 1 as B is (beta = 1 never lets the velocity decay). */
 		c->server_momentum_ppm = (uint32_t)(d * 1e6 + 0.5);
+		if (c->server_momentum_ppm >= 1000000)
+			c->server_momentum_ppm = 999999;
 		return rc;
 	case O_JSON:
 		c->json = 1;

@@ -186,6 +186,22 @@ Test(sim, server_momentum_is_fedavgm_and_thread_independent)
 	cr_assert_str_eq(m1, m2);
 }
 
+/* Both fractions are documented as < 1/2 and < 1, and are kept in parts per
+ * million: a value just under the bound must not round up onto it (a trim
+ * of 1/2 of 4 clients leaves none, and fails the round; a server momentum
+ * of 1 lets the velocity grow without bound). */
+Test(sim, fractions_just_under_their_bound_stay_under)
+{
+	char under[65], ppm_under[65];
+
+	TINY_HASH(under, "--clients", "4", "--rule", "trimmed:0.4999999");
+	TINY_HASH(ppm_under, "--clients", "4", "--rule", "trimmed:0.499999");
+	cr_assert_str_eq(under, ppm_under);
+	TINY_HASH(under, "--clients", "3", "--server-momentum", "0.9999999");
+	TINY_HASH(ppm_under, "--clients", "3", "--server-momentum", "0.999999");
+	cr_assert_str_eq(under, ppm_under);
+}
+
 Test(sim, robust_rules)
 {
 	json_t *lines[64];
