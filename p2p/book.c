@@ -397,8 +397,11 @@ int p2p_book_on_addrs(p2p_host *h, p2p_peer *p, const uint8_t *body, size_t n)
 			e->due = now_ms(h);
 		}
 		/* The sender's own address. A session we dialled there has
-		 * proved which key it reaches; a claim does not override it. */
-		if (i == 0 && (e->peer == NULL || !e->peer->sess.authenticated)) {
+		 * proved which key it reaches, and a pinned entry names its key;
+		 * a claim overrides neither (else a member could park a pinned
+		 * peer's address on its own live session and stop our dials). */
+		if (i == 0 && (e->peer == NULL || !e->peer->sess.authenticated) &&
+		    !(e->has_expect && fl_pubkey_cmp(&e->expect, &p->sess.remote_id) != 0)) {
 			e->id_known = 1;
 			e->id = p->sess.remote_id;
 		}

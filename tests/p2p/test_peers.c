@@ -478,3 +478,46 @@ Test(p2p_peers, a_dial_that_never_connects_frees_its_slot, .timeout = 20)
 		close(fill[i]);
 	close(lfd);
 }
+
+Test(p2p_peers, an_addrs_claim_does_not_hide_a_pinned_peer, .timeout = 20)
+{
+	ph_net net;
+	ph_raw r;
+	char addr1[P2P_ADDR_MAX];
+	uint8_t body[256];
+	p2p_addrs_msg m;
+	fl_writer w;
+	int downs = 1;
+
+	cr_assert_eq(ph_net_init(&net, 2, NULL, NULL), FL_OK);
+	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
+	cr_assert_eq(ph_host_start(&net, 1, NULL), FL_OK);
+	snprintf(addr1, sizeof(addr1), "%s", net.hosts[1].addr);
+	cr_assert_eq(p2p_add_persistent(net.hosts[0].host, addr1, &net.hosts[1].pk), FL_OK);
+	cr_assert(ph_run_until(&net, connected_01, NULL, 3000));
+	ph_host_stop(&net, 1);
+	cr_assert(ph_run_until(&net, host0_down, &downs, 3000));
+
+	/* A member claims host 1's address as its own in its ADDRS and stays
+	 * connected: host 0 must still dial the pinned key there. */
+	fl_seckey sk;
+	fl_pubkey pk;
+	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
+	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_raw_connect(&net, &r, net.hosts[0].port, &sk), FL_OK);
+	memset(&m, 0, sizeof(m));
+	m.n = 1;
+	snprintf(m.addr[0], sizeof(m.addr[0]), "%s", addr1);
+	fl_writer_init(&w, sizeof(body));
+	cr_assert_eq(p2p_addrs_encode(&w, &m), FL_OK);
+	cr_assert_eq(fl_writer_finish(&w), FL_OK);
+	cr_assert_eq(ph_raw_send(&net, &r, P2P_TYPE_ADDRS, w.buf, w.len), FL_OK);
+	fl_writer_free(&w);
+	ph_run_for(&net, 200);
+
+	cr_assert_eq(ph_host_start(&net, 1, addr1), FL_OK);
+	cr_assert(ph_run_until(&net, connected_01, NULL, 3000),
+		  "the claim kept host 0 from dialling its pinned peer");
+	ph_raw_close(&r);
+	ph_net_free(&net);
+}
