@@ -155,7 +155,10 @@ int fl_blob_decompress(uint8_t **out, size_t *n, const uint8_t *p, size_t len, s
 		max = FL_BLOB_MAX;
 	if (len > ZSTD_compressBound(max))
 		return FL_ETOOBIG;
-	/* Exactly one frame, filling the input. */
+	/* Exactly one data frame, filling the input. A skippable frame is a
+	 * valid zstd frame that decompresses to nothing: never a blob. */
+	if (len >= 4 && ZSTD_isSkippableFrame(p, len))
+		return FL_ECORRUPT;
 	frame = ZSTD_findFrameCompressedSize(p, len);
 	if (ZSTD_isError(frame))
 		return FL_ECORRUPT;

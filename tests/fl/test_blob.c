@@ -536,3 +536,16 @@ Test(compress, under_allocation_failure)
 	fl_free(blob);
 	fl_model_free(&m);
 }
+
+Test(blob, a_skippable_zstd_frame_is_not_a_blob)
+{
+	/* Magic 0x184D2A50 (little-endian), a 4-byte length, 4 bytes of user
+	 * data: one well-formed zstd frame that holds no content. */
+	static const uint8_t skippable[] = {0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4};
+	uint8_t *out = NULL;
+	size_t n = 99;
+
+	cr_assert_eq(fl_blob_decompress(&out, &n, skippable, sizeof(skippable), 1024), FL_ECORRUPT);
+	cr_assert_null(out);
+	cr_assert_eq(n, 0);
+}
