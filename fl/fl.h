@@ -238,7 +238,10 @@ int fl_evaluate(fl_trainer *t, const fl_model *m, const fl_dataset *d, fl_eval *
 typedef struct {
 	fl_spec spec;
 	size_t n;          /* = fl_spec_params(spec) */
-	int32_t *q;        /* owned */
+	/* owned; every value within +-FL_FIXED_MAX (never INT32_MIN): the
+	 * quantiser and the blob decoder guarantee it, and the aggregation
+	 * rules' exactness arguments rely on it */
+	int32_t *q;
 	uint64_t n_samples;
 } fl_update;
 
