@@ -23,23 +23,7 @@
 
 static chain_fixture fx;
 
-static void evidence_profile(chain_genesis *g, void *arg)
-{
-	chain_profile *p = fl_calloc(1, sizeof(*p));
-
-	(void)arg;
-	cr_assert_not_null(p);
-	chain_sample_profile(p, "mnist");
-	p->window_blocks = 3;
-	p->deadline_blocks = 2;
-	p->min_participants = 2;
-	p->reward_per_round = 1000;
-	p->coordinator_share_bps = 2000;
-	p->max_samples_weight = 1000;
-	g->profiles = p;
-	g->n_profiles = 1;
-	cr_assert_eq(g->params.slash_bps, 500);
-}
+static uint64_t evidence_reward = 1000;
 
 static void open_evidence(void)
 {
@@ -50,8 +34,13 @@ static void open_evidence(void)
 	o.n_members = 4;
 	o.n_outsiders = 1;
 	o.balance = BALANCE;
-	o.tweak = evidence_profile;
+	o.tweak = fixture_short_round_profile;
+	o.tweak_arg = &evidence_reward;
 	cr_assert_eq(fixture_open(&fx, &o), 0);
+	/* SLASH above assumes the default. */
+	chain_info info;
+	cr_assert_eq(chain_store_info(fx.store, &info), FL_OK);
+	cr_assert_eq(info.params.slash_bps, 500);
 }
 
 static void close_evidence(void)

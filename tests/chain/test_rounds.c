@@ -25,22 +25,7 @@
 
 static chain_fixture fx;
 
-static void round_profile(chain_genesis *g, void *arg)
-{
-	chain_profile *p = fl_calloc(1, sizeof(*p));
-
-	(void)arg;
-	cr_assert_not_null(p);
-	chain_sample_profile(p, "mnist");
-	p->window_blocks = 3;
-	p->deadline_blocks = 2;
-	p->min_participants = 2;
-	p->reward_per_round = REWARD;
-	p->coordinator_share_bps = 2000;
-	p->max_samples_weight = 1000;
-	g->profiles = p;
-	g->n_profiles = 1;
-}
+static uint64_t round_reward = REWARD;
 
 static void open_with(uint64_t balance)
 {
@@ -51,7 +36,8 @@ static void open_with(uint64_t balance)
 	o.n_members = 4;
 	o.n_outsiders = 1;
 	o.balance = balance;
-	o.tweak = round_profile;
+	o.tweak = fixture_short_round_profile;
+	o.tweak_arg = &round_reward;
 	cr_assert_eq(fixture_open(&fx, &o), 0);
 }
 

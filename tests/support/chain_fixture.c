@@ -1,5 +1,8 @@
 /* tests/support/chain_fixture.c — a chain store with honest blocks (chain_fixture.h). */
 #include "tests/support/chain_fixture.h"
+#include "tests/support/chain_sample.h"
+
+#include <criterion/criterion.h>
 
 #include "chain/internal.h"
 
@@ -420,4 +423,21 @@ int fixture_advance_to(chain_fixture *fx, uint64_t height)
 	while (rc == 0 && fixture_height(fx) < height)
 		rc = fixture_next_block(fx, NULL, 0);
 	return rc;
+}
+
+void fixture_short_round_profile(chain_genesis *g, void *arg)
+{
+	chain_profile *p = fl_calloc(1, sizeof(*p));
+
+	cr_assert_not_null(p);
+	cr_assert_not_null(arg);
+	chain_sample_profile(p, "mnist");
+	p->window_blocks = 3;
+	p->deadline_blocks = 2;
+	p->min_participants = 2;
+	p->reward_per_round = *(const uint64_t *)arg;
+	p->coordinator_share_bps = 2000;
+	p->max_samples_weight = 1000;
+	g->profiles = p;
+	g->n_profiles = 1;
 }

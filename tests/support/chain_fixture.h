@@ -46,6 +46,10 @@ struct chain_fixture {
 
 /* A fresh temp dir, store and genesis. 0 or an FL_E* code. */
 int fixture_open(chain_fixture *fx, const fixture_opts *o);
+/* A fixture_opts.tweak: one sample profile "mnist" with short rounds
+ * (window 3, deadline 2, >= 2 participants, coordinator 20 %, weights
+ * capped at 1000) paying *(uint64_t *)arg per round. */
+void fixture_short_round_profile(chain_genesis *g, void *arg);
 /* The same in `dir` (created if absent); a store that already holds this
  * genesis is simply opened. */
 int fixture_open_at(chain_fixture *fx, const fixture_opts *o, const char *dir);
