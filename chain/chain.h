@@ -50,6 +50,14 @@
  * the difference of two never overflows int32. */
 #define CHAIN_SUMMARY_ABS_MAX (1000 * (int32_t)CHAIN_PPM)
 
+/* Chain parameter ranges (chain_params_check). */
+#define CHAIN_UNBONDING_MAX_BLOCKS 10000000u /* about four months of 1 s blocks */
+#define CHAIN_MAX_OPEN_PROPOSALS   64u
+/* Latest genesis time: 9999-12-31T23:59:59.999Z. Times past it are not
+ * dates anyone means, and a genesis near UINT64_MAX leaves block 1 no later
+ * time to take (the chain could never start). */
+#define CHAIN_GENESIS_TIME_MAX_MS 253402300799999ull
+
 #define CHAIN_TX_VERSION    1
 #define CHAIN_BLOCK_VERSION 1
 
@@ -397,7 +405,13 @@ typedef struct {
 	uint32_t max_block_bytes;  /* <= CHAIN_MAX_BLOCK_BYTES */
 	/* election and penalties */
 	uint64_t stake_unit; /* balance per unit of stake weight, > 0 */
-	uint32_t slash_bps;  /* share of balance burned on proven misbehaviour */
+	uint32_t slash_bps;  /* share of bonded stake burned on proven misbehaviour */
+	/* bonded stake */
+	uint32_t unbonding_blocks; /* 1..CHAIN_UNBONDING_MAX_BLOCKS: unbond -> liquid */
+	/* profile governance: what an open proposal costs and how long it lives */
+	uint64_t proposal_deposit;    /* locked at propose; returned on activation, burned on rejection */
+	uint32_t proposal_ttl_blocks; /* 1..CHAIN_SCHEDULE_MAX_BLOCKS: undecided -> expired */
+	uint32_t max_open_proposals;  /* 1..CHAIN_MAX_OPEN_PROPOSALS per proposer */
 } chain_params;
 
 typedef struct {

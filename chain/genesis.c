@@ -27,6 +27,10 @@ void chain_params_default(chain_params *p)
 	p->max_block_bytes = 4 * 1024 * 1024;
 	p->stake_unit = 1000000;
 	p->slash_bps = 500;
+	p->unbonding_blocks = 100;
+	p->proposal_deposit = 1000000;
+	p->proposal_ttl_blocks = 1000;
+	p->max_open_proposals = 4;
 }
 
 static int bad(const char **field, const char *name)
@@ -60,6 +64,12 @@ int chain_params_check(const chain_params *p, const char **field)
 		return bad(field, "params.stake_unit");
 	if (p->slash_bps > CHAIN_BPS)
 		return bad(field, "params.slash_bps");
+	if (p->unbonding_blocks < 1 || p->unbonding_blocks > CHAIN_UNBONDING_MAX_BLOCKS)
+		return bad(field, "params.unbonding_blocks");
+	if (p->proposal_ttl_blocks < 1 || p->proposal_ttl_blocks > CHAIN_SCHEDULE_MAX_BLOCKS)
+		return bad(field, "params.proposal_ttl_blocks");
+	if (p->max_open_proposals < 1 || p->max_open_proposals > CHAIN_MAX_OPEN_PROPOSALS)
+		return bad(field, "params.max_open_proposals");
 	return FL_OK;
 }
 
@@ -78,7 +88,11 @@ static int write_params(fl_writer *w, const chain_params *p)
 	fl_write_u32(w, p->max_block_txs);
 	fl_write_u32(w, p->max_block_bytes);
 	fl_write_u64(w, p->stake_unit);
-	return fl_write_u32(w, p->slash_bps);
+	fl_write_u32(w, p->slash_bps);
+	fl_write_u32(w, p->unbonding_blocks);
+	fl_write_u64(w, p->proposal_deposit);
+	fl_write_u32(w, p->proposal_ttl_blocks);
+	return fl_write_u32(w, p->max_open_proposals);
 }
 
 int chain_params_encode(fl_writer *w, const chain_params *p)
@@ -100,7 +114,11 @@ int chain_params_decode(fl_reader *r, chain_params *p)
 	fl_read_u32(r, &p->max_block_txs);
 	fl_read_u32(r, &p->max_block_bytes);
 	fl_read_u64(r, &p->stake_unit);
-	if ((rc = fl_read_u32(r, &p->slash_bps)) != 0)
+	fl_read_u32(r, &p->slash_bps);
+	fl_read_u32(r, &p->unbonding_blocks);
+	fl_read_u64(r, &p->proposal_deposit);
+	fl_read_u32(r, &p->proposal_ttl_blocks);
+	if ((rc = fl_read_u32(r, &p->max_open_proposals)) != 0)
 		return rc;
 	return chain_reader_fail(r, chain_params_check(p, &field));
 }

@@ -185,6 +185,8 @@ int chain_genesis_check(const chain_genesis *g, const char **field)
 	*field = NULL;
 	if (!chain_id_valid(g->chain_id, CHAIN_ID_MAX))
 		return bad(field, "chain_id");
+	if (g->genesis_time_ms > CHAIN_GENESIS_TIME_MAX_MS)
+		return bad(field, "genesis_time_ms");
 	if ((rc = chain_params_check(&g->params, field)) != 0)
 		return rc;
 	if ((rc = check_validators(g, field)) != 0)

@@ -15,7 +15,8 @@ static const char *const genesis_keys[] = {"chain_id", "genesis_time_ms", "param
 static const char *const params_keys[] = {
     "timeout_propose_ms", "timeout_prevote_ms", "timeout_precommit_ms",
     "timeout_delta_ms",   "max_block_txs",      "max_block_bytes",
-    "stake_unit",         "slash_bps",          NULL};
+    "stake_unit",         "slash_bps",          "unbonding_blocks",
+    "proposal_deposit",   "proposal_ttl_blocks", "max_open_proposals", NULL};
 static const char *const validator_keys[] = {"pubkey", "power", "name", NULL};
 static const char *const member_keys[] = {"pubkey", "name", NULL};
 static const char *const balance_keys[] = {"account", "amount", NULL};
@@ -42,7 +43,14 @@ static int read_params(gj_ctx *c, const json_t *v, chain_params *p)
 	    (rc = gj_u32(c, v, "max_block_bytes", 0, BLOCK_BYTES_MIN, CHAIN_MAX_BLOCK_BYTES,
 			 &p->max_block_bytes)) < 0 ||
 	    (rc = gj_u64(c, v, "stake_unit", 0, 1, UINT64_MAX, &p->stake_unit)) < 0 ||
-	    (rc = gj_u32(c, v, "slash_bps", 0, 0, CHAIN_BPS, &p->slash_bps)) < 0)
+	    (rc = gj_u32(c, v, "slash_bps", 0, 0, CHAIN_BPS, &p->slash_bps)) < 0 ||
+	    (rc = gj_u32(c, v, "unbonding_blocks", 0, 1, CHAIN_UNBONDING_MAX_BLOCKS,
+			 &p->unbonding_blocks)) < 0 ||
+	    (rc = gj_u64(c, v, "proposal_deposit", 0, 0, UINT64_MAX, &p->proposal_deposit)) < 0 ||
+	    (rc = gj_u32(c, v, "proposal_ttl_blocks", 0, 1, CHAIN_SCHEDULE_MAX_BLOCKS,
+			 &p->proposal_ttl_blocks)) < 0 ||
+	    (rc = gj_u32(c, v, "max_open_proposals", 0, 1, CHAIN_MAX_OPEN_PROPOSALS,
+			 &p->max_open_proposals)) < 0)
 		return rc;
 	return FL_OK;
 }
@@ -150,7 +158,8 @@ static int read_genesis(gj_ctx *c, const json_t *root, chain_genesis *g)
 		gj_push_key(c, "chain_id");
 		return gj_fail(c, FL_EINVAL, "must be 1 to %d of [a-z0-9._-]", CHAIN_ID_MAX);
 	}
-	if ((rc = gj_u64(c, root, "genesis_time_ms", 1, 0, UINT64_MAX, &g->genesis_time_ms)) < 0)
+	if ((rc = gj_u64(c, root, "genesis_time_ms", 1, 0, CHAIN_GENESIS_TIME_MAX_MS,
+			  &g->genesis_time_ms)) < 0)
 		return rc;
 
 	chain_params_default(&g->params);

@@ -23,6 +23,10 @@ static json_t *params_to_json(const chain_params *p, int *ok)
 	gj_set(o, "max_block_bytes", json_integer(p->max_block_bytes), ok);
 	gj_set(o, "stake_unit", gj_new_u64(p->stake_unit), ok);
 	gj_set(o, "slash_bps", json_integer(p->slash_bps), ok);
+	gj_set(o, "unbonding_blocks", json_integer(p->unbonding_blocks), ok);
+	gj_set(o, "proposal_deposit", gj_new_u64(p->proposal_deposit), ok);
+	gj_set(o, "proposal_ttl_blocks", json_integer(p->proposal_ttl_blocks), ok);
+	gj_set(o, "max_open_proposals", json_integer(p->max_open_proposals), ok);
 	if (o == NULL)
 		*ok = 0;
 	return o;

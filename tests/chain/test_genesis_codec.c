@@ -23,6 +23,10 @@ Test(genesis_codec, params_default)
 	cr_assert_eq(p.max_block_bytes, 4 * 1024 * 1024);
 	cr_assert_eq(p.stake_unit, 1000000);
 	cr_assert_eq(p.slash_bps, 500);
+	cr_assert_eq(p.unbonding_blocks, 100);
+	cr_assert_eq(p.proposal_deposit, 1000000);
+	cr_assert_eq(p.proposal_ttl_blocks, 1000);
+	cr_assert_eq(p.max_open_proposals, 4);
 	cr_assert_eq(chain_params_check(&p, &field), FL_OK);
 	cr_assert_null(field);
 }
@@ -37,7 +41,7 @@ Test(genesis_codec, params_round_trip_and_refusals)
 	p.slash_bps = 123;
 	fl_writer_init(&w, 0);
 	cr_assert_eq(chain_params_encode(&w, &p), FL_OK);
-	cr_assert_eq(w.len, 6 * 4 + 8 + 4);
+	cr_assert_eq(w.len, 6 * 4 + 8 + 4 + 4 + 8 + 4 + 4);
 	fl_reader_init(&r, w.buf, w.len);
 	cr_assert_eq(chain_params_decode(&r, &back), FL_OK);
 	cr_assert_eq(fl_reader_finish(&r), FL_OK);
@@ -73,6 +77,12 @@ PARAM(p_bytes, p->max_block_bytes = CHAIN_MAX_BLOCK_BYTES + 1)
 PARAM(p_bytes_small, p->max_block_bytes = 1000)
 PARAM(p_stake, p->stake_unit = 0)
 PARAM(p_slash, p->slash_bps = CHAIN_BPS + 1)
+PARAM(p_unbond0, p->unbonding_blocks = 0)
+PARAM(p_unbond, p->unbonding_blocks = CHAIN_UNBONDING_MAX_BLOCKS + 1)
+PARAM(p_ttl0, p->proposal_ttl_blocks = 0)
+PARAM(p_ttl, p->proposal_ttl_blocks = CHAIN_SCHEDULE_MAX_BLOCKS + 1)
+PARAM(p_open0, p->max_open_proposals = 0)
+PARAM(p_open, p->max_open_proposals = CHAIN_MAX_OPEN_PROPOSALS + 1)
 
 static const params_case params_cases[] = {
     {"params.timeout_propose_ms", p_propose},
@@ -85,6 +95,12 @@ static const params_case params_cases[] = {
     {"params.max_block_bytes", p_bytes_small},
     {"params.stake_unit", p_stake},
     {"params.slash_bps", p_slash},
+    {"params.unbonding_blocks", p_unbond0},
+    {"params.unbonding_blocks", p_unbond},
+    {"params.proposal_ttl_blocks", p_ttl0},
+    {"params.proposal_ttl_blocks", p_ttl},
+    {"params.max_open_proposals", p_open0},
+    {"params.max_open_proposals", p_open},
 };
 
 Test(genesis_codec, params_check_names_the_field)
@@ -139,6 +155,8 @@ typedef struct {
 
 GEN(g_chain_id, strcpy(g->chain_id, "Fedledger"))
 GEN(g_params, g->params.stake_unit = 0)
+GEN(g_time_max, g->genesis_time_ms = UINT64_MAX)
+GEN(g_time_10000, g->genesis_time_ms = CHAIN_GENESIS_TIME_MAX_MS + 1)
 GEN(g_no_validators, g->n_validators = 0)
 GEN(g_power, g->validators[2].power = 0)
 GEN(g_power_overflow, g->validators[3].power = UINT64_MAX - 20)
@@ -160,6 +178,8 @@ GEN(g_profile_parent_later,
     (strcpy(g->profiles[0].parent, "mnist.a"), g->profiles[1].parent[0] = '\0'))
 
 static const genesis_case genesis_cases[] = {
+    {"genesis_time_ms", g_time_max},
+    {"genesis_time_ms", g_time_10000},
     {"chain_id", g_chain_id},
     {"params.stake_unit", g_params},
     {"validators", g_no_validators},
@@ -246,6 +266,10 @@ Test(genesis_codec, hash_covers_every_part)
 	DIFFERS(g.chain_id[0] = 'g', g.chain_id[0] = 'f');
 	DIFFERS(g.genesis_time_ms++, g.genesis_time_ms--);
 	DIFFERS(g.params.slash_bps++, g.params.slash_bps--);
+	DIFFERS(g.params.unbonding_blocks++, g.params.unbonding_blocks--);
+	DIFFERS(g.params.proposal_deposit++, g.params.proposal_deposit--);
+	DIFFERS(g.params.proposal_ttl_blocks++, g.params.proposal_ttl_blocks--);
+	DIFFERS(g.params.max_open_proposals++, g.params.max_open_proposals--);
 	DIFFERS(g.validators[1].power++, g.validators[1].power--);
 	DIFFERS(g.validators[1].name[0] = 'V', g.validators[1].name[0] = 'v');
 	DIFFERS(g.n_validators--, g.n_validators++);
