@@ -350,6 +350,10 @@ static int cmd_new(int argc, char **argv)
 	if (o.time_ms != NULL) {
 		if ((rc = parse_count(cmd, "--time-ms", o.time_ms, &g.genesis_time_ms)))
 			return rc;
+		if (g.genesis_time_ms > CHAIN_GENESIS_TIME_MAX_MS)
+			return usage_error(cmd,
+					   "--time-ms: must be at most %llu (9999-12-31), got '%s'",
+					   (unsigned long long)CHAIN_GENESIS_TIME_MAX_MS, o.time_ms);
 	} else {
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);

@@ -299,6 +299,9 @@ Test(tool, bad_arguments, .init = copy_example, .fini = scratch_down)
 	assert_one_line_failure(&run, 2, "unknown option '--acount'");
 	RUN(&run, "new", "--chain-id", "Bad Id", "--out", "/tmp/x.json");
 	assert_one_line_failure(&run, 2, "--chain-id: must be 1 to 48 of [a-z0-9._-]");
+	RUN(&run, "new", "--chain-id", "far", "--out", "/tmp/x.json", "--time-ms",
+	    "18446744073709551615");
+	assert_one_line_failure(&run, 2, "--time-ms: must be at most 253402300799999");
 	RUN(&run, "add-member", "--genesis", gpath, "--pubkey", v, "stray");
 	assert_one_line_failure(&run, 2, "unexpected argument 'stray'");
 	RUN(&run, "validate");
