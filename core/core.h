@@ -181,6 +181,42 @@ int fl_sign(fl_sig *sig, const fl_seckey *sk, const fl_hash *msg) FL_MUST_CHECK;
 int fl_verify(const fl_sig *sig, const fl_pubkey *pk, const fl_hash *msg) FL_MUST_CHECK;
 
 /*
+ * A verifiable random function on the same keys (core/vrf.c): ECVRF in the
+ * RFC 9381 construction on secp256k1 with SHA-256 and try-and-increment
+ * hash-to-curve, suite string "fedledger/v1/ecvrf-secp256k1-sha256-tai".
+ * The public key is the x-only key taken as its even-y point, so an account
+ * id is also its VRF key. For one key and input there is exactly one output
+ * (the proof is deterministic too), and nobody without the secret key can
+ * predict it; the proof lets anyone check it.
+ *
+ * Proof = Gamma (33-byte compressed point) || c (16 bytes) || s (32 bytes,
+ * big-endian scalar). Canonical: Gamma a valid point, 0 < s < n, c != 0.
+ * alpha (the input) is at most FL_VRF_ALPHA_MAX bytes (FL_ETOOBIG above);
+ * nothing here allocates.
+ */
+#define FL_VRF_PROOF_LEN 81
+#define FL_VRF_ALPHA_MAX 1024
+
+typedef struct {
+	uint8_t b[FL_VRF_PROOF_LEN];
+} fl_vrf_proof;
+
+/* The proof for alpha under sk; FL_EINVAL if sk is not a valid scalar. */
+int fl_vrf_prove(fl_vrf_proof *proof, const fl_seckey *sk, const void *alpha,
+		 size_t n) FL_MUST_CHECK;
+/* FL_OK and the output in *out (may be NULL) if proof is pk's proof for
+ * alpha; FL_ESIG for any other proof, a non-canonical one or a pk that is
+ * not a point. */
+int fl_vrf_verify(fl_hash *out, const fl_vrf_proof *proof, const fl_pubkey *pk, const void *alpha,
+		  size_t n) FL_MUST_CHECK;
+/* The output of a canonical proof, SHA256(suite || 0x03 || Gamma || 0x00),
+ * without verifying it: only for a proof verified before. FL_EINVAL if
+ * not canonical. */
+int fl_vrf_proof_to_hash(fl_hash *out, const fl_vrf_proof *proof) FL_MUST_CHECK;
+/* FL_OK if canonical, FL_EINVAL otherwise. */
+int fl_vrf_proof_check(const fl_vrf_proof *proof) FL_MUST_CHECK;
+
+/*
  * Key files: one line "fedledger-seckey-v1 <64 hex>\n", mode 0600, written
  * atomically (temp file, fsync, rename) so a crash never leaves half a key.
  * Load refuses a file readable by group or others (FL_EPERM) and wipes its
@@ -256,6 +292,11 @@ int fl_read_str(fl_reader *r, char *out, size_t max);
 /* FL_ETRAILING if bytes remain; else r->err. */
 int fl_reader_finish(fl_reader *r);
 size_t fl_reader_remaining(const fl_reader *r);
+
+/* A VRF proof (above) as a fixed 81-byte field; both refuse a non-canonical
+ * proof with FL_EINVAL (sticky, like every codec error). */
+int fl_write_vrf_proof(fl_writer *w, const fl_vrf_proof *proof);
+int fl_read_vrf_proof(fl_reader *r, fl_vrf_proof *proof);
 
 /* ------------------------------------------------------------------- misc */
 

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <secp256k1.h>
 #include <secp256k1_extrakeys.h>
 #include <secp256k1_schnorrsig.h>
 #include <string.h>
@@ -40,7 +39,7 @@ static void ctx_create(void)
 	secp_ctx = ctx;
 }
 
-static const secp256k1_context *ctx_get(void)
+const secp256k1_context *fl_secp256k1_context(void)
 {
 	pthread_once(&ctx_once, ctx_create);
 	return secp_ctx;
@@ -59,7 +58,7 @@ static int keypair_pubkey(const secp256k1_context *ctx, fl_pubkey *pk, const sec
 
 int fl_key_public(fl_pubkey *pk, const fl_seckey *sk)
 {
-	const secp256k1_context *ctx = ctx_get();
+	const secp256k1_context *ctx = fl_secp256k1_context();
 	secp256k1_keypair kp;
 	int rc;
 
@@ -98,7 +97,7 @@ int fl_key_generate(fl_seckey *sk, fl_pubkey *pk)
 
 int fl_pubkey_check(const fl_pubkey *pk)
 {
-	const secp256k1_context *ctx = ctx_get();
+	const secp256k1_context *ctx = fl_secp256k1_context();
 	secp256k1_xonly_pubkey xonly;
 
 	assert(pk != NULL);
@@ -134,7 +133,7 @@ int fl_pubkey_from_hex(fl_pubkey *out, const char *hex)
 
 int fl_sign(fl_sig *sig, const fl_seckey *sk, const fl_hash *msg)
 {
-	const secp256k1_context *ctx = ctx_get();
+	const secp256k1_context *ctx = fl_secp256k1_context();
 	secp256k1_keypair kp;
 	unsigned char aux[32];
 	int rc;
@@ -162,7 +161,7 @@ cleanup:
 
 int fl_verify(const fl_sig *sig, const fl_pubkey *pk, const fl_hash *msg)
 {
-	const secp256k1_context *ctx = ctx_get();
+	const secp256k1_context *ctx = fl_secp256k1_context();
 	secp256k1_xonly_pubkey xonly;
 
 	assert(sig != NULL && pk != NULL && msg != NULL);
