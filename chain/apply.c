@@ -151,15 +151,14 @@ static int check_header(chain_txn *t, const chain_info *info, const chain_block 
 	}
 	if (fl_hash_cmp(&expect, &h->last_commit_hash) != 0)
 		return FL_EINVAL;
-	*reason = "beacon";
-	chain_beacon_next(&expect, &info->beacon, &h->last_commit_hash);
-	if (fl_hash_cmp(&expect, &h->beacon) != 0)
-		return FL_EINVAL;
 	*reason = "proposer";
 	if ((rc = chain_state_get_power(t, &h->proposer, &power)) != FL_OK)
 		return rc;
 	if (power == 0)
 		return FL_EPERM;
+	/* Sets *reason to "vrf" or "beacon" on failure. */
+	if ((rc = chain_header_verify_beacon(h, &info->beacon, reason)) != FL_OK)
+		return rc;
 	*reason = "time";
 	if (h->time_ms <= info->last_time_ms)
 		return FL_EINVAL;

@@ -1,7 +1,8 @@
 /*
  * chain/block.c — block headers, commits and blocks: their encodings,
- * hashes, the tx root and the randomness beacon. Only the shape and ranges
- * are checked here; whether a block extends the chain is chain_apply_block's.
+ * hashes and the tx root (the beacon is chain/beacon.c). Only the shape and
+ * ranges are checked here (a header's VRF proof only for being canonical);
+ * whether a block extends the chain is chain_apply_block's.
  */
 #include "chain/internal.h"
 
@@ -40,6 +41,7 @@ static int write_header(fl_writer *w, const chain_block_header *h)
 	write_hash(w, &h->app_hash);
 	fl_write_fixed(w, h->proposer.b, FL_PUBKEY_LEN);
 	write_hash(w, &h->last_commit_hash);
+	fl_write_vrf_proof(w, &h->vrf_proof);
 	write_hash(w, &h->beacon);
 	return w->err;
 }
@@ -70,6 +72,7 @@ int chain_header_decode(fl_reader *r, chain_block_header *h)
 	read_hash(r, &h->app_hash);
 	fl_read_fixed(r, h->proposer.b, FL_PUBKEY_LEN);
 	read_hash(r, &h->last_commit_hash);
+	fl_read_vrf_proof(r, &h->vrf_proof);
 	read_hash(r, &h->beacon);
 	return r->err;
 }
@@ -258,14 +261,4 @@ int chain_block_tx_root(fl_hash *out, const chain_block *b)
 cleanup:
 	fl_free(leaves);
 	return rc;
-}
-
-void chain_beacon_next(fl_hash *out, const fl_hash *prev_beacon, const fl_hash *last_commit_hash)
-{
-	uint8_t buf[2 * FL_HASH_LEN];
-
-	assert(out != NULL && prev_beacon != NULL && last_commit_hash != NULL);
-	memcpy(buf, prev_beacon->b, FL_HASH_LEN);
-	memcpy(buf + FL_HASH_LEN, last_commit_hash->b, FL_HASH_LEN);
-	fl_sha256(out, buf, sizeof(buf));
 }

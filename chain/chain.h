@@ -367,7 +367,8 @@ typedef struct {
 	fl_hash app_hash;  /* state after height-1 */
 	fl_pubkey proposer;
 	fl_hash last_commit_hash; /* hash of the encoded last_commit; zero at height 1 */
-	fl_hash beacon;           /* SHA256(prev beacon || last_commit_hash) */
+	fl_vrf_proof vrf_proof;   /* proposer's ECVRF proof over chain_beacon_alpha */
+	fl_hash beacon;           /* SHA256(prev beacon || VRF output of vrf_proof) */
 } chain_block_header;
 
 typedef struct {
@@ -390,8 +391,23 @@ int chain_block_decode(chain_block *b, const uint8_t *p, size_t n) FL_MUST_CHECK
 void chain_block_free(chain_block *b);
 /* Recomputes tx_root from b->txs. */
 int chain_block_tx_root(fl_hash *out, const chain_block *b) FL_MUST_CHECK;
-/* The next beacon from the previous one and the last commit hash. */
-void chain_beacon_next(fl_hash *out, const fl_hash *prev_beacon, const fl_hash *last_commit_hash);
+
+/*
+ * The beacon (chain/beacon.c, docs/rounds.md "The beacon"): the proposer's
+ * ECVRF proof over alpha = (str chain_id, u64 height, hash prev_beacon) in
+ * the canonical codec, and beacon = SHA256(prev_beacon || VRF output).
+ */
+int chain_beacon_alpha(fl_writer *w, const char *chain_id, uint64_t height,
+		       const fl_hash *prev_beacon) FL_MUST_CHECK;
+void chain_beacon_next(fl_hash *out, const fl_hash *prev_beacon, const fl_hash *vrf_output);
+/* For a proposer: sets h->vrf_proof and h->beacon from h's chain id and
+ * height. sk must be h->proposer's key (FL_EINVAL otherwise). */
+int chain_header_prove_beacon(chain_block_header *h, const fl_seckey *sk,
+			      const fl_hash *prev_beacon) FL_MUST_CHECK;
+/* h->vrf_proof verifies under h->proposer (else FL_ESIG, *reason "vrf") and
+ * h->beacon follows from it (else FL_EINVAL, *reason "beacon"). */
+int chain_header_verify_beacon(const chain_block_header *h, const fl_hash *prev_beacon,
+			       const char **reason) FL_MUST_CHECK;
 
 /* --------------------------------------------------------- genesis */
 
@@ -550,8 +566,9 @@ typedef struct {
 
 /*
  * Validates `b` against the state (height, prev hash, app hash, tx root,
- * beacon, proposer is a validator, last commit > 2/3, time grows, every tx
- * signed and valid in order) and applies it in one write transaction.
+ * proposer is a validator, its VRF proof and the beacon, last commit > 2/3,
+ * time grows, every tx signed and valid in order) and applies it in one
+ * write transaction.
  * A block is valid only if every tx in it is: a proposer includes no failing tx.
  * On failure nothing is written.
  */

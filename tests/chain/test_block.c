@@ -16,8 +16,11 @@
 #define BLOCK_NO_LEAKS() ((void)0)
 #endif
 
-/* version, chain id "fedledger-test", height, time, 3 hashes, proposer, 2 hashes */
-#define HEADER_LEN      (1 + 1 + 14 + 8 + 8 + 3 * FL_HASH_LEN + FL_PUBKEY_LEN + 2 * FL_HASH_LEN)
+/* version, chain id "fedledger-test", height, time, 3 hashes, proposer,
+ * last_commit_hash, vrf_proof, beacon */
+#define HEADER_LEN                                                                                 \
+	(1 + 1 + 14 + 8 + 8 + 3 * FL_HASH_LEN + FL_PUBKEY_LEN + FL_HASH_LEN + FL_VRF_PROOF_LEN +   \
+	 FL_HASH_LEN)
 #define SIG_ENTRY_LEN   (FL_PUBKEY_LEN + FL_SIG_LEN)
 #define COMMIT_HEAD_LEN (8 + 4 + FL_HASH_LEN)
 
@@ -90,11 +93,13 @@ Test(block, empty_block_round_trip)
 	b.header.version = CHAIN_BLOCK_VERSION;
 	strcpy(b.header.chain_id, "c");
 	b.header.height = 1;
+	cr_assert_eq(chain_sample_prove_beacon(&b.header), FL_OK);
 	cr_assert_eq(chain_block_tx_root(&root, &b), FL_OK);
 	fl_sha256(&empty, "", 0);
 	cr_assert_eq(fl_hash_cmp(&root, &empty), 0, "no txs: the root of zero leaves");
 	na = chain_sample_block_bytes(&b, &a);
-	cr_assert_eq(na, 1 + 2 + 8 + 8 + 5 * FL_HASH_LEN + FL_PUBKEY_LEN + 1 + COMMIT_HEAD_LEN + 1);
+	cr_assert_eq(na, 1 + 2 + 8 + 8 + 5 * FL_HASH_LEN + FL_PUBKEY_LEN + FL_VRF_PROOF_LEN + 1 +
+			     COMMIT_HEAD_LEN + 1);
 	cr_assert_eq(chain_block_decode(&back, a, na), FL_OK);
 	cr_assert_eq(back.n_txs, 0);
 	cr_assert_null(back.txs);
@@ -131,18 +136,59 @@ Test(block, tx_root_is_the_merkle_root_of_tx_hashes)
 
 Test(block, beacon_is_a_hash_chain)
 {
-	fl_hash prev, lch, out, want;
+	fl_hash prev, output, out, want;
 	uint8_t buf[2 * FL_HASH_LEN];
 
 	fl_sha256(&prev, "beacon", 6);
-	fl_sha256(&lch, "commit", 6);
+	fl_sha256(&output, "vrf output", 10);
 	memcpy(buf, prev.b, FL_HASH_LEN);
-	memcpy(buf + FL_HASH_LEN, lch.b, FL_HASH_LEN);
+	memcpy(buf + FL_HASH_LEN, output.b, FL_HASH_LEN);
 	fl_sha256(&want, buf, sizeof(buf));
-	chain_beacon_next(&out, &prev, &lch);
+	chain_beacon_next(&out, &prev, &output);
 	cr_assert_eq(fl_hash_cmp(&out, &want), 0);
-	chain_beacon_next(&out, &lch, &prev);
+	chain_beacon_next(&out, &output, &prev);
 	cr_assert_neq(fl_hash_cmp(&out, &want), 0, "the order of the inputs matters");
+}
+
+/* The proof sits between last_commit_hash and beacon; a header whose proof
+ * is not canonical neither encodes nor decodes. */
+Test(block, header_refuses_a_noncanonical_vrf_proof)
+{
+	/* offset of vrf_proof in the header of chain id "fedledger-test" */
+	const size_t at = 1 + 1 + strlen(CHAIN_SAMPLE_CHAIN_ID) + 8 + 8 + 3 * FL_HASH_LEN +
+			  FL_PUBKEY_LEN + FL_HASH_LEN;
+	chain_block b, back;
+	chain_block_header h;
+	uint8_t *enc, *bad;
+	size_t n, bad_n;
+	fl_writer w;
+
+	cr_assert_eq(chain_sample_block(&b, 5), FL_OK);
+	n = chain_sample_block_bytes(&b, &enc);
+	cr_assert_arr_eq(enc + at, b.header.vrf_proof.b, FL_VRF_PROOF_LEN);
+	cr_assert_arr_eq(enc + at + FL_VRF_PROOF_LEN, b.header.beacon.b, FL_HASH_LEN);
+
+	static const uint8_t zero[FL_VRF_PROOF_LEN];
+	bad = chain_sample_splice(enc, n, at, FL_VRF_PROOF_LEN, zero, sizeof(zero), &bad_n);
+	cr_assert_eq(chain_block_decode(&back, bad, bad_n), FL_EINVAL);
+	chain_block_free(&back);
+	fl_free(bad);
+	/* s = 2^256 - 1 >= n */
+	uint8_t proof[FL_VRF_PROOF_LEN];
+	memcpy(proof, b.header.vrf_proof.b, sizeof(proof));
+	memset(proof + 49, 0xff, 32);
+	bad = chain_sample_splice(enc, n, at, FL_VRF_PROOF_LEN, proof, sizeof(proof), &bad_n);
+	cr_assert_eq(chain_block_decode(&back, bad, bad_n), FL_EINVAL);
+	chain_block_free(&back);
+	fl_free(bad);
+
+	h = b.header;
+	memset(&h.vrf_proof, 0, sizeof(h.vrf_proof));
+	fl_writer_init(&w, 0);
+	cr_assert_eq(chain_header_encode(&w, &h), FL_EINVAL);
+	fl_writer_free(&w);
+	fl_free(enc);
+	chain_block_free(&b);
 }
 
 Test(block, header_hash_covers_every_field)
@@ -168,6 +214,7 @@ Test(block, header_hash_covers_every_field)
 	DIFFERS(hd.app_hash.b[2] ^= 1);
 	DIFFERS(hd.proposer.b[3] ^= 1);
 	DIFFERS(hd.last_commit_hash.b[4] ^= 1);
+	DIFFERS(hd.vrf_proof.b[40] ^= 1);
 	DIFFERS(hd.beacon.b[5] ^= 1);
 #undef DIFFERS
 	hd = b.header;
@@ -309,6 +356,7 @@ Test(block, encode_refuses_over_max_bytes)
 	memset(&b, 0, sizeof(b));
 	b.header.version = CHAIN_BLOCK_VERSION;
 	strcpy(b.header.chain_id, "c");
+	cr_assert_eq(chain_sample_prove_beacon(&b.header), FL_OK);
 	b.txs = fl_calloc(need, sizeof(*b.txs));
 	cr_assert_not_null(b.txs);
 	for (uint32_t i = 0; i < need; i++)

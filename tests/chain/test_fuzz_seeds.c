@@ -105,6 +105,7 @@ Test(fuzz_seeds, block_seeds_are_canonical)
 		b.header.version = CHAIN_BLOCK_VERSION;
 		strcpy(b.header.chain_id, CHAIN_SAMPLE_CHAIN_ID);
 		b.header.height = 1;
+		cr_assert_eq(chain_sample_prove_beacon(&b.header), FL_OK);
 		cr_assert_eq(chain_block_tx_root(&b.header.tx_root, &b), FL_OK);
 		n = chain_sample_block_bytes(&b, &buf);
 		write_seed(BLOCK_SEEDS, "empty", buf, n);

@@ -386,8 +386,10 @@ int fixture_build_block(chain_fixture *fx, const chain_tx *txs, uint32_t n, chai
 		goto fail;
 	if (info.height > 0 && (rc = chain_commit_hash(&h->last_commit_hash, &b->last_commit)) != 0)
 		goto fail;
-	chain_beacon_next(&h->beacon, &info.beacon, &h->last_commit_hash);
 	if ((rc = pick_proposer(fx, h->height, &h->proposer)) != 0)
+		goto fail;
+	if ((rc = chain_header_prove_beacon(h, &fx->sk[fixture_key_index(fx, &h->proposer)],
+					    &info.beacon)) != 0)
 		goto fail;
 	return FL_OK;
 fail:

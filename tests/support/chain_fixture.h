@@ -2,8 +2,9 @@
  * tests/support/chain_fixture.h — a chain store in a temp dir with a genesis
  * of N validators, members and balances, and helpers that build and apply
  * the next block the way an honest proposer would (right prev hash, app
- * hash, tx root, beacon, time, proposer, a last commit signed by every
- * validator of the set in force). Keys come from fixed labels
+ * hash, tx root, time, proposer, its VRF proof and the beacon, a last
+ * commit signed by every validator of the set in force). Keys come from
+ * fixed labels
  * (secret = SHA256("validator 3")), so two processes that build the same
  * blocks from the same options get the same chain.
  *

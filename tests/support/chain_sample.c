@@ -324,6 +324,16 @@ int chain_sample_commit(chain_commit *c, uint64_t height, const fl_hash *block_h
 	return FL_OK;
 }
 
+int chain_sample_prove_beacon(chain_block_header *h)
+{
+	fl_seckey sk;
+	fl_hash prev;
+
+	chain_sample_key(&sk, &h->proposer, 2);
+	sample_hash(&prev, 42);
+	return chain_header_prove_beacon(h, &sk, &prev);
+}
+
 int chain_sample_block(chain_block *b, uint64_t height)
 {
 	fl_hash prev;
@@ -354,8 +364,8 @@ int chain_sample_block(chain_block *b, uint64_t height)
 		goto fail;
 	if ((rc = chain_commit_hash(&b->header.last_commit_hash, &b->last_commit)) != 0)
 		goto fail;
-	sample_hash(&prev, 42);
-	chain_beacon_next(&b->header.beacon, &prev, &b->header.last_commit_hash);
+	if ((rc = chain_sample_prove_beacon(&b->header)) != 0)
+		goto fail;
 	return FL_OK;
 fail:
 	chain_block_free(b);

@@ -51,8 +51,14 @@ int chain_sample_genesis(chain_genesis *g) FL_MUST_CHECK;
 int chain_sample_commit(chain_commit *c, uint64_t height, const fl_hash *block_hash,
 			uint32_t n) FL_MUST_CHECK;
 
+/* Makes key seed 2 h's proposer and sets its VRF proof and beacon over a
+ * fixed previous beacon, from h's chain id and height: a header that
+ * encodes (the codec refuses a non-canonical proof, such as all zeros). */
+int chain_sample_prove_beacon(chain_block_header *h) FL_MUST_CHECK;
+
 /* A block at `height` holding one signed tx of every sample case, with its
- * tx root set and a last commit from chain_sample_commit(3 signers).
+ * tx root set, a last commit from chain_sample_commit(3 signers), and
+ * chain_sample_prove_beacon's proposer, proof and beacon.
  * Free with chain_block_free. */
 int chain_sample_block(chain_block *b, uint64_t height) FL_MUST_CHECK;
 
