@@ -8,11 +8,16 @@
  *   coord  = floor(R * coordinator_share_bps / 10000)
  *   P      = R - coord
  *   pay_i  = floor(P * weight_i / sum of weights)     (weight 0: nothing)
- *   coord += P - sum of pay_i                          (so exactly R is minted)
+ *   coord += P - sum of pay_i                          (the rounding remainder)
  *
- * with 128-bit intermediates. Coordinator j of the draw may commit once
- * height > window_end + j * deadline_blocks: the elected one at once, each
- * fallback after the deadlines of those before it.
+ * with 128-bit intermediates. A participant that is no longer in good
+ * standing (removed or jailed since its update) is paid nothing and its
+ * pay_i is not minted: the supply grows by R less those shares, and the
+ * coordinator gains nothing from them. A coordinator must be in good
+ * standing too; coordinator j of the draw may commit once
+ * height > window_end + k * deadline_blocks, where k counts the coordinators
+ * before it that are still in good standing: the elected one at once, each
+ * fallback after the deadlines of those before it that could still commit.
  */
 #include "chain/internal.h"
 
@@ -70,23 +75,39 @@ static int check_entries(chain_exec *x, const chain_profile *def,
 	return FL_OK;
 }
 
+/* Whether the account may still be paid or coordinate. */
+static int in_good_standing(chain_txn *t, const fl_pubkey *pk, int *good)
+{
+	chain_account a;
+	int rc = chain_state_get_account(t, pk, &a);
+
+	*good = 0;
+	if (rc == FL_ENOTFOUND)
+		return FL_OK;
+	if (rc != FL_OK)
+		return rc;
+	*good = chain_account_in_good_standing(&a);
+	return FL_OK;
+}
+
 /* Mints the reward and writes the rows: the coordinator first, then each
- * weighted participant in pubkey order (the order of the entries). */
+ * weighted participant in good standing in pubkey order (the order of the
+ * entries). *minted is what the supply grew by. */
 static int pay_rewards(chain_exec *x, const chain_profile *def, const chain_tx *tx,
 		       const entry_summary *sum, uint64_t *minted)
 {
 	const chain_tx_aggregate_commit *a = &tx->u.aggregate_commit;
 	uint64_t R = def->reward_per_round;
 	uint64_t coord = chain_mul_div(R, def->coordinator_share_bps, CHAIN_BPS);
-	uint64_t P = R - coord, paid = 0;
+	uint64_t P = R - coord, shares = 0, total = 0;
 	chain_reward row;
 	uint32_t index = 1;
-	int rc;
+	int good, rc;
 
 	for (uint32_t i = 0; i < a->n_entries; i++)
 		if (a->entries[i].weight > 0)
-			paid += chain_mul_div(P, a->entries[i].weight, sum->total_weight);
-	coord += P - paid;
+			shares += chain_mul_div(P, a->entries[i].weight, sum->total_weight);
+	coord += P - shares;
 
 	memset(&row, 0, sizeof(row));
 	row.account = tx->sender;
@@ -94,10 +115,15 @@ static int pay_rewards(chain_exec *x, const chain_profile *def, const chain_tx *
 	if ((rc = chain_ledger_mint(x->t, &tx->sender, coord)) != FL_OK ||
 	    (rc = chain_state_put_reward(x->t, a->profile, a->round, 0, &row)) != FL_OK)
 		return rc;
+	total = coord;
 	for (uint32_t i = 0; i < a->n_entries; i++) {
 		const chain_aggregate_entry *e = &a->entries[i];
 
 		if (e->weight == 0)
+			continue;
+		if ((rc = in_good_standing(x->t, &e->participant, &good)) != FL_OK)
+			return rc;
+		if (!good)
 			continue;
 		row.account = e->participant;
 		row.weight = e->weight;
@@ -105,16 +131,21 @@ static int pay_rewards(chain_exec *x, const chain_profile *def, const chain_tx *
 		if ((rc = chain_ledger_mint(x->t, &e->participant, row.amount)) != FL_OK ||
 		    (rc = chain_state_put_reward(x->t, a->profile, a->round, index++, &row)) != 0)
 			return rc;
+		total += row.amount;
 	}
-	*minted = R;
+	*minted = total;
 	return FL_OK;
 }
 
-/* Which coordinator the sender is, and whether its turn has come. */
+/* Which coordinator the sender is, that it is in good standing, and
+ * whether its turn has come: the coordinators before it that were removed
+ * or jailed no longer hold a deadline it must wait out. */
 static int coordinator_turn(chain_exec *x, const chain_profile *def, const chain_round *r,
 			    const fl_pubkey *sender, const char **reason)
 {
-	uint32_t j;
+	chain_account a;
+	uint32_t j, ahead = 0;
+	int good, rc;
 
 	for (j = 0; j < r->n_coordinators; j++)
 		if (fl_pubkey_cmp(&r->coordinators[j], sender) == 0)
@@ -123,8 +154,24 @@ static int coordinator_turn(chain_exec *x, const chain_profile *def, const chain
 		*reason = "tx: not a coordinator";
 		return FL_EPERM;
 	}
+	*reason = "tx: store";
+	if ((rc = chain_state_get_account(x->t, sender, &a)) != FL_OK)
+		return rc;
+	if (!a.member) {
+		*reason = "tx: not a member";
+		return FL_EPERM;
+	}
+	if (a.jailed) {
+		*reason = "tx: jailed";
+		return FL_EPERM;
+	}
+	for (uint32_t i = 0; i < j; i++) {
+		if ((rc = in_good_standing(x->t, &r->coordinators[i], &good)) != FL_OK)
+			return rc;
+		ahead += (uint32_t)good;
+	}
 	if (x->height <= r->window_end ||
-	    x->height - r->window_end <= (uint64_t)j * def->deadline_blocks) {
+	    x->height - r->window_end <= (uint64_t)ahead * def->deadline_blocks) {
 		*reason = "tx: not this coordinator's turn";
 		return FL_EPERM;
 	}
@@ -159,13 +206,6 @@ int chain_rule_aggregate_commit(chain_exec *x, const chain_tx *tx, const char **
 	}
 	if ((rc = coordinator_turn(x, &def, &r, &tx->sender, reason)) != FL_OK)
 		return rc;
-	*reason = "tx: store";
-	if ((rc = chain_state_get_account(x->t, &tx->sender, &coord)) != FL_OK)
-		return rc;
-	if (coord.jailed) {
-		*reason = "tx: jailed";
-		return FL_EPERM;
-	}
 	if (fl_hash_cmp(&a->base_model, &r.base_model) != 0) {
 		*reason = "tx: base model";
 		return FL_EINVAL;

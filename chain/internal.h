@@ -250,6 +250,12 @@ int chain_state_get_account(chain_txn *t, const fl_pubkey *pk, chain_account *ou
 /* Writes the account record; ignores a->power and a->member (see above). */
 int chain_state_put_account(chain_txn *t, const fl_pubkey *pk,
 			    const chain_account *a) FL_MUST_CHECK;
+/* Admitted and not jailed: only such an account joins rounds, commits
+ * updates, coordinates, is paid a reward, proposes profiles or reports. */
+static inline int chain_account_in_good_standing(const chain_account *a)
+{
+	return a->member && !a->jailed;
+}
 /* A fresh account: zero balance and nonce, starting reputation. */
 void chain_account_init(chain_account *a, const char *name);
 int chain_state_get_power(chain_txn *t, const fl_pubkey *pk, uint64_t *power) FL_MUST_CHECK;

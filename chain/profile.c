@@ -29,6 +29,10 @@ int chain_rule_profile_propose(chain_exec *x, const chain_tx *tx, const char **r
 		*reason = "tx: not a member";
 		return FL_EPERM;
 	}
+	if (sender.jailed) {
+		*reason = "tx: jailed";
+		return FL_EPERM;
+	}
 	if ((rc = chain_profile_check(def, &field)) != FL_OK) {
 		*reason = "tx: profile fields";
 		return rc;

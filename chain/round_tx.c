@@ -141,6 +141,11 @@ int chain_rule_update_commit(chain_exec *x, const chain_tx *tx, const char **rea
 		*reason = "tx: n_samples";
 		return FL_EINVAL;
 	}
+	/* The samples weigh the reward: no more than the member declared. */
+	if (u->n_samples > join.n_samples) {
+		*reason = "tx: n_samples over the join";
+		return FL_EINVAL;
+	}
 	rc = chain_state_get_update(x->t, u->profile, u->round, &tx->sender, &rec);
 	if (rc == FL_OK) {
 		*reason = "tx: duplicate update";
@@ -174,17 +179,11 @@ int chain_rule_eval_report(chain_exec *x, const chain_tx *tx, const char **reaso
 	const chain_tx_eval_report *e = &tx->u.eval_report;
 	chain_profile_state st;
 	chain_eval_record rec;
-	chain_account a;
 	int rc;
 
 	assert(x != NULL && tx != NULL && reason != NULL);
-	*reason = "tx: store";
-	if ((rc = chain_state_get_account(x->t, &tx->sender, &a)) != FL_OK)
+	if ((rc = check_participant(x, &tx->sender, reason)) != FL_OK)
 		return rc;
-	if (!a.member) {
-		*reason = "tx: not a member";
-		return FL_EPERM;
-	}
 	rc = chain_state_get_profile(x->t, e->profile, NULL, &st);
 	if (rc != FL_OK) {
 		*reason = rc == FL_ENOTFOUND ? "tx: no such profile" : "tx: store";

@@ -231,6 +231,41 @@ Test(evidence, jailed_validator_loses_its_powers)
 	cr_assert_eq(account(OUT).member, 1);
 }
 
+/* Jail keeps a validator's membership but not the right to propose
+ * profiles or file eval reports. */
+Test(evidence, jailed_account_cannot_propose_or_report)
+{
+	chain_tx tx;
+
+	double_sign_tx(&tx, 3, 7, 1, "p");
+	cr_assert_eq(submit(&tx, M(0)), 0);
+	cr_assert_eq(account(3).jailed, 1);
+	cr_assert_eq(account(3).member, 1);
+	memset(&tx, 0, sizeof(tx));
+	tx.kind = CHAIN_TX_PROFILE_PROPOSE;
+	chain_sample_profile(&tx.u.profile_propose, "by.jailed");
+	cr_assert_eq(submit(&tx, 3), FL_EPERM);
+	cr_assert_str_eq(fx.res.reason, "tx: jailed");
+	memset(&tx, 0, sizeof(tx));
+	tx.kind = CHAIN_TX_EVAL_REPORT;
+	strcpy(tx.u.eval_report.profile, "mnist");
+	fl_sha256(&tx.u.eval_report.model, "m", 1);
+	tx.u.eval_report.n_samples = 10;
+	cr_assert_eq(submit(&tx, 3), FL_EPERM);
+	cr_assert_str_eq(fx.res.reason, "tx: jailed");
+	/* The same txs from a member in good standing pass. */
+	memset(&tx, 0, sizeof(tx));
+	tx.kind = CHAIN_TX_EVAL_REPORT;
+	strcpy(tx.u.eval_report.profile, "mnist");
+	fl_sha256(&tx.u.eval_report.model, "m", 1);
+	tx.u.eval_report.n_samples = 10;
+	cr_assert_eq(submit(&tx, 2), 0, "%s", fx.res.reason ? fx.res.reason : "-");
+	memset(&tx, 0, sizeof(tx));
+	tx.kind = CHAIN_TX_PROFILE_PROPOSE;
+	chain_sample_profile(&tx.u.profile_propose, "by.member");
+	cr_assert_eq(submit(&tx, M(1)), 0, "%s", fx.res.reason ? fx.res.reason : "-");
+}
+
 Test(evidence, votes_of_a_validator_jailed_later_stop_counting)
 {
 	chain_tx tx;
