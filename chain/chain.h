@@ -531,7 +531,7 @@ typedef struct chain_store chain_store; /* opaque; one LMDB environment */
 /*
  * Opens (creating if absent) the store in directory `dir`: named databases
  * meta, blocks, block_hashes, txs, accounts, validators, members, profiles,
- * rounds, updates, joins, votes, evals, rewards. map_size 0 = 1 GiB.
+ * rounds, updates, joins, votes, evals, rewards, proposals. map_size 0 = 1 GiB.
  * Each block is applied in one LMDB write transaction, so a crash leaves the
  * store at the last committed height.
  */
@@ -549,7 +549,8 @@ typedef struct {
 	fl_hash app_hash;        /* state after `height` */
 	fl_hash beacon;          /* beacon of the last block (genesis beacon at 0) */
 	uint64_t last_time_ms;
-	uint64_t supply; /* sum of all balances */
+	uint64_t supply;   /* sum of all balances + deposits */
+	uint64_t deposits; /* locked by undecided profile proposals */
 	uint64_t total_power;
 	fl_hash genesis_hash;
 	chain_params params;

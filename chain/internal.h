@@ -29,6 +29,7 @@ typedef enum {
 	CHAIN_DB_VOTES,        /* kind u8, subject, voter -> u8 choice (pending governance) */
 	CHAIN_DB_EVALS,        /* id 0x00 u64be(round) pubkey -> eval record */
 	CHAIN_DB_REWARDS,      /* id 0x00 u64be(round) u32be(i) -> chain_reward */
+	CHAIN_DB_PROPOSALS,    /* proposer id -> chain_proposal_record (undecided only) */
 	CHAIN_DB_STATE_META,   /* "supply", "total_power", … : state scalars */
 	CHAIN_DB_STATE_COUNT,
 	/* not state */
@@ -93,6 +94,8 @@ void chain_app_hash_next(fl_hash *out, const char *chain_id, const fl_hash *prev
 /* State scalars in CHAIN_DB_STATE_META. */
 #define CHAIN_STATE_SUPPLY      "supply"      /* u64 */
 #define CHAIN_STATE_TOTAL_POWER "total_power" /* u64 */
+/* Tokens locked by undecided proposals: supply = sum of balances + deposits. */
+#define CHAIN_STATE_DEPOSITS "deposits" /* u64 */
 
 int chain_params_encode(fl_writer *w, const chain_params *p) FL_MUST_CHECK;
 int chain_params_decode(fl_reader *r, chain_params *p) FL_MUST_CHECK;
@@ -196,6 +199,12 @@ typedef struct {
 	uint64_t height;
 } chain_eval_record;
 
+/* An undecided profile proposal (CHAIN_DB_PROPOSALS): what its proposer
+ * locked, returned or burned when it is decided. */
+typedef struct {
+	uint64_t deposit;
+} chain_proposal_record;
+
 /* A validator set sorted by pubkey, every power > 0. */
 typedef struct {
 	uint32_t n;
@@ -226,6 +235,9 @@ int chain_join_record_encode(fl_writer *w, const chain_join_record *j) FL_MUST_C
 int chain_join_record_decode(const uint8_t *p, size_t n, chain_join_record *j) FL_MUST_CHECK;
 int chain_eval_record_encode(fl_writer *w, const chain_eval_record *e) FL_MUST_CHECK;
 int chain_eval_record_decode(const uint8_t *p, size_t n, chain_eval_record *e) FL_MUST_CHECK;
+int chain_proposal_record_encode(fl_writer *w, const chain_proposal_record *p) FL_MUST_CHECK;
+int chain_proposal_record_decode(const uint8_t *p, size_t n,
+				 chain_proposal_record *out) FL_MUST_CHECK;
 int chain_reward_record_encode(fl_writer *w, const chain_reward *r) FL_MUST_CHECK;
 int chain_reward_record_decode(const uint8_t *p, size_t n, chain_reward *r) FL_MUST_CHECK;
 int chain_validator_set_encode(fl_writer *w, const chain_validator_set *v) FL_MUST_CHECK;
@@ -337,13 +349,29 @@ static inline uint64_t chain_mul_div(uint64_t a, uint64_t b, uint64_t c)
 }
 
 /* Ledger (ledger.c): the only ways balances change. Supply in
- * CHAIN_DB_STATE_META stays the sum of all balances. */
+ * CHAIN_DB_STATE_META stays the sum of all balances plus the deposits. */
 int chain_ledger_transfer(chain_txn *t, const fl_pubkey *from, const fl_pubkey *to,
 			  uint64_t amount) FL_MUST_CHECK;
 int chain_ledger_mint(chain_txn *t, const fl_pubkey *to, uint64_t amount) FL_MUST_CHECK;
 /* Burns min(amount, balance); *burned (may be NULL) says how much. */
 int chain_ledger_burn(chain_txn *t, const fl_pubkey *from, uint64_t amount,
 		      uint64_t *burned) FL_MUST_CHECK;
+/* Deposits: lock moves amount from a balance into CHAIN_STATE_DEPOSITS
+ * (FL_EFUNDS if the balance is short); unlock moves it back to an account;
+ * burn_deposit destroys it (deposits and supply shrink). */
+int chain_ledger_lock(chain_txn *t, const fl_pubkey *from, uint64_t amount) FL_MUST_CHECK;
+int chain_ledger_unlock(chain_txn *t, const fl_pubkey *to, uint64_t amount) FL_MUST_CHECK;
+int chain_ledger_burn_deposit(chain_txn *t, uint64_t amount) FL_MUST_CHECK;
+
+/* Undecided proposals (proposal.c). open: at most params.max_open_proposals
+ * per proposer, the deposit locked, the record written. close: the record
+ * deleted and its deposit returned to the proposer (on activation) or
+ * burned (rejection). */
+int chain_proposal_open(chain_exec *x, const fl_pubkey *proposer, const char *id,
+			const char **reason) FL_MUST_CHECK;
+enum { CHAIN_DEPOSIT_RETURN = 1, CHAIN_DEPOSIT_BURN = 2 };
+int chain_proposal_close(chain_exec *x, const fl_pubkey *proposer, const char *id,
+			 int outcome) FL_MUST_CHECK;
 
 /* Governance votes (governance.c): sum of the current power of the voters
  * under `prefix` (a key without the trailing voter) whose stored choice is

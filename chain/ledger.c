@@ -1,9 +1,12 @@
 /*
- * chain/ledger.c — the token ledger. Balances change in three ways only:
+ * chain/ledger.c — the token ledger. Balances change in these ways only:
  * a transfer moves tokens (the supply stays), a round's reward mints them
  * (the supply grows by exactly that much), a slash burns them (the supply
- * shrinks by exactly that much). So CHAIN_STATE_SUPPLY is at every height
- * the sum of all balances, which the tests check after random traffic.
+ * shrinks by exactly that much), and a profile proposal's deposit is
+ * locked out of its proposer's balance into CHAIN_STATE_DEPOSITS, then
+ * unlocked back to it or burned from there. So CHAIN_STATE_SUPPLY is at
+ * every height the sum of all balances plus the deposits, which the tests
+ * check after random traffic.
  */
 #include "chain/internal.h"
 
@@ -96,6 +99,77 @@ int chain_ledger_burn(chain_txn *t, const fl_pubkey *from, uint64_t amount, uint
 	if (burned != NULL)
 		*burned = amount;
 	return FL_OK;
+}
+
+/* Deposits and supply are read together: a store where they disagree
+ * (deposits above supply) is corrupt. */
+static int get_deposits(chain_txn *t, uint64_t *deposits, uint64_t *supply)
+{
+	int rc;
+
+	if ((rc = chain_state_get_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_DEPOSITS, deposits)) ||
+	    (rc = chain_state_get_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_SUPPLY, supply)))
+		return rc == FL_ENOTFOUND ? FL_ECORRUPT : rc;
+	return *deposits > *supply ? FL_ECORRUPT : FL_OK;
+}
+
+int chain_ledger_lock(chain_txn *t, const fl_pubkey *from, uint64_t amount)
+{
+	chain_account src;
+	uint64_t deposits, supply;
+	int rc;
+
+	assert(t != NULL && from != NULL);
+	if ((rc = get_deposits(t, &deposits, &supply)) != FL_OK)
+		return rc;
+	if ((rc = chain_state_get_account(t, from, &src)) != FL_OK)
+		return rc;
+	if (src.balance < amount)
+		return FL_EFUNDS;
+	/* The balance is part of the supply: deposits + balance <= supply. */
+	if (amount > supply - deposits)
+		return FL_ECORRUPT;
+	src.balance -= amount;
+	if ((rc = chain_state_put_account(t, from, &src)) != FL_OK)
+		return rc;
+	return chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_DEPOSITS, deposits + amount);
+}
+
+int chain_ledger_unlock(chain_txn *t, const fl_pubkey *to, uint64_t amount)
+{
+	chain_account dst;
+	uint64_t deposits, supply;
+	int rc;
+
+	assert(t != NULL && to != NULL);
+	if ((rc = get_deposits(t, &deposits, &supply)) != FL_OK)
+		return rc;
+	if (amount > deposits)
+		return FL_ECORRUPT;
+	if ((rc = load_or_new(t, to, &dst)) != FL_OK)
+		return rc;
+	if (dst.balance > UINT64_MAX - amount)
+		return FL_EOVERFLOW;
+	dst.balance += amount;
+	if ((rc = chain_state_put_account(t, to, &dst)) != FL_OK)
+		return rc;
+	return chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_DEPOSITS, deposits - amount);
+}
+
+int chain_ledger_burn_deposit(chain_txn *t, uint64_t amount)
+{
+	uint64_t deposits, supply;
+	int rc;
+
+	assert(t != NULL);
+	if ((rc = get_deposits(t, &deposits, &supply)) != FL_OK)
+		return rc;
+	if (amount > deposits)
+		return FL_ECORRUPT;
+	if ((rc = chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_DEPOSITS,
+				      deposits - amount)) != FL_OK)
+		return rc;
+	return chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_SUPPLY, supply - amount);
 }
 
 int chain_rule_transfer(chain_exec *x, const chain_tx *tx, const char **reason)

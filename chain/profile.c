@@ -6,7 +6,9 @@
  *   PROPOSED --NO >= 1/3 of power--> REJECTED
  *
  * NO at one third already rejects because YES can then never pass. Each
- * phase (approval, retirement) takes one vote per validator.
+ * phase (approval, retirement) takes one vote per validator. A proposal
+ * costs a deposit and counts against its proposer's cap until it is
+ * decided (proposal.c).
  */
 #include "chain/internal.h"
 
@@ -51,6 +53,9 @@ int chain_rule_profile_propose(chain_exec *x, const chain_tx *tx, const char **r
 		if (rc != FL_OK)
 			return rc;
 	}
+	if ((rc = chain_proposal_open(x, &tx->sender, def->id, reason)) != FL_OK)
+		return rc;
+	*reason = "tx: store";
 	memset(&st, 0, sizeof(st));
 	st.status = CHAIN_PROFILE_PROPOSED;
 	st.proposed_height = x->height;
@@ -141,6 +146,13 @@ int chain_rule_profile_vote(chain_exec *x, const chain_tx *tx, const char **reas
 	st.status = next;
 	if (next == CHAIN_PROFILE_ACTIVE)
 		st.activated_height = x->height;
+	/* Decided: the deposit goes back to the proposer of a profile the
+	 * validators wanted, and is burned for one they refused. */
+	if (next != CHAIN_PROFILE_RETIRED &&
+	    (rc = chain_proposal_close(x, &st.proposer, pv->profile,
+				       next == CHAIN_PROFILE_ACTIVE ? CHAIN_DEPOSIT_RETURN
+								    : CHAIN_DEPOSIT_BURN)) != FL_OK)
+		return rc;
 	/* A retired profile's running round can no longer finish: it fails
 	 * now rather than waiting out a schedule nobody follows. */
 	if (next == CHAIN_PROFILE_RETIRED && st.round > 0 &&

@@ -320,6 +320,25 @@ int chain_reward_record_decode(const uint8_t *p, size_t n, chain_reward *rw)
 	return fl_reader_finish(&r);
 }
 
+/* ------------------------------------------------------------ proposals */
+
+int chain_proposal_record_encode(fl_writer *w, const chain_proposal_record *pr)
+{
+	assert(w != NULL && pr != NULL);
+	return fl_write_u64(w, pr->deposit);
+}
+
+int chain_proposal_record_decode(const uint8_t *p, size_t n, chain_proposal_record *pr)
+{
+	fl_reader r;
+
+	assert(pr != NULL && (p != NULL || n == 0));
+	memset(pr, 0, sizeof(*pr));
+	fl_reader_init(&r, p, n);
+	fl_read_u64(&r, &pr->deposit);
+	return fl_reader_finish(&r);
+}
+
 /* -------------------------------------------------------- validator sets */
 
 int chain_validator_set_encode(fl_writer *w, const chain_validator_set *v)

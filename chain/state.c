@@ -146,7 +146,9 @@ int chain_state_info(chain_txn *t, chain_info *out)
 	    (rc = must(
 		 chain_state_get_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_SUPPLY, &out->supply))) ||
 	    (rc = must(chain_state_get_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_TOTAL_POWER,
-					   &out->total_power))))
+					   &out->total_power))) ||
+	    (rc = must(chain_state_get_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_DEPOSITS,
+					   &out->deposits))))
 		goto fail;
 	rc = must(
 	    chain_txn_get(t, CHAIN_DB_META, CHAIN_META_PARAMS, strlen(CHAIN_META_PARAMS), &v, &n));

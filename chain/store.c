@@ -31,6 +31,7 @@ static const char *const db_names[CHAIN_DB_COUNT] = {
     [CHAIN_DB_VOTES] = "votes",
     [CHAIN_DB_EVALS] = "evals",
     [CHAIN_DB_REWARDS] = "rewards",
+    [CHAIN_DB_PROPOSALS] = "proposals",
     [CHAIN_DB_STATE_META] = "state_meta",
     [CHAIN_DB_META] = "meta",
     [CHAIN_DB_BLOCKS] = "blocks",

@@ -2,7 +2,8 @@
  * tests/chain/test_governance.c — member_add/member_remove and profile
  * proposals and votes, with validator powers 3, 3, 2, 1 (total 9) so that
  * the thresholds can be hit exactly: 6 of 9 is exactly 2/3 and does not
- * pass, 7 does; 3 of 9 is exactly 1/3 and rejects.
+ * pass, 7 does; 3 of 9 is exactly 1/3 and rejects. A proposal locks a
+ * deposit of 100 (every key holds 1000), at most 4 are open per proposer.
  */
 #include "chain/internal.h"
 #include "tests/support/chain_fixture.h"
@@ -21,7 +22,17 @@
 #define M1  5
 #define OUT 6
 
+#define DEPOSIT  100
+#define MAX_OPEN 4
+
 static chain_fixture fx;
+
+static void gov_params(chain_genesis *g, void *arg)
+{
+	(void)arg;
+	g->params.proposal_deposit = DEPOSIT;
+	g->params.max_open_proposals = MAX_OPEN;
+}
 
 static void open_gov(void)
 {
@@ -36,6 +47,7 @@ static void open_gov(void)
 	o.n_members = 2;
 	o.n_outsiders = 1;
 	o.balance = 1000;
+	o.tweak = gov_params;
 	cr_assert_eq(fixture_open(&fx, &o), 0);
 }
 
@@ -308,4 +320,107 @@ Test(governance, retire_an_active_profile)
 	cr_assert_eq(state_of("c").status, CHAIN_PROFILE_RETIRED);
 	cr_assert_eq(profile_vote(V2, "c", CHAIN_VOTE_RETIRE), FL_ESTATE);
 	cr_assert_eq(votes_stored(), 0);
+}
+
+/* ---------------------------------------------------- deposits and caps */
+
+static chain_info info_now(void)
+{
+	chain_info info;
+
+	cr_assert_eq(chain_store_info(fx.store, &info), 0);
+	return info;
+}
+
+/* supply = balances + deposits, at every height. */
+static void check_supply(void)
+{
+	cr_assert_eq(fixture_sum_held(&fx), info_now().supply);
+}
+
+Test(governance, deposit_locked_then_returned_or_burned)
+{
+	const uint64_t supply0 = info_now().supply;
+
+	cr_assert_eq(info_now().deposits, 0);
+	cr_assert_eq(propose(M0, "a", ""), 0);
+	cr_assert_eq(propose(M0, "b", ""), 0);
+	cr_assert_eq(fixture_balance(&fx, M0), 1000 - 2 * DEPOSIT);
+	cr_assert_eq(info_now().deposits, 2 * DEPOSIT);
+	cr_assert_eq(info_now().supply, supply0);
+	check_supply();
+	/* Activation returns it (to the proposer, whoever voted). */
+	cr_assert_eq(profile_vote(V0, "a", CHAIN_VOTE_YES), 0);
+	cr_assert_eq(profile_vote(V1, "a", CHAIN_VOTE_YES), 0);
+	cr_assert_eq(fixture_balance(&fx, M0), 1000 - 2 * DEPOSIT);
+	cr_assert_eq(profile_vote(V3, "a", CHAIN_VOTE_YES), 0);
+	cr_assert_eq(state_of("a").status, CHAIN_PROFILE_ACTIVE);
+	cr_assert_eq(fixture_balance(&fx, M0), 1000 - DEPOSIT);
+	cr_assert_eq(info_now().deposits, DEPOSIT);
+	cr_assert_eq(info_now().supply, supply0);
+	check_supply();
+	/* Rejection burns it: the supply shrinks by the deposit. */
+	cr_assert_eq(profile_vote(V0, "b", CHAIN_VOTE_NO), 0);
+	cr_assert_eq(state_of("b").status, CHAIN_PROFILE_REJECTED);
+	cr_assert_eq(fixture_balance(&fx, M0), 1000 - DEPOSIT);
+	cr_assert_eq(info_now().deposits, 0);
+	cr_assert_eq(info_now().supply, supply0 - DEPOSIT);
+	check_supply();
+	/* Retirement has no deposit left to move. */
+	cr_assert_eq(profile_vote(V0, "a", CHAIN_VOTE_RETIRE), 0);
+	cr_assert_eq(profile_vote(V1, "a", CHAIN_VOTE_RETIRE), 0);
+	cr_assert_eq(profile_vote(V2, "a", CHAIN_VOTE_RETIRE), 0);
+	cr_assert_eq(state_of("a").status, CHAIN_PROFILE_RETIRED);
+	cr_assert_eq(fixture_balance(&fx, M0), 1000 - DEPOSIT);
+	cr_assert_eq(info_now().supply, supply0 - DEPOSIT);
+	check_supply();
+}
+
+Test(governance, proposal_needs_the_deposit)
+{
+	chain_tx tx;
+
+	/* M1 keeps 99 of its 1000. */
+	cr_assert_eq(fixture_transfer(&fx, &tx, M1, OUT, 1000 - DEPOSIT + 1), 0);
+	cr_assert_eq(fixture_next_block(&fx, &tx, 1), 0);
+	chain_tx_free(&tx);
+	cr_assert_eq(propose(M1, "poor", ""), FL_EFUNDS);
+	cr_assert_str_eq(fx.res.reason, "tx: balance below proposal_deposit");
+	cr_assert_eq(chain_get_profile(fx.store, "poor", NULL, NULL), FL_ENOTFOUND);
+	cr_assert_eq(info_now().deposits, 0);
+	/* Exactly the deposit will do, and leaves nothing. */
+	cr_assert_eq(fixture_transfer(&fx, &tx, OUT, M1, 1), 0);
+	cr_assert_eq(fixture_next_block(&fx, &tx, 1), 0);
+	chain_tx_free(&tx);
+	cr_assert_eq(propose(M1, "poor", ""), 0);
+	cr_assert_eq(fixture_balance(&fx, M1), 0);
+	cr_assert_eq(info_now().deposits, DEPOSIT);
+	check_supply();
+}
+
+Test(governance, open_proposals_are_capped_per_proposer)
+{
+	char id[16];
+
+	for (int i = 0; i < MAX_OPEN; i++) {
+		snprintf(id, sizeof(id), "m0.%d", i);
+		cr_assert_eq(propose(M0, id, ""), 0, "%s", id);
+	}
+	/* One past the cap. */
+	cr_assert_eq(propose(M0, "m0.more", ""), FL_ETOOBIG);
+	cr_assert_str_eq(fx.res.reason, "tx: too many open proposals");
+	cr_assert_eq(fixture_balance(&fx, M0), 1000 - MAX_OPEN * DEPOSIT);
+	/* The cap is per proposer. */
+	cr_assert_eq(propose(M1, "m1.0", ""), 0);
+	/* A decided proposal frees its place, whichever way it went. */
+	cr_assert_eq(profile_vote(V0, "m0.0", CHAIN_VOTE_NO), 0);
+	cr_assert_eq(propose(M0, "m0.more", ""), 0);
+	cr_assert_eq(propose(M0, "m0.again", ""), FL_ETOOBIG);
+	cr_assert_eq(profile_vote(V0, "m0.1", CHAIN_VOTE_YES), 0);
+	cr_assert_eq(profile_vote(V1, "m0.1", CHAIN_VOTE_YES), 0);
+	cr_assert_eq(profile_vote(V2, "m0.1", CHAIN_VOTE_YES), 0);
+	cr_assert_eq(state_of("m0.1").status, CHAIN_PROFILE_ACTIVE);
+	cr_assert_eq(propose(M0, "m0.again", ""), 0);
+	cr_assert_eq(info_now().deposits, (MAX_OPEN + 1) * DEPOSIT);
+	check_supply();
 }

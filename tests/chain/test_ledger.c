@@ -2,7 +2,9 @@
  * tests/chain/test_ledger.c — the token ledger: overdraft and overflow are
  * refused, a self-transfer conserves, a transfer creates its recipient, and
  * the supply equals the sum of balances and does not move across many
- * random transfers (only rewards mint, only slashing burns).
+ * random transfers (only rewards mint, only slashing burns), and a deposit
+ * moves between a balance and the deposits without changing the supply
+ * until it is burned.
  */
 #include "chain/internal.h"
 #include "tests/support/chain_fixture.h"
@@ -89,7 +91,7 @@ Test(ledger, self_transfer_conserves)
 	cr_assert_eq(a.nonce, 1);
 	cr_assert_eq(fixture_transfer(&fx, &tx, 5, 5, 5001), 0);
 	cr_assert_eq(fixture_next_block(&fx, &tx, 1), FL_EFUNDS);
-	cr_assert_eq(supply_now(), fixture_sum_balances(&fx));
+	cr_assert_eq(supply_now(), fixture_sum_held(&fx));
 }
 
 Test(ledger, transfer_creates_recipient)
@@ -122,7 +124,7 @@ Test(ledger, transfer_creates_recipient)
 	cr_assert_eq(fixture_next_block(&fx, &tx, 1), 0);
 	cr_assert_eq(fixture_balance_of(&fx, &pk), 2);
 	cr_assert_eq(supply_now(), 8 * 5000);
-	cr_assert_eq(fixture_sum_balances(&fx), 8 * 5000);
+	cr_assert_eq(fixture_sum_held(&fx), 8 * 5000);
 }
 
 /* Overflow cannot arise while supply is the sum of balances and fits 64
@@ -169,6 +171,49 @@ Test(ledger, burn_takes_at_most_the_balance)
 	chain_txn_abort(t);
 }
 
+static uint64_t scalar(chain_txn *t, const char *key)
+{
+	uint64_t v = 0;
+
+	cr_assert_eq(chain_state_get_u64(t, CHAIN_DB_STATE_META, key, &v), 0);
+	return v;
+}
+
+Test(ledger, deposits_lock_unlock_and_burn)
+{
+	chain_txn *t = NULL;
+	chain_account a;
+
+	cr_assert_eq(chain_txn_begin(fx.store, 1, &t), 0);
+	/* Lock: out of the balance into deposits; the supply stays. */
+	cr_assert_eq(chain_ledger_lock(t, &fx.pk[5], 5001), FL_EFUNDS);
+	cr_assert_eq(chain_ledger_lock(t, &fx.pk[5], 5000), 0);
+	cr_assert_eq(chain_ledger_lock(t, &fx.pk[6], 300), 0);
+	cr_assert_eq(chain_state_get_account(t, &fx.pk[5], &a), 0);
+	cr_assert_eq(a.balance, 0);
+	cr_assert_eq(scalar(t, CHAIN_STATE_DEPOSITS), 5300);
+	cr_assert_eq(scalar(t, CHAIN_STATE_SUPPLY), 8 * 5000);
+	/* Unlock to another account (a new one, even); never more than held. */
+	cr_assert_eq(chain_ledger_unlock(t, &fx.pk[7], 5301), FL_ECORRUPT);
+	cr_assert_eq(chain_ledger_unlock(t, &fx.pk[5], 1000), 0);
+	cr_assert_eq(chain_state_get_account(t, &fx.pk[5], &a), 0);
+	cr_assert_eq(a.balance, 1000);
+	cr_assert_eq(scalar(t, CHAIN_STATE_DEPOSITS), 4300);
+	cr_assert_eq(scalar(t, CHAIN_STATE_SUPPLY), 8 * 5000);
+	/* Burn: deposits and supply shrink together. */
+	cr_assert_eq(chain_ledger_burn_deposit(t, 4301), FL_ECORRUPT);
+	cr_assert_eq(chain_ledger_burn_deposit(t, 4300), 0);
+	cr_assert_eq(scalar(t, CHAIN_STATE_DEPOSITS), 0);
+	cr_assert_eq(scalar(t, CHAIN_STATE_SUPPLY), 8 * 5000 - 4300);
+	/* Deposits above the supply are a corrupt store, not a lock. */
+	cr_assert_eq(chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_DEPOSITS, UINT64_MAX),
+		     0);
+	cr_assert_eq(chain_ledger_lock(t, &fx.pk[6], 1), FL_ECORRUPT);
+	chain_txn_abort(t);
+	cr_assert_eq(supply_now(), 8 * 5000);
+	cr_assert_eq(fixture_sum_held(&fx), 8 * 5000);
+}
+
 /* xorshift64*: a fixed stream, so a failure replays exactly. */
 static uint64_t rng_next(uint64_t *s)
 {
@@ -210,7 +255,7 @@ Test(ledger, supply_conserved_across_random_transfers)
 		for (uint32_t i = 0; i < n; i++)
 			cr_assert_eq(fixture_balance(&fx, i), model[i], "key %u", i);
 		cr_assert_eq(supply_now(), supply0);
-		cr_assert_eq(fixture_sum_balances(&fx), supply0);
+		cr_assert_eq(fixture_sum_held(&fx), supply0);
 	}
 	cr_assert_eq(fixture_height(&fx), 40);
 }

@@ -309,6 +309,7 @@ static void write_info(chain_store *s, const chain_params *p)
 	fl_writer_free(&w);
 	put_meta_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_SUPPLY, 123456789);
 	put_meta_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_TOTAL_POWER, 30);
+	put_meta_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_DEPOSITS, 4567);
 	cr_assert_eq(chain_txn_commit(t), FL_OK);
 }
 
@@ -344,6 +345,7 @@ Test(store, info_reads_meta)
 	expect_hash_fill(&info.genesis_hash, 0x04);
 	cr_assert_eq(info.supply, 123456789);
 	cr_assert_eq(info.total_power, 30);
+	cr_assert_eq(info.deposits, 4567);
 	cr_assert_eq(info.params.stake_unit, 777);
 	cr_assert_eq(info.params.max_block_txs, 123);
 	cr_assert_eq(info.params.timeout_propose_ms, p.timeout_propose_ms);
@@ -372,6 +374,13 @@ Test(store, info_corrupt_meta)
 	cr_assert_eq(
 	    chain_txn_del(t, CHAIN_DB_STATE_META, CHAIN_STATE_SUPPLY, strlen(CHAIN_STATE_SUPPLY)),
 	    FL_OK);
+	cr_assert_eq(chain_txn_commit(t), FL_OK);
+	cr_assert_eq(chain_store_info(s, &info), FL_ECORRUPT);
+	write_info(s, &p);
+	cr_assert_eq(chain_txn_begin(s, 1, &t), FL_OK);
+	cr_assert_eq(chain_txn_del(t, CHAIN_DB_STATE_META, CHAIN_STATE_DEPOSITS,
+				   strlen(CHAIN_STATE_DEPOSITS)),
+		     FL_OK);
 	cr_assert_eq(chain_txn_commit(t), FL_OK);
 	cr_assert_eq(chain_store_info(s, &info), FL_ECORRUPT);
 	/* Trailing bytes after the params. */

@@ -40,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		chain_eval_record eval;
 		chain_reward reward;
 		chain_validator_set set;
+		chain_proposal_record proposal;
 	} u;
 	const uint8_t *p;
 	fl_writer w;
@@ -50,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p = data + 1;
 	n = size - 1;
 	fl_writer_init(&w, 0);
-	switch (data[0] % 9) {
+	switch (data[0] % 10) {
 	case 0:
 		if (chain_account_record_decode(p, n, &u.account) == FL_OK)
 			check_same(&w, chain_account_record_encode(&w, &u.account), p, n);
@@ -85,9 +86,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (chain_reward_record_decode(p, n, &u.reward) == FL_OK)
 			check_same(&w, chain_reward_record_encode(&w, &u.reward), p, n);
 		break;
-	default:
+	case 8:
 		if (chain_validator_set_decode(p, n, &u.set) == FL_OK)
 			check_same(&w, chain_validator_set_encode(&w, &u.set), p, n);
+		break;
+	default:
+		if (chain_proposal_record_decode(p, n, &u.proposal) == FL_OK)
+			check_same(&w, chain_proposal_record_encode(&w, &u.proposal), p, n);
 		break;
 	}
 	fl_writer_free(&w);

@@ -243,6 +243,19 @@ uint64_t fixture_sum_balances(chain_fixture *fx)
 	return sum;
 }
 
+uint64_t fixture_sum_held(chain_fixture *fx)
+{
+	chain_info info;
+	uint64_t sum = fixture_sum_balances(fx);
+	int rc = chain_store_info(fx->store, &info);
+
+	if (rc != 0)
+		fx_die("info", rc);
+	if (info.deposits > UINT64_MAX - sum)
+		fx_die("sum_held", FL_EOVERFLOW);
+	return sum + info.deposits;
+}
+
 /* ----------------------------------------------------------------- signing */
 
 int fixture_sign_nonce(chain_fixture *fx, chain_tx *tx, uint32_t who, uint64_t nonce)

@@ -87,6 +87,9 @@ uint64_t fixture_balance(chain_fixture *fx, uint32_t who);
 uint64_t fixture_balance_of(chain_fixture *fx, const fl_pubkey *pk);
 /* Sum of every account's balance, by a scan of the accounts database. */
 uint64_t fixture_sum_balances(chain_fixture *fx);
+/* What the supply must equal: that sum plus the deposits of undecided
+ * proposals (chain_info.deposits). */
+uint64_t fixture_sum_held(chain_fixture *fx);
 
 /* A precommit by key `who`. */
 int fixture_vote(chain_fixture *fx, chain_vote *v, uint32_t who, uint8_t type, uint64_t height,
