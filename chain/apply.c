@@ -222,6 +222,16 @@ static int write_block(chain_exec *x, const chain_block *b, const fl_writer *enc
 	return FL_OK;
 }
 
+int chain_begin_block(chain_exec *x)
+{
+	int rc;
+
+	assert(x != NULL);
+	if ((rc = chain_proposals_begin_block(x)) != FL_OK)
+		return rc;
+	return chain_rounds_begin_block(x);
+}
+
 static void exec_init(chain_exec *x, chain_txn *t, const chain_info *info, uint64_t height,
 		      const fl_hash *beacon)
 {
@@ -271,7 +281,7 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 		goto cleanup;
 	exec_init(&x, t, &info, b->header.height, &b->header.beacon);
 	res->reason = "begin_block";
-	if ((rc = chain_rounds_begin_block(&x)) != FL_OK)
+	if ((rc = chain_begin_block(&x)) != FL_OK)
 		goto cleanup;
 	for (uint32_t i = 0; i < b->n_txs; i++) {
 		if ((rc = chain_exec_tx(&x, &b->txs[i], 0, &res->reason)) != FL_OK) {
@@ -330,7 +340,7 @@ int chain_check_tx(chain_store *s, const chain_tx *tx, uint64_t pending_nonce, c
 		goto cleanup;
 	}
 	exec_init(&x, t, &info, info.height + 1, &info.beacon);
-	if ((rc = chain_rounds_begin_block(&x)) != FL_OK) {
+	if ((rc = chain_begin_block(&x)) != FL_OK) {
 		why = "begin_block";
 		goto cleanup;
 	}

@@ -102,6 +102,7 @@ typedef enum {
 	CHAIN_PROFILE_ACTIVE = 2,
 	CHAIN_PROFILE_REJECTED = 3,
 	CHAIN_PROFILE_RETIRED = 4,
+	CHAIN_PROFILE_EXPIRED = 5, /* undecided for params.proposal_ttl_blocks */
 } chain_profile_status;
 
 typedef enum {
@@ -531,7 +532,8 @@ typedef struct chain_store chain_store; /* opaque; one LMDB environment */
 /*
  * Opens (creating if absent) the store in directory `dir`: named databases
  * meta, blocks, block_hashes, txs, accounts, validators, members, profiles,
- * rounds, updates, joins, votes, evals, rewards, proposals. map_size 0 = 1 GiB.
+ * rounds, updates, joins, votes, evals, rewards, proposals, proposal_expiry,
+ * active_profiles. map_size 0 = 1 GiB.
  * Each block is applied in one LMDB write transaction, so a crash leaves the
  * store at the last committed height.
  */

@@ -76,7 +76,8 @@ static int write_state(chain_txn *t, const chain_genesis *g)
 
 		memset(&st, 0, sizeof(st));
 		st.status = CHAIN_PROFILE_ACTIVE;
-		if ((rc = chain_state_put_profile(t, &g->profiles[i], &st)) != FL_OK)
+		if ((rc = chain_state_put_profile(t, &g->profiles[i], &st)) != FL_OK ||
+		    (rc = chain_state_set_active(t, g->profiles[i].id, 1)) != FL_OK)
 			return rc;
 	}
 	return FL_OK;

@@ -30,7 +30,11 @@ typedef enum {
 	CHAIN_DB_EVALS,        /* id 0x00 u64be(round) pubkey -> eval record */
 	CHAIN_DB_REWARDS,      /* id 0x00 u64be(round) u32be(i) -> chain_reward */
 	CHAIN_DB_PROPOSALS,    /* proposer id -> chain_proposal_record (undecided only) */
-	CHAIN_DB_STATE_META,   /* "supply", "total_power", … : state scalars */
+	/* u64be(expiry height) id -> 1, for the undecided proposals */
+	CHAIN_DB_PROPOSAL_EXPIRY,
+	/* id -> 1, for every ACTIVE profile (the set the round schedule walks) */
+	CHAIN_DB_ACTIVE_PROFILES,
+	CHAIN_DB_STATE_META, /* "supply", "deposits", "total_power": state scalars */
 	CHAIN_DB_STATE_COUNT,
 	/* not state */
 	CHAIN_DB_META = CHAIN_DB_STATE_COUNT, /* height, hashes, genesis, params */
@@ -69,6 +73,10 @@ typedef int (*chain_scan_fn)(void *ctx, const uint8_t *key, size_t klen, const u
 			     size_t vlen);
 int chain_txn_scan(chain_txn *t, chain_db db, const void *prefix, size_t plen, chain_scan_fn fn,
 		   void *ctx) FL_MUST_CHECK;
+/* Store reads made in this txn so far: one per get, one per scan's seek and
+ * one per record a scan visits. The measure of work the tests bound (the
+ * begin-block step must not grow with what the state merely holds). */
+uint64_t chain_txn_reads(const chain_txn *t);
 
 /*
  * SHA-256 over the state writes of this txn: sorted by (db, key), the last
@@ -200,9 +208,11 @@ typedef struct {
 } chain_eval_record;
 
 /* An undecided profile proposal (CHAIN_DB_PROPOSALS): what its proposer
- * locked, returned or burned when it is decided. */
+ * locked, returned or burned when it is decided, and the height at whose
+ * start it expires (its key in CHAIN_DB_PROPOSAL_EXPIRY). */
 typedef struct {
 	uint64_t deposit;
+	uint64_t expires;
 } chain_proposal_record;
 
 /* A validator set sorted by pubkey, every power > 0. */
@@ -285,6 +295,9 @@ int chain_state_get_profile(chain_txn *t, const char *id, chain_profile *def,
 			    chain_profile_state *st) FL_MUST_CHECK;
 int chain_state_put_profile(chain_txn *t, const chain_profile *def,
 			    const chain_profile_state *st) FL_MUST_CHECK;
+/* Adds id to (active != 0) or removes it from CHAIN_DB_ACTIVE_PROFILES: done
+ * by every transition into or out of ACTIVE. */
+int chain_state_set_active(chain_txn *t, const char *id, int active) FL_MUST_CHECK;
 int chain_state_get_round(chain_txn *t, const char *id, uint64_t round,
 			  chain_round *out) FL_MUST_CHECK;
 int chain_state_put_round(chain_txn *t, const chain_round *r) FL_MUST_CHECK;
@@ -364,14 +377,20 @@ int chain_ledger_unlock(chain_txn *t, const fl_pubkey *to, uint64_t amount) FL_M
 int chain_ledger_burn_deposit(chain_txn *t, uint64_t amount) FL_MUST_CHECK;
 
 /* Undecided proposals (proposal.c). open: at most params.max_open_proposals
- * per proposer, the deposit locked, the record written. close: the record
- * deleted and its deposit returned to the proposer (on activation) or
- * burned (rejection). */
+ * per proposer, the deposit locked, the record and its expiry key written
+ * (expiry at height + params.proposal_ttl_blocks). close: both deleted and
+ * the deposit returned to the proposer (on activation) or burned (rejection,
+ * expiry). begin_block: every proposal whose expiry is this height expires
+ * (chain_profile_expire), visiting those only. */
 int chain_proposal_open(chain_exec *x, const fl_pubkey *proposer, const char *id,
 			const char **reason) FL_MUST_CHECK;
 enum { CHAIN_DEPOSIT_RETURN = 1, CHAIN_DEPOSIT_BURN = 2 };
 int chain_proposal_close(chain_exec *x, const fl_pubkey *proposer, const char *id,
 			 int outcome) FL_MUST_CHECK;
+int chain_proposals_begin_block(chain_exec *x) FL_MUST_CHECK;
+/* PROPOSED -> EXPIRED: the approval votes deleted, the deposit burned
+ * (profile.c). */
+int chain_profile_expire(chain_exec *x, const char *id) FL_MUST_CHECK;
 
 /* Governance votes (governance.c): sum of the current power of the voters
  * under `prefix` (a key without the trailing voter) whose stored choice is
@@ -383,8 +402,12 @@ int chain_votes_clear(chain_txn *t, const uint8_t *prefix, size_t plen) FL_MUST_
 /* Jail, drop power to 0, burn params.slash_bps of the balance (evidence.c). */
 int chain_punish(chain_exec *x, const fl_pubkey *culprit) FL_MUST_CHECK;
 
-/* Opens, closes and fails rounds at the start of a block (round.c). */
+/* Opens, closes and fails rounds at the start of a block (round.c),
+ * visiting the profiles of CHAIN_DB_ACTIVE_PROFILES only. */
 int chain_rounds_begin_block(chain_exec *x) FL_MUST_CHECK;
+/* The whole start-of-block step, before a block's txs (apply.c): expiring
+ * proposals, then the round schedule. */
+int chain_begin_block(chain_exec *x) FL_MUST_CHECK;
 /* Fails the profile's OPEN/AGGREGATING round, if any (on retirement). */
 int chain_round_abandon(chain_exec *x, const char *id, uint64_t round) FL_MUST_CHECK;
 

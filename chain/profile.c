@@ -4,6 +4,7 @@
  *
  *   PROPOSED --YES > 2/3 of power--> ACTIVE --RETIRE > 2/3--> RETIRED
  *   PROPOSED --NO >= 1/3 of power--> REJECTED
+ *   PROPOSED --undecided for proposal_ttl_blocks--> EXPIRED
  *
  * NO at one third already rejects because YES can then never pass. Each
  * phase (approval, retirement) takes one vote per validator. A proposal
@@ -96,6 +97,10 @@ int chain_rule_profile_vote(chain_exec *x, const chain_tx *tx, const char **reas
 		*reason = "tx: no such profile";
 	if (rc != FL_OK)
 		return rc;
+	if (st.status == CHAIN_PROFILE_EXPIRED) {
+		*reason = "tx: profile expired";
+		return FL_ESTATE;
+	}
 	if (pv->choice == CHAIN_VOTE_RETIRE) {
 		phase = CHAIN_PROFILE_PHASE_RETIRE;
 		if (st.status != CHAIN_PROFILE_ACTIVE) {
@@ -158,7 +163,32 @@ int chain_rule_profile_vote(chain_exec *x, const chain_tx *tx, const char **reas
 	if (next == CHAIN_PROFILE_RETIRED && st.round > 0 &&
 	    (rc = chain_round_abandon(x, pv->profile, st.round)) != FL_OK)
 		return rc;
+	/* The round schedule walks the active set only. */
+	if ((next == CHAIN_PROFILE_ACTIVE || next == CHAIN_PROFILE_RETIRED) &&
+	    (rc = chain_state_set_active(x->t, pv->profile, next == CHAIN_PROFILE_ACTIVE)) != FL_OK)
+		return rc;
 	if ((rc = chain_state_put_profile(x->t, &def, &st)) != FL_OK)
 		return rc;
 	return chain_votes_clear(x->t, key, plen);
+}
+
+int chain_profile_expire(chain_exec *x, const char *id)
+{
+	uint8_t key[CHAIN_KEY_MAX];
+	chain_profile def;
+	chain_profile_state st;
+	int rc;
+
+	assert(x != NULL && id != NULL);
+	if ((rc = chain_state_get_profile(x->t, id, &def, &st)) != FL_OK)
+		return rc == FL_ENOTFOUND ? FL_ECORRUPT : rc;
+	/* A decided proposal leaves the expiry index when it is decided. */
+	if (st.status != CHAIN_PROFILE_PROPOSED)
+		return FL_ECORRUPT;
+	st.status = CHAIN_PROFILE_EXPIRED;
+	if ((rc = chain_state_put_profile(x->t, &def, &st)) != FL_OK ||
+	    (rc = chain_proposal_close(x, &st.proposer, id, CHAIN_DEPOSIT_BURN)) != FL_OK)
+		return rc;
+	/* Nobody can vote on it any more: its pending votes would only stay. */
+	return chain_votes_clear(x->t, key, vote_prefix(key, CHAIN_PROFILE_PHASE_APPROVE, id));
 }

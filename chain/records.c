@@ -99,7 +99,7 @@ int chain_member_record_decode(const uint8_t *p, size_t n, chain_member_record *
 
 static int profile_status_valid(uint8_t s)
 {
-	return s >= CHAIN_PROFILE_PROPOSED && s <= CHAIN_PROFILE_RETIRED;
+	return s >= CHAIN_PROFILE_PROPOSED && s <= CHAIN_PROFILE_EXPIRED;
 }
 
 int chain_profile_record_encode(fl_writer *w, const chain_profile *def,
@@ -325,7 +325,8 @@ int chain_reward_record_decode(const uint8_t *p, size_t n, chain_reward *rw)
 int chain_proposal_record_encode(fl_writer *w, const chain_proposal_record *pr)
 {
 	assert(w != NULL && pr != NULL);
-	return fl_write_u64(w, pr->deposit);
+	fl_write_u64(w, pr->deposit);
+	return fl_write_u64(w, pr->expires);
 }
 
 int chain_proposal_record_decode(const uint8_t *p, size_t n, chain_proposal_record *pr)
@@ -336,6 +337,7 @@ int chain_proposal_record_decode(const uint8_t *p, size_t n, chain_proposal_reco
 	memset(pr, 0, sizeof(*pr));
 	fl_reader_init(&r, p, n);
 	fl_read_u64(&r, &pr->deposit);
+	fl_read_u64(&r, &pr->expires);
 	return fl_reader_finish(&r);
 }
 

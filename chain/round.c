@@ -2,7 +2,9 @@
  * chain/round.c — the round schedule, run at the start of every block
  * before its txs (docs/rounds.md has the rules with their reasons):
  *
- *   for each profile in key order:
+ *   for each ACTIVE profile in key order (CHAIN_DB_ACTIVE_PROFILES: a
+ *   proposed, rejected, expired or retired profile has no round to step, so
+ *   the cost is that of the active set, not of every profile ever proposed):
  *     OPEN and h > window_end           -> AGGREGATING if n_updates >=
  *                                          min_participants, else FAILED
  *     AGGREGATING and h > window_end + n_coordinators * deadline_blocks
@@ -226,8 +228,8 @@ int chain_rounds_begin_block(chain_exec *x)
 
 	assert(x != NULL);
 	memset(&l, 0, sizeof(l));
-	/* Collect first: the steps write to the profiles being walked. */
-	rc = chain_txn_scan(x->t, CHAIN_DB_PROFILES, NULL, 0, collect_id, &l);
+	/* Collect first, step after: no write while the cursor is open. */
+	rc = chain_txn_scan(x->t, CHAIN_DB_ACTIVE_PROFILES, NULL, 0, collect_id, &l);
 	for (size_t i = 0; rc == FL_OK && i < l.n; i++)
 		rc = step_profile(x, l.ids[i]);
 	fl_free(l.ids);

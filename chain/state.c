@@ -345,6 +345,16 @@ int chain_state_put_profile(chain_txn *t, const chain_profile *def, const chain_
 	return rc;
 }
 
+int chain_state_set_active(chain_txn *t, const char *id, int active)
+{
+	assert(t != NULL && id != NULL);
+	if (!chain_id_valid(id, CHAIN_PROFILE_ID_MAX))
+		return FL_EINVAL;
+	if (active)
+		return chain_txn_put(t, CHAIN_DB_ACTIVE_PROFILES, id, strlen(id), "\x01", 1);
+	return chain_txn_del(t, CHAIN_DB_ACTIVE_PROFILES, id, strlen(id));
+}
+
 /* -------------------------------------------------------------- rounds */
 
 int chain_state_get_round(chain_txn *t, const char *id, uint64_t round, chain_round *out)

@@ -41,6 +41,7 @@ struct chain_txn {
 	chain_change *log;
 	size_t n_log;
 	size_t cap_log;
+	uint64_t reads; /* chain_txn_reads */
 };
 
 /* An LMDB return code as an FL_E* code. `what` names the operation in the

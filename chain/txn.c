@@ -110,6 +110,7 @@ int chain_txn_get(chain_txn *t, chain_db db, const void *key, size_t klen, const
 		return FL_EINVAL;
 	k.mv_size = klen;
 	k.mv_data = (void *)key;
+	t->reads++;
 	rc = mdb_get(t->txn, t->store->dbi[db], &k, &v);
 	if (rc != MDB_SUCCESS)
 		return chain_mdb_error(rc, "get");
@@ -235,6 +236,7 @@ int chain_txn_scan(chain_txn *t, chain_db db, const void *prefix, size_t plen, c
 	rc = mdb_cursor_open(t->txn, t->store->dbi[db], &cur);
 	if (rc != MDB_SUCCESS)
 		return chain_mdb_error(rc, "cursor_open");
+	t->reads++; /* the seek */
 	if (plen > 0) {
 		/* LMDB cannot seek to a key it could never store; no stored key
 		 * then starts with the prefix. */
@@ -251,7 +253,10 @@ int chain_txn_scan(chain_txn *t, chain_db db, const void *prefix, size_t plen, c
 	/* Keys come in byte order, so the first key past the prefix ends it. */
 	while (rc == MDB_SUCCESS && k.mv_size >= plen &&
 	       (plen == 0 || memcmp(k.mv_data, prefix, plen) == 0)) {
-		int cb = fn(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+		int cb;
+
+		t->reads++;
+		cb = fn(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
 
 		assert(cb <= 1);
 		if (cb != 0) {
@@ -263,4 +268,10 @@ int chain_txn_scan(chain_txn *t, chain_db db, const void *prefix, size_t plen, c
 done:
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? FL_OK : chain_mdb_error(rc, "cursor_get");
+}
+
+uint64_t chain_txn_reads(const chain_txn *t)
+{
+	assert(t != NULL);
+	return t->reads;
 }

@@ -3,7 +3,8 @@
  * proposals and votes, with validator powers 3, 3, 2, 1 (total 9) so that
  * the thresholds can be hit exactly: 6 of 9 is exactly 2/3 and does not
  * pass, 7 does; 3 of 9 is exactly 1/3 and rejects. A proposal locks a
- * deposit of 100 (every key holds 1000), at most 4 are open per proposer.
+ * deposit of 100 (every key holds 1000), at most 4 are open per proposer,
+ * and one still undecided 20 blocks after it was made expires.
  */
 #include "chain/internal.h"
 #include "tests/support/chain_fixture.h"
@@ -24,6 +25,7 @@
 
 #define DEPOSIT  100
 #define MAX_OPEN 4
+#define TTL      20
 
 static chain_fixture fx;
 
@@ -32,6 +34,7 @@ static void gov_params(chain_genesis *g, void *arg)
 	(void)arg;
 	g->params.proposal_deposit = DEPOSIT;
 	g->params.max_open_proposals = MAX_OPEN;
+	g->params.proposal_ttl_blocks = TTL;
 }
 
 static void open_gov(void)
@@ -229,6 +232,22 @@ static chain_profile_state state_of(const char *id)
 	return st;
 }
 
+/* Whether id is in CHAIN_DB_ACTIVE_PROFILES, the set the round schedule
+ * walks. */
+static int in_active_set(const char *id)
+{
+	chain_txn *t = NULL;
+	const uint8_t *v;
+	size_t n;
+	int rc;
+
+	cr_assert_eq(chain_txn_begin(fx.store, 0, &t), 0);
+	rc = chain_txn_get(t, CHAIN_DB_ACTIVE_PROFILES, id, strlen(id), &v, &n);
+	chain_txn_abort(t);
+	cr_assert(rc == FL_OK || rc == FL_ENOTFOUND);
+	return rc == FL_OK;
+}
+
 Test(governance, propose_rules)
 {
 	chain_profile_state st;
@@ -295,6 +314,7 @@ Test(governance, no_at_exactly_one_third_rejects)
 	cr_assert_eq(state_of("b").status, CHAIN_PROFILE_PROPOSED);
 	cr_assert_eq(profile_vote(V2, "b", CHAIN_VOTE_NO), 0);
 	cr_assert_eq(state_of("b").status, CHAIN_PROFILE_REJECTED);
+	cr_assert_eq(in_active_set("b"), 0);
 	cr_assert_eq(state_of("b").activated_height, 0);
 	/* A rejected profile can pass no more. */
 	cr_assert_eq(profile_vote(V1, "b", CHAIN_VOTE_YES), FL_ESTATE);
@@ -355,6 +375,7 @@ Test(governance, deposit_locked_then_returned_or_burned)
 	cr_assert_eq(fixture_balance(&fx, M0), 1000 - 2 * DEPOSIT);
 	cr_assert_eq(profile_vote(V3, "a", CHAIN_VOTE_YES), 0);
 	cr_assert_eq(state_of("a").status, CHAIN_PROFILE_ACTIVE);
+	cr_assert_eq(in_active_set("a"), 1);
 	cr_assert_eq(fixture_balance(&fx, M0), 1000 - DEPOSIT);
 	cr_assert_eq(info_now().deposits, DEPOSIT);
 	cr_assert_eq(info_now().supply, supply0);
@@ -371,6 +392,7 @@ Test(governance, deposit_locked_then_returned_or_burned)
 	cr_assert_eq(profile_vote(V1, "a", CHAIN_VOTE_RETIRE), 0);
 	cr_assert_eq(profile_vote(V2, "a", CHAIN_VOTE_RETIRE), 0);
 	cr_assert_eq(state_of("a").status, CHAIN_PROFILE_RETIRED);
+	cr_assert_eq(in_active_set("a"), 0);
 	cr_assert_eq(fixture_balance(&fx, M0), 1000 - DEPOSIT);
 	cr_assert_eq(info_now().supply, supply0 - DEPOSIT);
 	check_supply();
@@ -422,5 +444,133 @@ Test(governance, open_proposals_are_capped_per_proposer)
 	cr_assert_eq(state_of("m0.1").status, CHAIN_PROFILE_ACTIVE);
 	cr_assert_eq(propose(M0, "m0.again", ""), 0);
 	cr_assert_eq(info_now().deposits, (MAX_OPEN + 1) * DEPOSIT);
+	check_supply();
+}
+
+/* --------------------------------------------------------------- expiry */
+
+static int vote_tx(chain_tx *tx, uint32_t who, const char *id, int choice)
+{
+	memset(tx, 0, sizeof(*tx));
+	tx->kind = CHAIN_TX_PROFILE_VOTE;
+	snprintf(tx->u.profile_vote.profile, sizeof(tx->u.profile_vote.profile), "%s", id);
+	tx->u.profile_vote.choice = (uint8_t)choice;
+	return fixture_sign(&fx, tx, who);
+}
+
+/* Would a YES of `who` on `id` be admitted now (the next block's view)? */
+static int check_vote(uint32_t who, const char *id, const char **reason)
+{
+	chain_account a;
+	chain_tx tx;
+	int rc;
+
+	/* Signed with the next nonce, not counted as pending: it is never
+	 * put in a block. */
+	memset(&tx, 0, sizeof(tx));
+	tx.kind = CHAIN_TX_PROFILE_VOTE;
+	snprintf(tx.u.profile_vote.profile, sizeof(tx.u.profile_vote.profile), "%s", id);
+	tx.u.profile_vote.choice = CHAIN_VOTE_YES;
+	cr_assert_eq(chain_get_account(fx.store, &fx.pk[who], &a), 0);
+	cr_assert_eq(fixture_sign_nonce(&fx, &tx, who, a.nonce + 1), 0);
+	rc = chain_check_tx(fx.store, &tx, 0, reason);
+	chain_tx_free(&tx);
+	return rc;
+}
+
+static void propose_tx(chain_tx *tx, uint32_t who, const char *id)
+{
+	memset(tx, 0, sizeof(*tx));
+	tx->kind = CHAIN_TX_PROFILE_PROPOSE;
+	chain_sample_profile(&tx->u.profile_propose, id);
+	cr_assert_eq(fixture_sign(&fx, tx, who), 0);
+}
+
+static int submit_many(chain_tx *txs, uint32_t n)
+{
+	int rc = fixture_next_block(&fx, txs, n);
+
+	for (uint32_t i = 0; i < n; i++)
+		chain_tx_free(&txs[i]);
+	return rc;
+}
+
+/* Two proposals made in block p: "live" is decided in block p + TTL - 1,
+ * its last; "dead" is still undecided and expires at the start of block
+ * p + TTL, where its deposit is burned and its pending vote deleted. */
+Test(governance, undecided_proposal_expires_after_ttl)
+{
+	const uint64_t supply0 = info_now().supply;
+	const uint32_t voters[3] = {V0, V1, V2};
+	chain_tx txs[3];
+	const char *why = NULL;
+	uint64_t p;
+
+	propose_tx(&txs[0], M0, "live");
+	propose_tx(&txs[1], M1, "dead");
+	cr_assert_eq(submit_many(txs, 2), 0);
+	p = fixture_height(&fx);
+	cr_assert_eq(profile_vote(V3, "dead", CHAIN_VOTE_YES), 0); /* 1 of 9 */
+	cr_assert_eq(votes_stored(), 1);
+	cr_assert_eq(fixture_advance_to(&fx, p + TTL - 2), 0);
+	/* Admission looks at block p + TTL - 1: still open. */
+	cr_assert_eq(check_vote(V0, "dead", &why), 0, "%s", why ? why : "-");
+	/* Block p + TTL - 1, the last one that takes votes. */
+	for (uint32_t i = 0; i < 3; i++)
+		cr_assert_eq(vote_tx(&txs[i], voters[i], "live", CHAIN_VOTE_YES), 0);
+	cr_assert_eq(submit_many(txs, 3), 0, "%s", fx.res.reason ? fx.res.reason : "-");
+	cr_assert_eq(fixture_height(&fx), p + TTL - 1);
+	cr_assert_eq(state_of("live").status, CHAIN_PROFILE_ACTIVE);
+	cr_assert_eq(state_of("dead").status, CHAIN_PROFILE_PROPOSED);
+	cr_assert_eq(fixture_balance(&fx, M0), 1000);
+	cr_assert_eq(info_now().deposits, DEPOSIT);
+	/* Admission now looks at block p + TTL: expired. */
+	cr_assert_eq(check_vote(V0, "dead", &why), FL_ESTATE);
+	cr_assert_str_eq(why, "tx: profile expired");
+	/* So does the block itself. */
+	cr_assert_eq(profile_vote(V0, "dead", CHAIN_VOTE_YES), FL_ESTATE);
+	cr_assert_str_eq(fx.res.reason, "tx: profile expired");
+	cr_assert_eq(fixture_next_block(&fx, NULL, 0), 0);
+	cr_assert_eq(fixture_height(&fx), p + TTL);
+	cr_assert_eq(state_of("dead").status, CHAIN_PROFILE_EXPIRED);
+	cr_assert_eq(state_of("dead").activated_height, 0);
+	cr_assert_eq(fixture_balance(&fx, M1), 1000 - DEPOSIT);
+	cr_assert_eq(info_now().deposits, 0);
+	cr_assert_eq(info_now().supply, supply0 - DEPOSIT);
+	cr_assert_eq(votes_stored(), 0);
+	check_supply();
+	/* Every choice is refused, and the id stays taken. */
+	cr_assert_eq(profile_vote(V0, "dead", CHAIN_VOTE_NO), FL_ESTATE);
+	cr_assert_str_eq(fx.res.reason, "tx: profile expired");
+	cr_assert_eq(profile_vote(V0, "dead", CHAIN_VOTE_RETIRE), FL_ESTATE);
+	cr_assert_eq(propose(M1, "dead", ""), FL_EEXIST);
+	/* The active one is in the active set; the expired one never was. */
+	cr_assert_eq(in_active_set("live"), 1);
+	cr_assert_eq(in_active_set("dead"), 0);
+}
+
+/* A proposer at its cap gets a place back in the very block where one of
+ * its proposals expires, not before. */
+Test(governance, expiry_frees_a_place_under_the_cap)
+{
+	const uint64_t supply0 = info_now().supply;
+	char id[16];
+	uint64_t p0 = 0;
+
+	for (int i = 0; i < MAX_OPEN; i++) {
+		snprintf(id, sizeof(id), "c.%d", i);
+		cr_assert_eq(propose(M0, id, ""), 0, "%s", id);
+		if (i == 0)
+			p0 = fixture_height(&fx);
+	}
+	cr_assert_eq(fixture_advance_to(&fx, p0 + TTL - 2), 0);
+	cr_assert_eq(propose(M0, "c.more", ""), FL_ETOOBIG); /* in block p0 + TTL - 1 */
+	cr_assert_eq(fixture_next_block(&fx, NULL, 0), 0);
+	cr_assert_eq(state_of("c.0").status, CHAIN_PROFILE_PROPOSED);
+	cr_assert_eq(propose(M0, "c.more", ""), 0); /* in block p0 + TTL */
+	cr_assert_eq(state_of("c.0").status, CHAIN_PROFILE_EXPIRED);
+	cr_assert_eq(state_of("c.1").status, CHAIN_PROFILE_PROPOSED);
+	cr_assert_eq(info_now().deposits, MAX_OPEN * DEPOSIT);
+	cr_assert_eq(info_now().supply, supply0 - DEPOSIT);
 	check_supply();
 }
