@@ -68,6 +68,18 @@ int chain_exec_tx(chain_exec *x, const chain_tx *tx, uint64_t pending_nonce, con
 
 /* ---------------------------------------------------------- block checks */
 
+/* Block 1 follows the genesis, which nobody signs: its header carries a zero
+ * last_commit_hash instead of a hash of the commit, so the commit's fields
+ * must all be zero too, or two encodings of block 1 would share one hash. */
+static int commit_is_empty(const chain_commit *c)
+{
+	fl_hash zero;
+
+	memset(&zero, 0, sizeof(zero));
+	return c->height == 0 && c->round == 0 && fl_hash_cmp(&c->block_hash, &zero) == 0 &&
+	       c->n_sigs == 0;
+}
+
 /* The last commit carries > 2/3 of the power of the set that was in force
  * at its height: the snapshot the previous block left in META. */
 static int check_last_commit(chain_txn *t, const char *chain_id, const chain_block *b)
@@ -79,7 +91,7 @@ static int check_last_commit(chain_txn *t, const char *chain_id, const chain_blo
 	int rc;
 
 	if (b->header.height == 1)
-		return c->n_sigs == 0 ? FL_OK : FL_EINVAL;
+		return commit_is_empty(c) ? FL_OK : FL_EINVAL;
 	if (c->height != b->header.height - 1 ||
 	    fl_hash_cmp(&c->block_hash, &b->header.prev_hash) != 0 ||
 	    c->n_sigs > CHAIN_MAX_VALIDATORS)
