@@ -81,47 +81,16 @@ static int commit_is_empty(const chain_commit *c)
 }
 
 /* The last commit carries > 2/3 of the power of the set that was in force
- * at its height: the snapshot the previous block left in META. */
+ * at its height (the store's history, valset.c). */
 static int check_last_commit(chain_txn *t, const char *chain_id, const chain_block *b)
 {
-	const chain_commit *c = &b->last_commit;
-	chain_validator_set set;
-	uint64_t signed_power = 0;
-	uint32_t j = 0;
 	int rc;
 
 	if (b->header.height == 1)
-		return commit_is_empty(c) ? FL_OK : FL_EINVAL;
-	if (c->height != b->header.height - 1 ||
-	    fl_hash_cmp(&c->block_hash, &b->header.prev_hash) != 0 ||
-	    c->n_sigs > CHAIN_MAX_VALIDATORS)
-		return FL_EINVAL;
-	rc = chain_state_get_block_validators(t, &set);
-	if (rc != FL_OK)
-		return rc == FL_ENOTFOUND ? FL_ECORRUPT : rc;
-	for (uint32_t i = 0; i < c->n_sigs; i++) {
-		const struct chain_commit_sig *s = &c->sigs[i];
-		chain_vote v;
-
-		if (i > 0 && fl_pubkey_cmp(&c->sigs[i - 1].validator, &s->validator) >= 0)
-			return FL_EINVAL;
-		/* Both lists are sorted: one forward walk finds each signer. */
-		while (j < set.n && fl_pubkey_cmp(&set.pubkey[j], &s->validator) < 0)
-			j++;
-		if (j == set.n || fl_pubkey_cmp(&set.pubkey[j], &s->validator) != 0)
-			return FL_EPERM;
-		memset(&v, 0, sizeof(v));
-		v.type = CHAIN_VOTE_PRECOMMIT;
-		v.height = c->height;
-		v.round = c->round;
-		v.block_hash = c->block_hash;
-		v.validator = s->validator;
-		v.sig = s->sig;
-		if ((rc = chain_vote_verify(&v, chain_id)) != FL_OK)
-			return rc;
-		signed_power += set.power[j];
-	}
-	return chain_over_two_thirds(signed_power, set.total) ? FL_OK : FL_EPERM;
+		return commit_is_empty(&b->last_commit) ? FL_OK : FL_EINVAL;
+	rc = chain_commit_check(t, chain_id, b->header.height - 1, &b->header.prev_hash,
+				&b->last_commit);
+	return rc == FL_ENOTFOUND ? FL_ECORRUPT : rc;
 }
 
 /* Everything about the block that does not need its txs applied, in the
@@ -186,6 +155,22 @@ static int check_header(chain_txn *t, const chain_info *info, const chain_block 
 
 /* ---------------------------------------------------------- block writes */
 
+/* The set this block leaves behind is in force from the next height: the
+ * history gains an entry only when it differs from the block's own. */
+static int record_next_set(chain_exec *x, const chain_validator_set *set)
+{
+	chain_validator_set next;
+	int rc;
+
+	if ((rc = chain_state_get_validators(x->t, &next)) != FL_OK)
+		return rc;
+	if (next.n == set->n && next.total == set->total &&
+	    memcmp(next.pubkey, set->pubkey, set->n * sizeof(set->pubkey[0])) == 0 &&
+	    memcmp(next.power, set->power, set->n * sizeof(set->power[0])) == 0)
+		return FL_OK;
+	return chain_state_put_validator_set(x->t, x->height + 1, &next);
+}
+
 /* The block, its hash and tx indexes, and the meta that chain_store_info
  * reads: none of it is state (the app hash covers what the txs did). */
 static int write_block(chain_exec *x, const chain_block *b, const fl_writer *enc,
@@ -193,7 +178,6 @@ static int write_block(chain_exec *x, const chain_block *b, const fl_writer *enc
 {
 	uint8_t key[8], loc[12];
 	fl_hash block_hash, tx_hash, changes;
-	fl_writer w;
 	int rc;
 
 	chain_put_be64(key, b->header.height);
@@ -213,12 +197,7 @@ static int write_block(chain_exec *x, const chain_block *b, const fl_writer *enc
 					sizeof(loc))) != 0)
 			return rc;
 	}
-	fl_writer_init(&w, 0);
-	if ((rc = chain_validator_set_encode(&w, set)) == 0)
-		rc = chain_state_put_encoded(x->t, CHAIN_DB_META, CHAIN_META_BLOCK_VALIDATORS,
-					     strlen(CHAIN_META_BLOCK_VALIDATORS), &w);
-	fl_writer_free(&w);
-	if (rc != 0)
+	if ((rc = record_next_set(x, set)) != 0)
 		return rc;
 	/* Every state write of the block is made by now. */
 	if ((rc = chain_txn_changes_hash(x->t, &changes)) != 0)

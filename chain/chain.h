@@ -525,6 +525,14 @@ typedef struct {
 	uint64_t weight;
 } chain_reward;
 
+/* A validator set sorted by pubkey, every power > 0, total their sum. */
+typedef struct {
+	uint32_t n;
+	uint64_t total;
+	fl_pubkey pubkey[CHAIN_MAX_VALIDATORS];
+	uint64_t power[CHAIN_MAX_VALIDATORS];
+} chain_validator_set;
+
 /* --------------------------------------------------------- store */
 
 typedef struct chain_store chain_store; /* opaque; one LMDB environment */
@@ -605,6 +613,42 @@ int chain_get_tx_location(chain_store *s, const fl_hash *tx_hash, uint64_t *heig
 			  uint32_t *index) FL_MUST_CHECK;
 /* The validator set in force for the next block, sorted by pubkey. */
 int chain_get_validators(chain_store *s, chain_genesis_validator **out, size_t *n) FL_MUST_CHECK;
+
+/*
+ * The validator set in force at `height` (the one that proposes and signs
+ * block `height`), for any height from 1 to the next block (tip + 1); the
+ * store keeps each set from the height it took over. FL_ENOTFOUND for 0
+ * and beyond tip + 1.
+ */
+int chain_get_validator_set(chain_store *s, uint64_t height,
+			    chain_validator_set *out) FL_MUST_CHECK;
+
+/*
+ * Does `c` finalise block `block_hash` at `height`? Its height and block
+ * hash are those (FL_EINVAL); its signers are sorted with no duplicate
+ * (FL_EINVAL) and each is in the set in force at `height` (FL_EPERM); each
+ * signature is that validator's PRECOMMIT for (height, c->round,
+ * block_hash) on `chain_id` (FL_ESIG); the signers hold more than 2/3 of
+ * that set's power (FL_EPERM). FL_ENOTFOUND when the set at `height` is not
+ * known (see chain_get_validator_set). Sync checks old blocks with it.
+ */
+int chain_verify_commit(chain_store *s, const char *chain_id, uint64_t height,
+			const fl_hash *block_hash, const chain_commit *c) FL_MUST_CHECK;
+
+/*
+ * Stores the commit that finalised the tip block, so that a restarted node
+ * can still prove its tip (the next block would carry it, but there is no
+ * next block yet). It must be for the tip's height and hash and verify as
+ * chain_verify_commit does; FL_ESTATE at height 0. A later call replaces it.
+ */
+int chain_store_put_tip_commit(chain_store *s, const chain_commit *c) FL_MUST_CHECK;
+
+/*
+ * The commit of block `height`: for a height below the tip the last_commit
+ * of the block after it, for the tip the stored tip commit (FL_ENOTFOUND if
+ * none was stored since that block). FL_ENOTFOUND for 0 or above the tip.
+ */
+int chain_get_commit(chain_store *s, uint64_t height, chain_commit *out) FL_MUST_CHECK;
 
 /* ------------------------------------------------------- election */
 

@@ -40,6 +40,7 @@ static int add_member(chain_txn *t, const fl_pubkey *pk, const char *name)
 
 static int write_state(chain_txn *t, const chain_genesis *g)
 {
+	chain_validator_set set;
 	uint64_t supply = 0;
 	int rc;
 
@@ -52,6 +53,10 @@ static int write_state(chain_txn *t, const chain_genesis *g)
 		    (rc = chain_state_set_power(t, &v->pubkey, v->power)) != FL_OK)
 			return rc;
 	}
+	/* The genesis validators sign block 1: the first entry of the history. */
+	if ((rc = chain_state_get_validators(t, &set)) != FL_OK ||
+	    (rc = chain_state_put_validator_set(t, 1, &set)) != FL_OK)
+		return rc;
 	for (uint32_t i = 0; i < g->n_members; i++)
 		if ((rc = add_member(t, &g->members[i].pubkey, g->members[i].name)) != FL_OK)
 			return rc;

@@ -35,6 +35,8 @@ typedef enum {
 	/* id -> 1, for every ACTIVE profile (the set the round schedule walks) */
 	CHAIN_DB_ACTIVE_PROFILES,
 	CHAIN_DB_STATE_META, /* "supply", "deposits", "total_power": state scalars */
+	/* u64be(from height) -> chain_validator_set in force from it (valset.c) */
+	CHAIN_DB_VALSET_HISTORY,
 	CHAIN_DB_STATE_COUNT,
 	/* not state */
 	CHAIN_DB_META = CHAIN_DB_STATE_COUNT, /* height, hashes, genesis, params */
@@ -77,6 +79,13 @@ int chain_txn_scan(chain_txn *t, chain_db db, const void *prefix, size_t plen, c
  * one per record a scan visits. The measure of work the tests bound (the
  * begin-block step must not grow with what the state merely holds). */
 uint64_t chain_txn_reads(const chain_txn *t);
+
+/* The entry with the greatest key <= `key` (byte order), for tables whose
+ * keys are heights: *found_key and *val point into the map like
+ * chain_txn_get's *val. FL_ENOTFOUND when every key is greater. */
+int chain_txn_get_le(chain_txn *t, chain_db db, const void *key, size_t klen,
+		     const uint8_t **found_key, size_t *found_klen, const uint8_t **val,
+		     size_t *vlen) FL_MUST_CHECK;
 
 /*
  * SHA-256 over the state writes of this txn: sorted by (db, key), the last
@@ -160,9 +169,9 @@ int chain_writer_fail(fl_writer *w, int rc);
  * docs/rounds.md.
  * ================================================================ */
 
-/* Meta (bookkeeping, not state): the validator set in force for the last
- * applied block, whose precommits the next block's last_commit carries. */
-#define CHAIN_META_BLOCK_VALIDATORS "block_validators" /* chain_validator_set */
+/* Meta (bookkeeping, not state): the commit that finalised the block at
+ * the tip, once the node has stored it (chain_store_put_tip_commit). */
+#define CHAIN_META_TIP_COMMIT "tip_commit" /* chain_commit */
 
 /* First byte of a CHAIN_DB_VOTES key. Pending governance votes are
  * deleted when their subject is decided; the evidence kinds stay, so one
@@ -214,14 +223,6 @@ typedef struct {
 	uint64_t deposit;
 	uint64_t expires;
 } chain_proposal_record;
-
-/* A validator set sorted by pubkey, every power > 0. */
-typedef struct {
-	uint32_t n;
-	uint64_t total;
-	fl_pubkey pubkey[CHAIN_MAX_VALIDATORS];
-	uint64_t power[CHAIN_MAX_VALIDATORS];
-} chain_validator_set;
 
 /*
  * Record codecs. The account record holds balance, nonce, jailed,
@@ -323,8 +324,17 @@ int chain_state_put_hash(chain_txn *t, const char *key, const fl_hash *h) FL_MUS
 /* Puts the finished bytes of w (w->err must be 0) under key. */
 int chain_state_put_encoded(chain_txn *t, chain_db db, const void *key, size_t klen,
 			    const fl_writer *w) FL_MUST_CHECK;
-/* The CHAIN_META_BLOCK_VALIDATORS snapshot. */
-int chain_state_get_block_validators(chain_txn *t, chain_validator_set *out) FL_MUST_CHECK;
+/* The set in force at `height` (valset.c): the history entry with the
+ * greatest from-height <= height. FL_ENOTFOUND for height 0 and past the
+ * next block (tip + 1), whose set nobody knows yet. */
+int chain_state_get_validator_set(chain_txn *t, uint64_t height,
+				  chain_validator_set *out) FL_MUST_CHECK;
+/* Records that `set` is in force from `height` on. */
+int chain_state_put_validator_set(chain_txn *t, uint64_t height,
+				  const chain_validator_set *set) FL_MUST_CHECK;
+/* chain_verify_commit inside t (chain.h states the checks and codes). */
+int chain_commit_check(chain_txn *t, const char *chain_id, uint64_t height,
+		       const fl_hash *block_hash, const chain_commit *c) FL_MUST_CHECK;
 /* chain_store_info, read inside t (so it matches what t sees). FL_ENOTFOUND
  * before a genesis. */
 int chain_state_info(chain_txn *t, chain_info *out) FL_MUST_CHECK;

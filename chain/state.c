@@ -56,10 +56,6 @@ static int dec_eval(const uint8_t *p, size_t n, void *o)
 {
 	return chain_eval_record_decode(p, n, o);
 }
-static int dec_set(const uint8_t *p, size_t n, void *o)
-{
-	return chain_validator_set_decode(p, n, o);
-}
 
 /* ------------------------------------------------------------- scalars */
 
@@ -485,13 +481,4 @@ int chain_state_put_reward(chain_txn *t, const char *id, uint64_t round, uint32_
 		rc = chain_state_put_encoded(t, CHAIN_DB_REWARDS, key, klen, &w);
 	fl_writer_free(&w);
 	return rc;
-}
-
-/* The validator snapshot in META (see CHAIN_META_BLOCK_VALIDATORS). */
-int chain_state_get_block_validators(chain_txn *t, chain_validator_set *out)
-{
-	const char *key = CHAIN_META_BLOCK_VALIDATORS;
-
-	assert(t != NULL && out != NULL);
-	return get_record(t, CHAIN_DB_META, key, strlen(key), dec_set, out);
 }

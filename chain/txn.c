@@ -275,3 +275,41 @@ uint64_t chain_txn_reads(const chain_txn *t)
 	assert(t != NULL);
 	return t->reads;
 }
+
+int chain_txn_get_le(chain_txn *t, chain_db db, const void *key, size_t klen,
+		     const uint8_t **found_key, size_t *found_klen, const uint8_t **val,
+		     size_t *vlen)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int rc;
+
+	assert(t != NULL && t->txn != NULL && key != NULL);
+	assert(found_key != NULL && found_klen != NULL && val != NULL && vlen != NULL);
+	assert((unsigned)db < CHAIN_DB_COUNT);
+	*found_key = *val = NULL;
+	*found_klen = *vlen = 0;
+	if (!txn_key_ok(t, klen))
+		return FL_EINVAL;
+	rc = mdb_cursor_open(t->txn, t->store->dbi[db], &cur);
+	if (rc != MDB_SUCCESS)
+		return chain_mdb_error(rc, "cursor_open");
+	t->reads++; /* one seek, whichever way it steps */
+	k.mv_size = klen;
+	k.mv_data = (void *)key;
+	/* SET_RANGE finds the first key >= key: that one if equal, else the
+	 * one before it; with no key >= key, the last key is the answer. */
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	else if (rc == MDB_SUCCESS && (k.mv_size != klen || memcmp(k.mv_data, key, klen) != 0))
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	if (rc == MDB_SUCCESS) {
+		*found_key = k.mv_data;
+		*found_klen = k.mv_size;
+		*val = v.mv_data;
+		*vlen = v.mv_size;
+	}
+	mdb_cursor_close(cur);
+	return chain_mdb_error(rc, "cursor_get");
+}

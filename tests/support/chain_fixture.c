@@ -307,40 +307,80 @@ int fixture_vote(chain_fixture *fx, chain_vote *v, uint32_t who, uint8_t type, u
 
 /* ---------------------------------------------------------------- blocks */
 
-/* Precommits for the last block by every key of the set that was in force
- * for it (the snapshot the store keeps), in validator order. */
-static int sign_last_commit(chain_fixture *fx, const chain_info *info, chain_commit *c)
+int fixture_commit(chain_fixture *fx, uint64_t height, const fl_hash *block_hash,
+		   const uint32_t *who, uint32_t n, chain_commit *c)
 {
-	chain_validator_set set;
-	chain_txn *t = NULL;
-	int rc;
-
 	memset(c, 0, sizeof(*c));
-	if (info->height == 0)
-		return FL_OK;
-	if ((rc = chain_txn_begin(fx->store, 0, &t)) != 0)
-		return rc;
-	rc = chain_state_get_block_validators(t, &set);
-	chain_txn_abort(t);
-	if (rc != 0)
-		return rc;
-	c->height = info->height;
-	c->round = 0;
-	c->block_hash = info->last_block_hash;
-	for (uint32_t i = 0; i < set.n; i++) {
-		int who = fixture_key_index(fx, &set.pubkey[i]);
+	if (n > CHAIN_MAX_VALIDATORS)
+		return FL_EINVAL;
+	c->height = height;
+	c->block_hash = *block_hash;
+	for (uint32_t i = 0; i < n; i++) {
 		chain_vote v;
+		uint32_t at = 0;
+		int rc = fixture_vote(fx, &v, who[i], CHAIN_VOTE_PRECOMMIT, height, 0, block_hash);
 
-		if (who < 0)
-			continue;
-		if ((rc = fixture_vote(fx, &v, (uint32_t)who, CHAIN_VOTE_PRECOMMIT, c->height, 0,
-				       &c->block_hash)) != 0)
+		if (rc != 0)
 			return rc;
-		c->sigs[c->n_sigs].validator = v.validator;
-		c->sigs[c->n_sigs].sig = v.sig;
+		/* Insertion keeps the validator order the encoding wants. */
+		while (at < c->n_sigs && fl_pubkey_cmp(&c->sigs[at].validator, &v.validator) < 0)
+			at++;
+		memmove(&c->sigs[at + 1], &c->sigs[at], (c->n_sigs - at) * sizeof(c->sigs[0]));
+		c->sigs[at].validator = v.validator;
+		c->sigs[at].sig = v.sig;
 		c->n_sigs++;
 	}
 	return FL_OK;
+}
+
+/* Every key of the set in force at the tip (the store's validator-set
+ * history), in validator order. */
+int fixture_tip_commit(chain_fixture *fx, chain_commit *c)
+{
+	chain_validator_set set;
+	uint32_t who[CHAIN_MAX_VALIDATORS], n = 0;
+	chain_info info;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = chain_store_info(fx->store, &info)) != 0)
+		return rc;
+	if (info.height == 0)
+		return FL_OK;
+	if ((rc = chain_get_validator_set(fx->store, info.height, &set)) != 0)
+		return rc;
+	for (uint32_t i = 0; i < set.n; i++) {
+		int k = fixture_key_index(fx, &set.pubkey[i]);
+
+		if (k >= 0)
+			who[n++] = (uint32_t)k;
+	}
+	return fixture_commit(fx, info.height, &info.last_block_hash, who, n, c);
+}
+
+int fixture_double_sign(chain_fixture *fx, chain_tx *tx, uint32_t culprit, uint64_t height,
+			uint32_t round, const char *tag)
+{
+	chain_tx_evidence *e = &tx->u.evidence;
+	char s[64];
+	fl_hash a, b;
+	int rc;
+
+	memset(tx, 0, sizeof(*tx));
+	tx->kind = CHAIN_TX_EVIDENCE;
+	e->type = CHAIN_EVIDENCE_DOUBLE_SIGN;
+	snprintf(s, sizeof(s), "%s a", tag);
+	fl_sha256(&a, s, strlen(s));
+	snprintf(s, sizeof(s), "%s b", tag);
+	fl_sha256(&b, s, strlen(s));
+	if (fl_hash_cmp(&a, &b) > 0) {
+		fl_hash t = a;
+		a = b;
+		b = t;
+	}
+	if ((rc = fixture_vote(fx, &e->vote_a, culprit, CHAIN_VOTE_PRECOMMIT, height, round, &a)))
+		return rc;
+	return fixture_vote(fx, &e->vote_b, culprit, CHAIN_VOTE_PRECOMMIT, height, round, &b);
 }
 
 /* Round robin over the validators in force that the fixture holds keys of. */
@@ -395,7 +435,7 @@ int fixture_build_block(chain_fixture *fx, const chain_tx *txs, uint32_t n, chai
 	h->app_hash = info.app_hash;
 	if ((rc = chain_block_tx_root(&h->tx_root, b)) != 0)
 		goto fail;
-	if ((rc = sign_last_commit(fx, &info, &b->last_commit)) != 0)
+	if ((rc = fixture_tip_commit(fx, &b->last_commit)) != 0)
 		goto fail;
 	if (info.height > 0 && (rc = chain_commit_hash(&h->last_commit_hash, &b->last_commit)) != 0)
 		goto fail;

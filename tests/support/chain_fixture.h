@@ -94,5 +94,17 @@ uint64_t fixture_sum_held(chain_fixture *fx);
 /* A precommit by key `who`. */
 int fixture_vote(chain_fixture *fx, chain_vote *v, uint32_t who, uint8_t type, uint64_t height,
 		 uint32_t round, const fl_hash *block_hash);
+/* A commit of (height, round 0, block_hash) signed by keys who[0..n), put
+ * in validator order. */
+int fixture_commit(chain_fixture *fx, uint64_t height, const fl_hash *block_hash,
+		   const uint32_t *who, uint32_t n, chain_commit *c);
+/* The commit of the tip block by every key of the set in force at the tip
+ * (chain_get_validator_set); empty at height 0. What the next block carries. */
+int fixture_tip_commit(chain_fixture *fx, chain_commit *c);
+/* An unsigned DOUBLE_SIGN evidence tx: two precommits of `culprit` at
+ * (height, round) for two blocks named by `tag`, in the order the encoding
+ * wants. Sign it with fixture_sign. */
+int fixture_double_sign(chain_fixture *fx, chain_tx *tx, uint32_t culprit, uint64_t height,
+			uint32_t round, const char *tag);
 
 #endif
