@@ -22,6 +22,7 @@ static const chain_rule_fn rules[] = {
     [CHAIN_TX_AGGREGATE_COMMIT] = chain_rule_aggregate_commit,
     [CHAIN_TX_EVAL_REPORT] = chain_rule_eval_report,
     [CHAIN_TX_EVIDENCE] = chain_rule_evidence,
+    [CHAIN_TX_VALIDATOR_UPDATE] = chain_rule_validator_update,
 };
 
 int chain_exec_tx(chain_exec *x, const chain_tx *tx, uint64_t pending_nonce, const char **reason)
@@ -280,6 +281,9 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 			goto cleanup;
 		}
 	}
+	res->reason = "end_block";
+	if ((rc = chain_valset_end_block(&x)) != FL_OK)
+		goto cleanup;
 	res->reason = "store";
 	if ((rc = write_block(&x, b, &enc, &set, &info.app_hash, &res->app_hash)) != FL_OK)
 		goto cleanup;

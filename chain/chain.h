@@ -50,6 +50,13 @@
  * the difference of two never overflows int32. */
 #define CHAIN_SUMMARY_ABS_MAX (1000 * (int32_t)CHAIN_PPM)
 
+/* Validator power: at most 2^40 each, so the total of CHAIN_MAX_VALIDATORS
+ * stays below 2^47 and no sum or threshold product can overflow. */
+#define CHAIN_MAX_VALIDATOR_POWER (1ull << 40)
+/* Open validator_update votes per voter; a further vote replaces the
+ * voter's oldest, so a vote nobody joins never blocks its voter. */
+#define CHAIN_VALSET_MAX_PENDING 4u
+
 /* Chain parameter ranges (chain_params_check). */
 #define CHAIN_UNBONDING_MAX_BLOCKS 10000000u /* about four months of 1 s blocks */
 #define CHAIN_MAX_OPEN_PROPOSALS   64u
@@ -74,6 +81,8 @@ typedef enum {
 	CHAIN_TX_AGGREGATE_COMMIT = 8,
 	CHAIN_TX_EVAL_REPORT = 9,
 	CHAIN_TX_EVIDENCE = 10,
+	/* 11 and 12 are bond and unbond */
+	CHAIN_TX_VALIDATOR_UPDATE = 13,
 } chain_tx_kind;
 
 /* "transfer", "member_add", … ; NULL for an unknown kind. */
@@ -119,6 +128,14 @@ typedef enum {
 } chain_round_status;
 
 typedef enum { CHAIN_VOTE_PREVOTE = 1, CHAIN_VOTE_PRECOMMIT = 2 } chain_vote_type;
+
+/* What a validator_update does to its target (docs/state-machine.md). */
+typedef enum {
+	CHAIN_VALSET_ADD = 1,       /* a member or new account joins with `power` */
+	CHAIN_VALSET_REMOVE = 2,    /* a validator leaves the set (power 0 in the tx) */
+	CHAIN_VALSET_SET_POWER = 3, /* a validator's power becomes `power` */
+	CHAIN_VALSET_UNJAIL = 4,    /* a jailed account is freed, a validator again if power > 0 */
+} chain_valset_action;
 
 typedef enum {
 	CHAIN_EVIDENCE_DOUBLE_SIGN = 1,   /* two conflicting votes of one validator */
@@ -265,6 +282,18 @@ typedef struct {
 	uint64_t metric_value; /* unit per the profile's metric */
 } chain_tx_eval_report;
 
+/* validator_update: the sender's YES vote for one change of the validator
+ * set; the whole body is the subject, so validators agree on the exact
+ * change. Past 2/3 of the power it is in force two heights after the block
+ * that carried the deciding vote. */
+typedef struct {
+	fl_pubkey target;
+	uint8_t action; /* chain_valset_action */
+	/* ADD, SET_POWER: 1..CHAIN_MAX_VALIDATOR_POWER; REMOVE: 0; UNJAIL:
+	 * 0 (a member again) or 1..CHAIN_MAX_VALIDATOR_POWER (a validator) */
+	uint64_t power;
+} chain_tx_validator_update;
+
 /* A consensus vote (design.md §5). Signed over
  * fl_domain_hash("vote", chain_id, chain_vote_sign_bytes). */
 typedef struct {
@@ -302,6 +331,7 @@ typedef struct {
 		chain_tx_aggregate_commit aggregate_commit;
 		chain_tx_eval_report eval_report;
 		chain_tx_evidence evidence;
+		chain_tx_validator_update validator_update;
 	} u;
 	fl_sig sig;
 } chain_tx;

@@ -73,7 +73,8 @@ static int check_validators(const chain_genesis *g, const char **field)
 		const chain_genesis_validator *v = &g->validators[i];
 		if (fl_pubkey_check(&v->pubkey) != 0)
 			return bad_at(field, "validators", i, "pubkey");
-		if (v->power == 0 || v->power > UINT64_MAX - total)
+		if (v->power == 0 || v->power > CHAIN_MAX_VALIDATOR_POWER ||
+		    v->power > UINT64_MAX - total)
 			return bad_at(field, "validators", i, "power");
 		total += v->power;
 		if (!chain_text_valid(v->name, 0, CHAIN_NAME_MAX))

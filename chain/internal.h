@@ -37,6 +37,8 @@ typedef enum {
 	CHAIN_DB_STATE_META, /* "supply", "deposits", "total_power": state scalars */
 	/* u64be(from height) -> chain_validator_set in force from it (valset.c) */
 	CHAIN_DB_VALSET_HISTORY,
+	/* u64be(in force at) u32be(seq) -> validator update (valset_update.c) */
+	CHAIN_DB_VALSET_PENDING,
 	CHAIN_DB_STATE_COUNT,
 	/* not state */
 	CHAIN_DB_META = CHAIN_DB_STATE_COUNT, /* height, hashes, genesis, params */
@@ -142,6 +144,11 @@ int chain_tx_body_check(const chain_tx *tx) FL_MUST_CHECK;
 int chain_evidence_encode(fl_writer *w, const chain_tx_evidence *e) FL_MUST_CHECK;
 int chain_evidence_decode(fl_reader *r, chain_tx_evidence *e) FL_MUST_CHECK;
 int chain_evidence_check(const chain_tx_evidence *e) FL_MUST_CHECK;
+/* validator_update body (records.c): pubkey target, u8 action, u64 power;
+ * the same bytes are a scheduled update's record. */
+int chain_valset_update_check(const chain_tx_validator_update *u) FL_MUST_CHECK;
+int chain_valset_update_write(fl_writer *w, const chain_tx_validator_update *u) FL_MUST_CHECK;
+int chain_valset_update_read(fl_reader *r, chain_tx_validator_update *u) FL_MUST_CHECK;
 
 /* Labels: 1..max entries, strictly increasing (FL_ENONCANON otherwise,
  * FL_EINVAL for a bad count). Summary: 0..CHAIN_SUMMARY_MAX entries within
@@ -183,6 +190,11 @@ enum {
 	CHAIN_VOTES_DOUBLE_SIGN = 4,   /* culprit, u64be height, u32be round -> 1 */
 	CHAIN_VOTES_BAD_AGGREGATE = 5, /* culprit, u64be round, id 0x00, voter -> 1 */
 	CHAIN_VOTES_BAD_AGG_DONE = 6,  /* culprit, u64be round, id 0x00 -> 1 */
+	/* A validator_update vote is two keys: by subject for the tally, by
+	 * voter to bound and age each voter's open votes. The subject is
+	 * target, u8 action, u64be power. */
+	CHAIN_VOTES_VALSET = 7,          /* subject, voter -> 1 */
+	CHAIN_VOTES_VALSET_BY_VOTER = 8, /* voter, subject -> u64 height of the vote */
 };
 
 /* Phases of a profile's vote (the byte after CHAIN_VOTES_PROFILE). */
@@ -253,6 +265,10 @@ int chain_reward_record_encode(fl_writer *w, const chain_reward *r) FL_MUST_CHEC
 int chain_reward_record_decode(const uint8_t *p, size_t n, chain_reward *r) FL_MUST_CHECK;
 int chain_validator_set_encode(fl_writer *w, const chain_validator_set *v) FL_MUST_CHECK;
 int chain_validator_set_decode(const uint8_t *p, size_t n, chain_validator_set *v) FL_MUST_CHECK;
+/* A scheduled update (CHAIN_DB_VALSET_PENDING): the tx body's bytes,
+ * checked like the body. */
+int chain_valset_update_record_decode(const uint8_t *p, size_t n,
+				      chain_tx_validator_update *u) FL_MUST_CHECK;
 
 /* ---------------------------------------------------------------- keys */
 
@@ -435,6 +451,13 @@ int chain_rule_aggregate_commit(chain_exec *x, const chain_tx *tx,
 				const char **reason) FL_MUST_CHECK;
 int chain_rule_eval_report(chain_exec *x, const chain_tx *tx, const char **reason) FL_MUST_CHECK;
 int chain_rule_evidence(chain_exec *x, const chain_tx *tx, const char **reason) FL_MUST_CHECK;
+int chain_rule_validator_update(chain_exec *x, const chain_tx *tx,
+				const char **reason) FL_MUST_CHECK;
+
+/* After a block's txs (valset_update.c): the updates scheduled to be in
+ * force at the next height are applied, so the state the block leaves is
+ * the set that proposes and signs that height. */
+int chain_valset_end_block(chain_exec *x) FL_MUST_CHECK;
 
 /* Envelope (signature, known sender, nonce = max(nonce, pending)+1), the
  * nonce bump, then the kind's rule. */

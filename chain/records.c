@@ -382,6 +382,36 @@ int chain_validator_set_decode(const uint8_t *p, size_t n, chain_validator_set *
 	return fl_reader_finish(&r);
 }
 
+/* ----------------------------------------------------- validator updates */
+
+int chain_valset_update_write(fl_writer *w, const chain_tx_validator_update *u)
+{
+	assert(w != NULL && u != NULL);
+	write_key(w, &u->target);
+	fl_write_u8(w, u->action);
+	return fl_write_u64(w, u->power);
+}
+
+int chain_valset_update_read(fl_reader *r, chain_tx_validator_update *u)
+{
+	assert(r != NULL && u != NULL);
+	read_key(r, &u->target);
+	fl_read_u8(r, &u->action);
+	return fl_read_u64(r, &u->power);
+}
+
+int chain_valset_update_record_decode(const uint8_t *p, size_t n, chain_tx_validator_update *u)
+{
+	fl_reader r;
+
+	assert(u != NULL && (p != NULL || n == 0));
+	memset(u, 0, sizeof(*u));
+	fl_reader_init(&r, p, n);
+	if (chain_valset_update_read(&r, u) == FL_OK)
+		chain_reader_fail(&r, chain_valset_update_check(u));
+	return fl_reader_finish(&r);
+}
+
 /* ----------------------------------------------------------------- keys */
 
 void chain_put_be32(uint8_t out[4], uint32_t v)

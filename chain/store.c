@@ -36,6 +36,7 @@ static const char *const db_names[CHAIN_DB_COUNT] = {
     [CHAIN_DB_ACTIVE_PROFILES] = "active_profiles",
     [CHAIN_DB_STATE_META] = "state_meta",
     [CHAIN_DB_VALSET_HISTORY] = "valset_history",
+    [CHAIN_DB_VALSET_PENDING] = "valset_pending",
     [CHAIN_DB_META] = "meta",
     [CHAIN_DB_BLOCKS] = "blocks",
     [CHAIN_DB_BLOCK_HASHES] = "block_hashes",

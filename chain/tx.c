@@ -33,11 +33,17 @@
 #include <string.h>
 
 static const char *const kind_names[] = {
-    [CHAIN_TX_TRANSFER] = "transfer",           [CHAIN_TX_MEMBER_ADD] = "member_add",
-    [CHAIN_TX_MEMBER_REMOVE] = "member_remove", [CHAIN_TX_PROFILE_PROPOSE] = "profile_propose",
-    [CHAIN_TX_PROFILE_VOTE] = "profile_vote",   [CHAIN_TX_ROUND_JOIN] = "round_join",
-    [CHAIN_TX_UPDATE_COMMIT] = "update_commit", [CHAIN_TX_AGGREGATE_COMMIT] = "aggregate_commit",
-    [CHAIN_TX_EVAL_REPORT] = "eval_report",     [CHAIN_TX_EVIDENCE] = "evidence",
+    [CHAIN_TX_TRANSFER] = "transfer",
+    [CHAIN_TX_MEMBER_ADD] = "member_add",
+    [CHAIN_TX_MEMBER_REMOVE] = "member_remove",
+    [CHAIN_TX_PROFILE_PROPOSE] = "profile_propose",
+    [CHAIN_TX_PROFILE_VOTE] = "profile_vote",
+    [CHAIN_TX_ROUND_JOIN] = "round_join",
+    [CHAIN_TX_UPDATE_COMMIT] = "update_commit",
+    [CHAIN_TX_AGGREGATE_COMMIT] = "aggregate_commit",
+    [CHAIN_TX_EVAL_REPORT] = "eval_report",
+    [CHAIN_TX_EVIDENCE] = "evidence",
+    [CHAIN_TX_VALIDATOR_UPDATE] = "validator_update",
 };
 
 const char *chain_tx_kind_name(int kind)

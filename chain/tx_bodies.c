@@ -95,6 +95,24 @@ static int check_eval_report(const chain_tx_eval_report *e)
 	return FL_OK;
 }
 
+int chain_valset_update_check(const chain_tx_validator_update *u)
+{
+	if (fl_pubkey_check(&u->target) != 0 || u->power > CHAIN_MAX_VALIDATOR_POWER)
+		return FL_EINVAL;
+	switch (u->action) {
+	case CHAIN_VALSET_ADD:
+	case CHAIN_VALSET_SET_POWER:
+		return u->power > 0 ? FL_OK : FL_EINVAL;
+	case CHAIN_VALSET_REMOVE:
+		/* One encoding per subject: a removal carries no power. */
+		return u->power == 0 ? FL_OK : FL_EINVAL;
+	case CHAIN_VALSET_UNJAIL:
+		return FL_OK;
+	default:
+		return FL_EINVAL;
+	}
+}
+
 int chain_tx_body_check(const chain_tx *tx)
 {
 	const char *field;
@@ -120,6 +138,8 @@ int chain_tx_body_check(const chain_tx *tx)
 		return check_eval_report(&tx->u.eval_report);
 	case CHAIN_TX_EVIDENCE:
 		return chain_evidence_check(&tx->u.evidence);
+	case CHAIN_TX_VALIDATOR_UPDATE:
+		return chain_valset_update_check(&tx->u.validator_update);
 	default:
 		return FL_EVERSION;
 	}
@@ -208,6 +228,8 @@ int chain_tx_body_encode(fl_writer *w, const chain_tx *tx)
 	}
 	case CHAIN_TX_EVIDENCE:
 		return chain_evidence_encode(w, &tx->u.evidence);
+	case CHAIN_TX_VALIDATOR_UPDATE:
+		return chain_valset_update_write(w, &tx->u.validator_update);
 	default:
 		return FL_EVERSION;
 	}
@@ -309,6 +331,8 @@ static int read_body(fl_reader *r, chain_tx *tx)
 	}
 	case CHAIN_TX_EVIDENCE:
 		return chain_evidence_decode(r, &tx->u.evidence);
+	case CHAIN_TX_VALIDATOR_UPDATE:
+		return chain_valset_update_read(r, &tx->u.validator_update);
 	default:
 		return FL_EVERSION;
 	}

@@ -384,7 +384,8 @@ Test(apply, block_one_has_no_commit)
 			break;
 		}
 		cr_assert_eq(chain_header_hash(&edited, &b.header), 0);
-		cr_assert_eq(fl_hash_cmp(&honest, &edited), 0, "the header does not see the commit");
+		cr_assert_eq(fl_hash_cmp(&honest, &edited), 0,
+			     "the header does not see the commit");
 		expect_rejected(&b, FL_EINVAL, "last_commit");
 		chain_block_free(&b);
 	}

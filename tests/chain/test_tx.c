@@ -123,6 +123,8 @@ Test(tx, kind_names)
 	cr_assert_str_eq(chain_tx_kind_name(CHAIN_TX_EVIDENCE), "evidence");
 	cr_assert_null(chain_tx_kind_name(0));
 	cr_assert_null(chain_tx_kind_name(11));
+	cr_assert_str_eq(chain_tx_kind_name(CHAIN_TX_VALIDATOR_UPDATE), "validator_update");
+	cr_assert_null(chain_tx_kind_name(14));
 	cr_assert_null(chain_tx_kind_name(-1));
 }
 
@@ -457,6 +459,19 @@ Test(tx, body_ranges)
 	REFUSED(CHAIN_TX_EVAL_REPORT, 0, strcpy(tx.u.eval_report.profile, "a b"), FL_EINVAL);
 	REFUSED(CHAIN_TX_EVIDENCE, 0, tx.u.evidence.type = 3, FL_EINVAL);
 	REFUSED(CHAIN_TX_EVIDENCE, 0, tx.u.evidence.vote_a.type = 9, FL_EINVAL);
+	REFUSED(CHAIN_TX_VALIDATOR_UPDATE, 0, tx.u.validator_update.action = 0, FL_EINVAL);
+	REFUSED(CHAIN_TX_VALIDATOR_UPDATE, 0, tx.u.validator_update.action = 5, FL_EINVAL);
+	REFUSED(CHAIN_TX_VALIDATOR_UPDATE, 0, tx.u.validator_update.power = 0, FL_EINVAL);
+	REFUSED(CHAIN_TX_VALIDATOR_UPDATE, 0,
+		tx.u.validator_update.power = CHAIN_MAX_VALIDATOR_POWER + 1, FL_EINVAL);
+	REFUSED(CHAIN_TX_VALIDATOR_UPDATE, 0, tx.u.validator_update.action = CHAIN_VALSET_REMOVE,
+		FL_EINVAL); /* power 25 */
+	REFUSED(CHAIN_TX_VALIDATOR_UPDATE, 0,
+		(tx.u.validator_update.action = CHAIN_VALSET_SET_POWER,
+		 tx.u.validator_update.power = 0),
+		FL_EINVAL);
+	REFUSED(CHAIN_TX_VALIDATOR_UPDATE, 0,
+		memset(tx.u.validator_update.target.b, 0xff, FL_PUBKEY_LEN), FL_EINVAL);
 #undef REFUSED
 }
 

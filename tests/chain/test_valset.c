@@ -103,7 +103,8 @@ Test(valset, history_keeps_the_set_of_every_height)
 		cr_assert_eq(chain_get_validator_set(fx.store, h, &set), 0);
 		cr_assert_eq(set.n, 2, "height %llu", (unsigned long long)h);
 		cr_assert_eq(set.total, 20);
-		cr_assert(in_set(&set, 0) && in_set(&set, 1) && !in_set(&set, 2) && !in_set(&set, 3));
+		cr_assert(in_set(&set, 0) && in_set(&set, 1) && !in_set(&set, 2) &&
+			  !in_set(&set, 3));
 	}
 	cr_assert_eq(chain_get_validator_set(fx.store, 9, &set), FL_ENOTFOUND);
 	/* It is the store's: a restart reads the same. */
@@ -228,9 +229,8 @@ Test(valset, tip_commit_survives_reopen)
 	cr_assert_eq(fixture_reopen(&fx), 0);
 	cr_assert_eq(chain_get_commit(fx.store, 4, &got), 0);
 	cr_assert(commit_eq(&got, &tip));
-	cr_assert_eq(chain_verify_commit(fx.store, fx.genesis.chain_id, 4, &info.last_block_hash,
-					 &got),
-		     0);
+	cr_assert_eq(
+	    chain_verify_commit(fx.store, fx.genesis.chain_id, 4, &info.last_block_hash, &got), 0);
 
 	/* The next block carries a commit of 4 (maybe another signer set);
 	 * the new tip has none until the node stores one. */

@@ -41,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		chain_reward reward;
 		chain_validator_set set;
 		chain_proposal_record proposal;
+		chain_tx_validator_update scheduled;
 	} u;
 	const uint8_t *p;
 	fl_writer w;
@@ -51,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p = data + 1;
 	n = size - 1;
 	fl_writer_init(&w, 0);
-	switch (data[0] % 10) {
+	switch (data[0] % 11) {
 	case 0:
 		if (chain_account_record_decode(p, n, &u.account) == FL_OK)
 			check_same(&w, chain_account_record_encode(&w, &u.account), p, n);
@@ -90,9 +91,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (chain_validator_set_decode(p, n, &u.set) == FL_OK)
 			check_same(&w, chain_validator_set_encode(&w, &u.set), p, n);
 		break;
-	default:
+	case 9:
 		if (chain_proposal_record_decode(p, n, &u.proposal) == FL_OK)
 			check_same(&w, chain_proposal_record_encode(&w, &u.proposal), p, n);
+		break;
+	default:
+		/* a scheduled validator update (CHAIN_DB_VALSET_PENDING) */
+		if (chain_valset_update_record_decode(p, n, &u.scheduled) == FL_OK)
+			check_same(&w, chain_valset_update_write(&w, &u.scheduled), p, n);
 		break;
 	}
 	fl_writer_free(&w);

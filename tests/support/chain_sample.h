@@ -29,7 +29,7 @@ int chain_sample_tx(chain_tx *tx, int kind, int variant) FL_MUST_CHECK;
 /* The same, signed for CHAIN_SAMPLE_CHAIN_ID with the key of `seed`. */
 int chain_sample_signed_tx(chain_tx *tx, int kind, int variant, uint8_t seed) FL_MUST_CHECK;
 
-/* Every sample: kinds 1..10 with both evidence types, in this order. */
+/* Every sample: each kind with both evidence types, in kind order. */
 typedef struct {
 	int kind;
 	int variant;
