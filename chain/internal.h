@@ -170,10 +170,10 @@ int chain_writer_fail(fl_writer *w, int rc);
 /* ================================================================
  * State machine: records, typed state access and the rules of every tx
  * kind (records.c, ledger.c, governance.c, profile.c, election.c,
- * round.c, round_tx.c, aggregate.c, evidence.c, apply.c, state.c,
- * genesis_state.c, state_get.c). Owned by the state-machine files; the
- * rules themselves are written down in docs/state-machine.md and
- * docs/rounds.md.
+ * round.c, round_tx.c, aggregate.c, evidence.c, valset.c,
+ * valset_update.c, apply.c, state.c, genesis_state.c, state_get.c).
+ * Owned by the state-machine files; the rules themselves are written down
+ * in docs/state-machine.md and docs/rounds.md.
  * ================================================================ */
 
 /* Meta (bookkeeping, not state): the commit that finalised the block at
