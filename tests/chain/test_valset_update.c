@@ -198,6 +198,9 @@ Test(valset_update, unjail_restores_the_set_at_h_plus_2)
 	/* Height H+1 keeps its two-validator set in the history. */
 	cr_assert_eq(chain_get_commit(fx.store, H + 1, &c), 0);
 	cr_assert_eq(c.n_sigs, 2);
+	/* and block H+2's commit, which block H+3 carried, is the new set's. */
+	cr_assert_eq(chain_get_commit(fx.store, H + 2, &c), 0);
+	cr_assert_eq(c.n_sigs, 4);
 	{
 		chain_block b;
 		uint8_t *bytes;
