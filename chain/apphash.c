@@ -1,8 +1,12 @@
 /*
- * chain/apphash.c — the app hash: a hash chain over what each block changed
- * in the state databases. Hashing the changes rather than the whole state
- * keeps the cost per block proportional to the block, and two nodes agree
- * on it exactly when they made the same writes from the same state.
+ * chain/apphash.c — the state hash kept by the store: the LtHash
+ * (lthash.c) of every element of the state databases. A write txn logs the
+ * keys it touches; chain_txn_state_hash folds each distinct key once,
+ * removing the element with its value before the txn and adding the one with
+ * its value now, into the value the last commit stored. The cost is that of
+ * what the txn changed, never of the whole state, yet the result equals
+ * the hash of the whole state recomputed from scratch
+ * (chain_state_hash_recompute), whatever order the writes came in.
  */
 #include "chain/store_impl.h"
 
@@ -10,103 +14,185 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Byte order of LMDB's default comparator: memcmp, then the shorter first. */
-static int key_cmp(const chain_change *a, const chain_change *b)
+/* The value the last commit stored, zero on a store never written. */
+static int stored_state_hash(chain_txn *t, chain_lthash *out)
 {
-	size_t n = a->klen < b->klen ? a->klen : b->klen;
-	int c = memcmp(a->bytes, b->bytes, n);
+	const uint8_t *v;
+	size_t n;
+	int rc = chain_txn_get(t, CHAIN_DB_META, CHAIN_META_STATE_LTHASH,
+			       strlen(CHAIN_META_STATE_LTHASH), &v, &n);
 
-	if (c != 0)
-		return c;
-	return (a->klen > b->klen) - (a->klen < b->klen);
+	if (rc == FL_ENOTFOUND) {
+		memset(out, 0, sizeof(*out));
+		return FL_OK;
+	}
+	if (rc != FL_OK)
+		return rc;
+	if (n != CHAIN_LTHASH_BYTES)
+		return FL_ECORRUPT;
+	chain_lthash_from_bytes(out, v);
+	return FL_OK;
 }
 
-/* Orders by (db, key) and then by position in the log. The entries sit in
- * one array, so comparing their addresses makes qsort a stable sort: among
- * writes of one key the last one made sorts last. */
-static int change_cmp(const void *pa, const void *pb)
+typedef struct {
+	const uint8_t *key;
+	uint16_t klen;
+	uint8_t db;
+} touched_key;
+
+static int touched_cmp(const void *pa, const void *pb)
 {
-	const chain_change *a = *(const chain_change *const *)pa;
-	const chain_change *b = *(const chain_change *const *)pb;
+	const touched_key *a = pa, *b = pb;
+	size_t n = a->klen < b->klen ? a->klen : b->klen;
 	int c;
 
 	if (a->db != b->db)
 		return a->db < b->db ? -1 : 1;
-	c = key_cmp(a, b);
-	if (c != 0)
+	if ((c = memcmp(a->key, b->key, n)) != 0)
 		return c;
-	return (a > b) - (a < b);
+	return (a->klen > b->klen) - (a->klen < b->klen);
 }
 
-/* One entry: u8 db, bytes key, u8 present, bytes value (empty when deleted). */
-static int encode_change(fl_writer *w, const chain_change *c, size_t max_key)
+/* MDB_NOTFOUND is "absent", not an error. */
+static int lookup(MDB_txn *txn, MDB_dbi dbi, const touched_key *k, MDB_val *v, int *present)
 {
-	fl_write_u8(w, c->db);
-	fl_write_bytes(w, c->bytes, c->klen, max_key);
-	fl_write_u8(w, c->present);
-	fl_write_bytes(w, c->bytes + c->klen, c->vlen, SIZE_MAX);
-	return fl_writer_finish(w);
+	MDB_val key = {.mv_size = k->klen, .mv_data = (void *)k->key};
+	int rc = mdb_get(txn, dbi, &key, v);
+
+	*present = rc == MDB_SUCCESS;
+	if (rc == MDB_NOTFOUND)
+		return FL_OK;
+	return chain_mdb_error(rc, "get (state hash)");
 }
 
-int chain_txn_changes_hash(chain_txn *t, fl_hash *out)
+/* acc += sum over distinct touched keys of element(now) - element(before). */
+static int fold_touched(chain_txn *t, chain_lthash *acc)
 {
-	const chain_change **sorted = NULL;
-	fl_sha256_ctx *ctx = NULL;
-	fl_writer w;
-	size_t n;
+	chain_store *s = t->store;
+	chain_lthasher *h = NULL;
+	touched_key *keys;
 	int rc;
 
-	assert(t != NULL && out != NULL);
-	n = t->n_log;
-	fl_writer_init(&w, 0);
-	if (n > 0) {
-		sorted = fl_malloc(n * sizeof(*sorted));
-		if (sorted == NULL) {
-			rc = FL_ENOMEM;
-			goto cleanup;
-		}
-		for (size_t i = 0; i < n; i++)
-			sorted[i] = &t->log[i];
-		qsort(sorted, n, sizeof(*sorted), change_cmp);
+	keys = fl_malloc(t->n_log * sizeof(*keys));
+	if (keys == NULL)
+		return FL_ENOMEM;
+	for (size_t i = 0; i < t->n_log; i++) {
+		keys[i].key = t->keys + t->log[i].off;
+		keys[i].klen = t->log[i].klen;
+		keys[i].db = t->log[i].db;
 	}
-	rc = fl_sha256_init(&ctx);
-	if (rc != FL_OK)
+	/* Sorted only to find the distinct keys: the sum is the same in any
+	 * order. */
+	qsort(keys, t->n_log, sizeof(*keys), touched_cmp);
+	if ((rc = chain_lthasher_new(&h)) != FL_OK)
 		goto cleanup;
-	for (size_t i = 0; i < n; i++) {
-		/* Only the last write of each (db, key) counts. */
-		if (i + 1 < n && sorted[i]->db == sorted[i + 1]->db &&
-		    key_cmp(sorted[i], sorted[i + 1]) == 0)
-			continue;
-		/* The hash of the concatenation, fed an entry at a time: the
-		 * writer is emptied and reused rather than grown to the block. */
-		w.len = 0;
-		rc = encode_change(&w, sorted[i], t->store->max_key);
-		if (rc != FL_OK)
+	/* Only this txn's holder renews the base reader, and no commit can
+	 * land while it holds LMDB's writer lock: the base sees exactly the
+	 * state this txn started from. */
+	if (!t->base_live) {
+		if ((rc = chain_mdb_error(mdb_txn_renew(s->base), "renew (state hash)")) != FL_OK)
 			goto cleanup;
-		fl_sha256_update(ctx, w.buf, w.len);
+		t->base_live = 1;
 	}
-	fl_sha256_final(ctx, out);
-	ctx = NULL;
+	for (size_t i = 0; i < t->n_log; i++) {
+		MDB_val before, now;
+		int had, has;
+
+		if (i + 1 < t->n_log && touched_cmp(&keys[i], &keys[i + 1]) == 0)
+			continue;
+		if ((rc = lookup(s->base, s->dbi[keys[i].db], &keys[i], &before, &had)) != FL_OK ||
+		    (rc = lookup(t->txn, s->dbi[keys[i].db], &keys[i], &now, &has)) != FL_OK)
+			goto cleanup;
+		if (had && has && before.mv_size == now.mv_size &&
+		    memcmp(before.mv_data, now.mv_data, now.mv_size) == 0)
+			continue;
+		if (had && (rc = chain_lthash_fold(h, acc, 0, keys[i].db, keys[i].key, keys[i].klen,
+						   before.mv_data, before.mv_size)) != FL_OK)
+			goto cleanup;
+		if (has && (rc = chain_lthash_fold(h, acc, 1, keys[i].db, keys[i].key, keys[i].klen,
+						   now.mv_data, now.mv_size)) != FL_OK)
+			goto cleanup;
+	}
 
 cleanup:
-	if (ctx != NULL)
-		fl_sha256_ctx_abort(ctx);
-	fl_writer_free(&w);
-	fl_free(sorted);
+	chain_lthasher_free(h);
+	fl_free(keys);
 	return rc;
 }
 
-void chain_app_hash_next(fl_hash *out, const char *chain_id, const fl_hash *prev_app,
-			 uint64_t height, const fl_hash *changes)
+int chain_txn_state_hash(chain_txn *t, chain_lthash *out)
 {
-	/* prev_app || u64 height || changes, the u64 little-endian as in the
-	 * canonical codec; fixed size, so no writer (and no failure) needed. */
-	uint8_t body[FL_HASH_LEN + 8 + FL_HASH_LEN];
+	chain_lthash acc;
+	int rc;
 
-	assert(out != NULL && chain_id != NULL && prev_app != NULL && changes != NULL);
-	memcpy(body, prev_app->b, FL_HASH_LEN);
-	for (int i = 0; i < 8; i++)
-		body[FL_HASH_LEN + i] = (uint8_t)(height >> (8 * i));
-	memcpy(body + FL_HASH_LEN + 8, changes->b, FL_HASH_LEN);
-	fl_domain_hash(out, "app", chain_id, body, sizeof(body));
+	assert(t != NULL && t->txn != NULL && out != NULL);
+	if (t->hash != NULL && t->hash_at == t->n_log) {
+		*out = *t->hash;
+		return FL_OK;
+	}
+	if ((rc = stored_state_hash(t, &acc)) != FL_OK)
+		return rc;
+	if (t->n_log > 0 && (rc = fold_touched(t, &acc)) != FL_OK)
+		return rc;
+	if (t->hash == NULL && (t->hash = fl_malloc(sizeof(*t->hash))) == NULL)
+		return FL_ENOMEM;
+	*t->hash = acc;
+	t->hash_at = t->n_log;
+	*out = acc;
+	return FL_OK;
+}
+
+int chain_get_state_hash(chain_store *s, chain_lthash *out)
+{
+	chain_txn *t = NULL;
+	int rc;
+
+	assert(s != NULL && out != NULL);
+	if ((rc = chain_txn_begin(s, 0, &t)) != FL_OK)
+		return rc;
+	rc = stored_state_hash(t, out);
+	chain_txn_abort(t);
+	return rc;
+}
+
+/* ------------------------------------------------------- recomputation */
+
+typedef struct {
+	chain_lthasher *h;
+	chain_lthash *acc;
+	uint8_t db;
+} recompute_ctx;
+
+static int add_element(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	recompute_ctx *c = ctx;
+
+	return chain_lthash_fold(c->h, c->acc, 1, c->db, key, klen, val, vlen);
+}
+
+int chain_state_hash_recompute(chain_store *s, chain_lthash *out)
+{
+	recompute_ctx c;
+	chain_txn *t = NULL;
+	int rc;
+
+	assert(s != NULL && out != NULL);
+	memset(out, 0, sizeof(*out));
+	memset(&c, 0, sizeof(c));
+	c.acc = out;
+	if ((rc = chain_lthasher_new(&c.h)) != FL_OK)
+		return rc;
+	if ((rc = chain_txn_begin(s, 0, &t)) != FL_OK)
+		goto cleanup;
+	for (int db = 0; db < CHAIN_DB_STATE_COUNT && rc == FL_OK; db++) {
+		c.db = (uint8_t)db;
+		rc = chain_txn_scan(t, (chain_db)db, NULL, 0, add_element, &c);
+	}
+
+cleanup:
+	chain_txn_abort(t);
+	chain_lthasher_free(c.h);
+	if (rc != FL_OK)
+		memset(out, 0, sizeof(*out));
+	return rc;
 }

@@ -173,12 +173,13 @@ static int record_next_set(chain_exec *x, const chain_validator_set *set)
 }
 
 /* The block, its hash and tx indexes, and the meta that chain_store_info
- * reads: none of it is state (the app hash covers what the txs did). */
+ * reads: none of it is state (the app hash covers the state the txs left). */
 static int write_block(chain_exec *x, const chain_block *b, const fl_writer *enc,
-		       const chain_validator_set *set, const fl_hash *prev_app, fl_hash *app)
+		       const chain_validator_set *set, fl_hash *app)
 {
 	uint8_t key[8], loc[12];
-	fl_hash block_hash, tx_hash, changes;
+	fl_hash block_hash, tx_hash;
+	chain_lthash state;
 	int rc;
 
 	chain_put_be64(key, b->header.height);
@@ -201,9 +202,9 @@ static int write_block(chain_exec *x, const chain_block *b, const fl_writer *enc
 	if ((rc = record_next_set(x, set)) != 0)
 		return rc;
 	/* Every state write of the block is made by now. */
-	if ((rc = chain_txn_changes_hash(x->t, &changes)) != 0)
+	if ((rc = chain_txn_state_hash(x->t, &state)) != 0)
 		return rc;
-	chain_app_hash_next(app, x->chain_id, prev_app, b->header.height, &changes);
+	chain_app_hash(app, x->chain_id, b->header.height, &state);
 	if ((rc = chain_state_put_u64(x->t, CHAIN_DB_META, CHAIN_META_HEIGHT, b->header.height)) ||
 	    (rc = chain_state_put_hash(x->t, CHAIN_META_LAST_BLOCK, &block_hash)) ||
 	    (rc = chain_state_put_hash(x->t, CHAIN_META_BEACON, &b->header.beacon)) ||
@@ -285,7 +286,7 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 	if ((rc = chain_valset_end_block(&x)) != FL_OK)
 		goto cleanup;
 	res->reason = "store";
-	if ((rc = write_block(&x, b, &enc, &set, &info.app_hash, &res->app_hash)) != FL_OK)
+	if ((rc = write_block(&x, b, &enc, &set, &res->app_hash)) != FL_OK)
 		goto cleanup;
 	if (keep) {
 		rc = chain_txn_commit(t);

@@ -456,7 +456,8 @@ typedef struct {
 	/* bonded stake */
 	uint32_t unbonding_blocks; /* 1..CHAIN_UNBONDING_MAX_BLOCKS: unbond -> liquid */
 	/* profile governance: what an open proposal costs and how long it lives */
-	uint64_t proposal_deposit;    /* locked at propose; returned on activation, burned on rejection */
+	uint64_t
+	    proposal_deposit; /* locked at propose; returned on activation, burned on rejection */
 	uint32_t proposal_ttl_blocks; /* 1..CHAIN_SCHEDULE_MAX_BLOCKS: undecided -> expired */
 	uint32_t max_open_proposals;  /* 1..CHAIN_MAX_OPEN_PROPOSALS per proposer */
 } chain_params;
@@ -597,6 +598,27 @@ typedef struct {
 } chain_info;
 
 int chain_store_info(chain_store *s, chain_info *out) FL_MUST_CHECK;
+
+/*
+ * The state hash: an LtHash (docs/store.md) of every (database, key, value)
+ * of the state databases, kept incrementally by every write transaction,
+ * 1024 u16 lanes (2048 bytes, little-endian on the wire). The app hash after
+ * height h is chain_app_hash(chain_id, h, state hash after h).
+ */
+#define CHAIN_LTHASH_LANES 1024
+#define CHAIN_LTHASH_BYTES (2 * CHAIN_LTHASH_LANES)
+typedef struct {
+	uint16_t lane[CHAIN_LTHASH_LANES];
+} chain_lthash;
+
+/* fl_domain_hash("app", chain_id, u64le height || state as bytes). */
+void chain_app_hash(fl_hash *out, const char *chain_id, uint64_t height, const chain_lthash *state);
+/* The incremental value the last commit stored (zero for an empty store). */
+int chain_get_state_hash(chain_store *s, chain_lthash *out) FL_MUST_CHECK;
+/* The same from scratch: every element of every state database, in one read
+ * transaction. Equal to chain_get_state_hash unless the store was changed
+ * behind the chain layer's back; state sync checks a snapshot with it. */
+int chain_state_hash_recompute(chain_store *s, chain_lthash *out) FL_MUST_CHECK;
 
 /* Result of applying (or checking) a block. */
 typedef struct {

@@ -1,8 +1,8 @@
 /*
  * chain/genesis_state.c — chain_store_init_genesis: the state at height 0,
  * written in one transaction like a block, so a store either has a whole
- * genesis or none. Its app hash starts the hash chain:
- * app(0) = chain_app_hash_next(zero, 0, changes of this transaction).
+ * genesis or none. The commit stores the first state hash (the LtHash of
+ * everything written here) and app(0) = chain_app_hash(chain_id, 0, it).
  */
 #include "chain/internal.h"
 
@@ -90,15 +90,14 @@ static int write_state(chain_txn *t, const chain_genesis *g)
 
 static int write_meta(chain_txn *t, const chain_genesis *g, const fl_hash *genesis_hash)
 {
-	fl_hash zero, changes, app, beacon;
+	chain_lthash state;
+	fl_hash app, beacon;
 	fl_writer w;
 	int rc;
 
-	memset(&zero, 0, sizeof(zero));
-	/* Before any meta write: the changes are the state alone. */
-	if ((rc = chain_txn_changes_hash(t, &changes)) != FL_OK)
+	if ((rc = chain_txn_state_hash(t, &state)) != FL_OK)
 		return rc;
-	chain_app_hash_next(&app, g->chain_id, &zero, 0, &changes);
+	chain_app_hash(&app, g->chain_id, 0, &state);
 	/* The first beacon: nothing to chain from yet but the genesis itself. */
 	fl_domain_hash(&beacon, "beacon", g->chain_id, genesis_hash->b, FL_HASH_LEN);
 

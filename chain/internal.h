@@ -2,9 +2,9 @@
  * chain/internal.h — cross-file internals of chain/ (never included from
  * another module). Two layers meet here:
  *
- *   store (store.c, txn.c, apphash.c): the LMDB environment, its named
- *   databases, and transactions that record every state write so the app
- *   hash can be computed over exactly what a block changed;
+ *   store (store.c, txn.c, apphash.c, lthash.c): the LMDB environment, its
+ *   named databases, and transactions that keep the state hash (an LtHash
+ *   of the whole state) by folding in what each of them changed;
  *
  *   state machine (records.c, ledger.c, governance.c, profile.c, round.c,
  *   election.c, apply.c, genesis_state.c): typed records on top of a
@@ -15,8 +15,8 @@
 
 #include "chain/chain.h"
 
-/* The named databases. The first CHAIN_DB_STATE_FIRST..LAST are state: their
- * writes feed the app hash. The others are indexes and bookkeeping. */
+/* The named databases. Those below CHAIN_DB_STATE_COUNT are state: every
+ * element of them is in the state hash. The others are indexes and bookkeeping. */
 typedef enum {
 	/* state */
 	CHAIN_DB_ACCOUNTS = 0, /* pubkey -> chain_account record */
@@ -53,11 +53,12 @@ const char *chain_db_name(chain_db db);
 
 typedef struct chain_txn chain_txn;
 
-/* Begin a transaction. A write transaction records the state writes
- * (CHAIN_DB_* < CHAIN_DB_STATE_COUNT) for chain_txn_changes_hash. Only one
- * write transaction at a time (LMDB's rule). */
+/* Begin a transaction. A write transaction records which keys of the state
+ * databases (CHAIN_DB_* < CHAIN_DB_STATE_COUNT) it writes, for
+ * chain_txn_state_hash. Only one write transaction at a time (LMDB's rule). */
 int chain_txn_begin(chain_store *s, int write, chain_txn **out) FL_MUST_CHECK;
-/* Commit (durably, fsync) and free. On error the txn is aborted and freed. */
+/* Store the state hash (a write txn that wrote state), commit (durably,
+ * fsync) and free. On error the txn is aborted and freed. */
 int chain_txn_commit(chain_txn *t) FL_MUST_CHECK;
 void chain_txn_abort(chain_txn *t);
 
@@ -90,22 +91,32 @@ int chain_txn_get_le(chain_txn *t, chain_db db, const void *key, size_t klen,
 		     size_t *vlen) FL_MUST_CHECK;
 
 /*
- * SHA-256 over the state writes of this txn: sorted by (db, key), the last
- * write of a key wins, each as u8 db, bytes key, u8 present, bytes value in
- * the canonical codec. Independent of write order, so two nodes that make
- * the same changes in any order agree.
+ * The state hash as this txn sees it: the committed value (META
+ * state_lthash; zero before the first commit) plus, for each (db, key) the
+ * txn wrote, the element with its value now minus the element with its
+ * value before the txn (an absent value adds or removes nothing), so a key
+ * written many times folds once. Commit stores it. Cached until the next
+ * state write.
  */
-int chain_txn_changes_hash(chain_txn *t, fl_hash *out) FL_MUST_CHECK;
+int chain_txn_state_hash(chain_txn *t, chain_lthash *out) FL_MUST_CHECK;
 
-/* app_hash(h) = fl_domain_hash("app", chain_id, prev_app || u64 height || changes). */
-void chain_app_hash_next(fl_hash *out, const char *chain_id, const fl_hash *prev_app,
-			 uint64_t height, const fl_hash *changes);
+/* LtHash arithmetic (lthash.c). A hasher holds the OpenSSL contexts that
+ * map an element to its vector; one per thread. */
+typedef struct chain_lthasher chain_lthasher;
+int chain_lthasher_new(chain_lthasher **out) FL_MUST_CHECK;
+void chain_lthasher_free(chain_lthasher *h);
+/* acc += element (add != 0) or acc -= element. FL_ECRYPTO if OpenSSL fails. */
+int chain_lthash_fold(chain_lthasher *h, chain_lthash *acc, int add, uint8_t db, const void *key,
+		      size_t klen, const void *val, size_t vlen) FL_MUST_CHECK;
+void chain_lthash_to_bytes(uint8_t out[CHAIN_LTHASH_BYTES], const chain_lthash *h);
+void chain_lthash_from_bytes(chain_lthash *h, const uint8_t in[CHAIN_LTHASH_BYTES]);
 
 /* Meta keys in CHAIN_DB_META (values in the canonical codec). */
 #define CHAIN_META_CHAIN_ID     "chain_id"     /* str */
 #define CHAIN_META_HEIGHT       "height"       /* u64 */
 #define CHAIN_META_LAST_BLOCK   "last_block"   /* hash */
 #define CHAIN_META_APP_HASH     "app_hash"     /* hash */
+#define CHAIN_META_STATE_LTHASH "state_lthash" /* CHAIN_LTHASH_BYTES raw */
 #define CHAIN_META_BEACON       "beacon"       /* hash */
 #define CHAIN_META_LAST_TIME    "last_time_ms" /* u64 */
 #define CHAIN_META_GENESIS_HASH "genesis_hash" /* hash */

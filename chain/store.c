@@ -136,6 +136,11 @@ int chain_store_open(chain_store **out, const char *dir, size_t map_size)
 	rc = store_open_dbs(s);
 	if (rc != FL_OK)
 		goto cleanup;
+	rc = chain_mdb_error(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->base),
+			     "begin (base reader)");
+	if (rc != FL_OK)
+		goto cleanup;
+	mdb_txn_reset(s->base);
 	*out = s;
 	return FL_OK;
 
@@ -152,6 +157,7 @@ void chain_store_close(chain_store *s)
 	if (s == NULL)
 		return;
 	assert(!s->writer_open);
+	mdb_txn_abort(s->base);
 	mdb_env_close(s->env);
 	pthread_mutex_destroy(&s->writer_lock);
 	fl_free(s);

@@ -22,26 +22,39 @@ struct chain_store {
 	pthread_mutex_t writer_lock;
 	int writer_open;
 	pthread_t writer;
+	/* A read txn, reset between uses, that only the holder of the write
+	 * txn renews: it sees the state before that txn, where the state hash
+	 * finds the values a txn replaced. Its reader slot is taken at open,
+	 * so a store whose other slots are all held by snapshots still
+	 * applies blocks. */
+	MDB_txn *base;
 };
 
-/* One state write of a txn, as the change log keeps it. */
+/* A key of a state database written by a txn: its bytes sit in the txn's
+ * key arena at `off` (an offset, as the arena may move when it grows). */
 typedef struct {
-	uint8_t db;      /* chain_db, < CHAIN_DB_STATE_COUNT */
-	uint8_t present; /* 1 = put, 0 = delete (tombstone) */
-	size_t klen;
-	size_t vlen;    /* 0 for a tombstone */
-	uint8_t *bytes; /* key then value in one fl_malloc block, owned */
-} chain_change;
+	uint8_t db; /* chain_db, < CHAIN_DB_STATE_COUNT */
+	uint16_t klen;
+	size_t off;
+} chain_touch;
 
 struct chain_txn {
 	chain_store *store;
 	MDB_txn *txn;
 	int write;
-	/* Every put/del on a state database, in the order made. */
-	chain_change *log;
+	/* Every put/del on a state database, in the order made (keys only:
+	 * the values before and after are read back when the hash is folded). */
+	chain_touch *log;
 	size_t n_log;
 	size_t cap_log;
 	uint64_t reads; /* chain_txn_reads */
+	uint8_t *keys; /* the arena */
+	size_t keys_len, keys_cap;
+	/* The store's base reader is renewed for this txn (apphash.c). */
+	int base_live;
+	/* chain_txn_state_hash's last answer and the log length it covered. */
+	chain_lthash *hash;
+	size_t hash_at;
 };
 
 /* An LMDB return code as an FL_E* code. `what` names the operation in the

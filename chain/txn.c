@@ -1,8 +1,9 @@
 /*
  * chain/txn.c — transactions on the chain store. A thin layer over LMDB's
  * own transactions that adds two things: error codes of this project, and a
- * change log of every state write, from which chain_txn_changes_hash
- * (apphash.c) computes what a block changed.
+ * log of the state keys each write txn touched, from which
+ * chain_txn_state_hash (apphash.c) folds what the txn changed into the
+ * state hash, which commit stores.
  */
 #include "chain/store_impl.h"
 
@@ -55,10 +56,27 @@ int chain_txn_begin(chain_store *s, int write, chain_txn **out)
 
 static void txn_free(chain_txn *t)
 {
-	for (size_t i = 0; i < t->n_log; i++)
-		fl_free(t->log[i].bytes);
+	if (t->base_live)
+		mdb_txn_reset(t->store->base);
 	fl_free(t->log);
+	fl_free(t->keys);
+	fl_free(t->hash);
 	fl_free(t);
+}
+
+/* The state hash goes into META in the txn it describes, so the stored
+ * value and the state never disagree after a crash. */
+static int txn_store_state_hash(chain_txn *t)
+{
+	uint8_t bytes[CHAIN_LTHASH_BYTES];
+	chain_lthash h;
+	int rc;
+
+	if ((rc = chain_txn_state_hash(t, &h)) != FL_OK)
+		return rc;
+	chain_lthash_to_bytes(bytes, &h);
+	return chain_txn_put(t, CHAIN_DB_META, CHAIN_META_STATE_LTHASH,
+			     strlen(CHAIN_META_STATE_LTHASH), bytes, sizeof(bytes));
 }
 
 int chain_txn_commit(chain_txn *t)
@@ -66,10 +84,20 @@ int chain_txn_commit(chain_txn *t)
 	int rc;
 
 	assert(t != NULL && t->txn != NULL);
+	if (t->write && t->n_log > 0 && (rc = txn_store_state_hash(t)) != FL_OK) {
+		chain_txn_abort(t);
+		return rc;
+	}
 	/* Cleared while LMDB's writer mutex is still held: no other thread can
 	 * have set it in between. */
 	if (t->write)
 		txn_mark_writer(t->store, 0);
+	/* The base reader is reset before the commit, so no reader of ours
+	 * holds a page the commit frees. */
+	if (t->base_live) {
+		mdb_txn_reset(t->store->base);
+		t->base_live = 0;
+	}
 	/* LMDB frees its txn whatever the outcome; with the default sync flags
 	 * a success means the data and meta pages are on disk (store.c). */
 	rc = mdb_txn_commit(t->txn);
@@ -89,7 +117,7 @@ void chain_txn_abort(chain_txn *t)
 }
 
 /* LMDB refuses empty keys and keys over its compiled-in maximum with
- * MDB_BAD_VALSIZE; checking first keeps the change log free of entries that
+ * MDB_BAD_VALSIZE; checking first keeps the log free of entries that
  * could never have been written. */
 static int txn_key_ok(const chain_txn *t, size_t klen)
 {
@@ -119,48 +147,52 @@ int chain_txn_get(chain_txn *t, chain_db db, const void *key, size_t klen, const
 	return FL_OK;
 }
 
-/* Appends a copy of a state write to the change log. Done before the LMDB
- * write so that an allocation failure leaves both untouched; a failed LMDB
- * write then takes its entry back with log_pop. */
-static int log_push(chain_txn *t, chain_db db, const void *key, size_t klen, const void *val,
-		    size_t vlen, int present)
+static int grow(void **p, size_t *cap, size_t need, size_t item)
 {
-	chain_change *c;
-	uint8_t *bytes;
+	size_t c = *cap ? *cap : 16;
+	void *q;
 
-	if (t->n_log == t->cap_log) {
-		size_t cap = t->cap_log ? t->cap_log * 2 : 16;
-		chain_change *log;
-
-		if (cap > SIZE_MAX / sizeof(*log))
+	while (c < need) {
+		if (c > SIZE_MAX / 2)
 			return FL_ENOMEM;
-		log = fl_realloc(t->log, cap * sizeof(*log));
-		if (log == NULL)
-			return FL_ENOMEM;
-		t->log = log;
-		t->cap_log = cap;
+		c *= 2;
 	}
-	if (vlen > SIZE_MAX - klen)
+	if (c == *cap)
+		return FL_OK;
+	if (c > SIZE_MAX / item)
 		return FL_ENOMEM;
-	bytes = fl_malloc(klen + vlen);
-	if (bytes == NULL)
+	q = fl_realloc(*p, c * item);
+	if (q == NULL)
 		return FL_ENOMEM;
-	memcpy(bytes, key, klen);
-	if (vlen > 0)
-		memcpy(bytes + klen, val, vlen);
+	*p = q;
+	*cap = c;
+	return FL_OK;
+}
+
+/* Appends the key of a state write to the log. Done before the LMDB write
+ * so that an allocation failure leaves both untouched; a failed LMDB write
+ * then takes its entry back with log_pop. */
+static int log_push(chain_txn *t, chain_db db, const void *key, size_t klen)
+{
+	chain_touch *c;
+	int rc;
+
+	if ((rc = grow((void **)&t->log, &t->cap_log, t->n_log + 1, sizeof(*t->log))) != FL_OK ||
+	    (rc = grow((void **)&t->keys, &t->keys_cap, t->keys_len + klen, 1)) != FL_OK)
+		return rc;
+	memcpy(t->keys + t->keys_len, key, klen);
 	c = &t->log[t->n_log++];
 	c->db = (uint8_t)db;
-	c->present = (uint8_t)present;
-	c->klen = klen;
-	c->vlen = vlen;
-	c->bytes = bytes;
+	c->klen = (uint16_t)klen;
+	c->off = t->keys_len;
+	t->keys_len += klen;
 	return FL_OK;
 }
 
 static void log_pop(chain_txn *t)
 {
 	assert(t->n_log > 0);
-	fl_free(t->log[--t->n_log].bytes);
+	t->keys_len -= t->log[--t->n_log].klen;
 }
 
 int chain_txn_put(chain_txn *t, chain_db db, const void *key, size_t klen, const void *val,
@@ -175,7 +207,7 @@ int chain_txn_put(chain_txn *t, chain_db db, const void *key, size_t klen, const
 	if (!t->write || !txn_key_ok(t, klen))
 		return FL_EINVAL;
 	if (logged) {
-		rc = log_push(t, db, key, klen, val, vlen, 1);
+		rc = log_push(t, db, key, klen);
 		if (rc != FL_OK)
 			return rc;
 	}
@@ -203,11 +235,10 @@ int chain_txn_del(chain_txn *t, chain_db db, const void *key, size_t klen)
 	assert((unsigned)db < CHAIN_DB_COUNT);
 	if (!t->write || !txn_key_ok(t, klen))
 		return FL_EINVAL;
-	/* A delete is logged even when the key is absent: the log records what
-	 * the rules did, which every honest node does alike, and the changes
-	 * hash then needs no extra read to decide. */
+	/* Logged even when the key is absent: the fold then finds it absent
+	 * before and after, which changes nothing. */
 	if (logged) {
-		rc = log_push(t, db, key, klen, NULL, 0, 0);
+		rc = log_push(t, db, key, klen);
 		if (rc != FL_OK)
 			return rc;
 	}

@@ -1,6 +1,6 @@
 /*
  * tests/chain/test_txn.c — chain_txn: get/put/del on every database, scans,
- * the change log and its hash, the app hash chain, and allocation failures.
+ * and allocation failures (the state hash: test_apphash.c).
  */
 #include "chain/internal.h"
 
@@ -181,18 +181,18 @@ Test(txn, bad_keys_and_absent_keys)
 Test(txn, read_only_refuses_writes)
 {
 	chain_txn *t;
-	fl_hash h, empty;
+	chain_lthash h, before;
 
 	txn_setup();
 	put_one(CHAIN_DB_ACCOUNTS, "a", "1");
+	cr_assert_eq(chain_get_state_hash(txn_store, &before), FL_OK);
 	cr_assert_eq(chain_txn_begin(txn_store, 0, &t), FL_OK);
 	cr_assert_eq(chain_txn_put(t, CHAIN_DB_ACCOUNTS, "a", 1, "2", 1), FL_EINVAL);
 	cr_assert_eq(chain_txn_put(t, CHAIN_DB_META, "m", 1, "2", 1), FL_EINVAL);
 	cr_assert_eq(chain_txn_del(t, CHAIN_DB_ACCOUNTS, "a", 1), FL_EINVAL);
 	/* Nothing was logged either. */
-	cr_assert_eq(chain_txn_changes_hash(t, &h), FL_OK);
-	fl_sha256(&empty, "", 0);
-	cr_assert_eq(memcmp(h.b, empty.b, FL_HASH_LEN), 0);
+	cr_assert_eq(chain_txn_state_hash(t, &h), FL_OK);
+	cr_assert_eq(memcmp(&h, &before, sizeof(h)), 0);
 	cr_assert_eq(chain_txn_commit(t), FL_OK);
 	char buf[8];
 	cr_assert_eq(get_one(CHAIN_DB_ACCOUNTS, "a", buf, sizeof(buf)), FL_OK);
@@ -437,229 +437,11 @@ Test(txn, scan_writes_elsewhere)
 	cr_assert_str_eq(l.keys[3], "abz");
 }
 
-/* ------------------------------------------------------------ changes hash */
-
-/* What internal.h documents, written out by hand: for each (db, key) in
- * order, u8 db, varint klen, key, u8 present, varint vlen, value. */
-typedef struct {
-	uint8_t buf[1024];
-	size_t len;
-} expect_enc;
-
-static void expect_entry(expect_enc *e, chain_db db, const char *key, const char *val)
-{
-	size_t klen = strlen(key), vlen = val ? strlen(val) : 0;
-
-	cr_assert_lt(klen, 128);
-	cr_assert_lt(vlen, 128);
-	e->buf[e->len++] = (uint8_t)db;
-	e->buf[e->len++] = (uint8_t)klen;
-	memcpy(e->buf + e->len, key, klen);
-	e->len += klen;
-	e->buf[e->len++] = val != NULL;
-	e->buf[e->len++] = (uint8_t)vlen;
-	memcpy(e->buf + e->len, val ? val : "", vlen);
-	e->len += vlen;
-}
-
-static void hash_of_txn(fl_hash *out, void (*writes)(chain_txn *))
-{
-	chain_txn *t;
-
-	cr_assert_eq(chain_txn_begin(txn_store, 1, &t), FL_OK);
-	writes(t);
-	cr_assert_eq(chain_txn_changes_hash(t, out), FL_OK);
-	chain_txn_abort(t);
-}
-
-static void put_s(chain_txn *t, chain_db db, const char *k, const char *v)
-{
-	cr_assert_eq(chain_txn_put(t, db, k, strlen(k), v, strlen(v)), FL_OK);
-}
-
-static void del_s(chain_txn *t, chain_db db, const char *k)
-{
-	cr_assert_eq(chain_txn_del(t, db, k, strlen(k)), FL_OK);
-}
-
-static void writes_a(chain_txn *t)
-{
-	put_s(t, CHAIN_DB_ROUNDS, "r", "1");
-	put_s(t, CHAIN_DB_ACCOUNTS, "bob", "10");
-	put_s(t, CHAIN_DB_ACCOUNTS, "al", "20");
-	del_s(t, CHAIN_DB_VOTES, "v");
-	put_s(t, CHAIN_DB_ACCOUNTS, "alice", "30");
-}
-
-/* The same final writes in another order, with overwritten values and
- * non-state writes mixed in. */
-static void writes_b(chain_txn *t)
-{
-	put_s(t, CHAIN_DB_ACCOUNTS, "alice", "0");
-	put_s(t, CHAIN_DB_META, "height", "7");
-	del_s(t, CHAIN_DB_ACCOUNTS, "al");
-	put_s(t, CHAIN_DB_VOTES, "v", "yes");
-	del_s(t, CHAIN_DB_VOTES, "v");
-	put_s(t, CHAIN_DB_ACCOUNTS, "alice", "30");
-	put_s(t, CHAIN_DB_ACCOUNTS, "al", "20");
-	put_s(t, CHAIN_DB_BLOCKS, "b", "block");
-	put_s(t, CHAIN_DB_ACCOUNTS, "bob", "10");
-	put_s(t, CHAIN_DB_ROUNDS, "r", "1");
-}
-
-Test(txn, changes_hash_matches_documented_encoding)
-{
-	expect_enc e = {.len = 0};
-	fl_hash want, got;
-
-	txn_setup();
-	/* accounts(0) < rounds(4) < votes(7); "al" < "alice" < "bob". */
-	expect_entry(&e, CHAIN_DB_ACCOUNTS, "al", "20");
-	expect_entry(&e, CHAIN_DB_ACCOUNTS, "alice", "30");
-	expect_entry(&e, CHAIN_DB_ACCOUNTS, "bob", "10");
-	expect_entry(&e, CHAIN_DB_ROUNDS, "r", "1");
-	expect_entry(&e, CHAIN_DB_VOTES, "v", NULL);
-	fl_sha256(&want, e.buf, e.len);
-
-	hash_of_txn(&got, writes_a);
-	cr_assert_eq(memcmp(got.b, want.b, FL_HASH_LEN), 0);
-	hash_of_txn(&got, writes_b);
-	cr_assert_eq(memcmp(got.b, want.b, FL_HASH_LEN), 0);
-}
-
-static void writes_put_x(chain_txn *t)
-{
-	put_s(t, CHAIN_DB_ACCOUNTS, "x", "1");
-}
-
-static void writes_put_x_other(chain_txn *t)
-{
-	put_s(t, CHAIN_DB_ACCOUNTS, "x", "2");
-	put_s(t, CHAIN_DB_ACCOUNTS, "x", "1");
-}
-
-static void writes_put_x_then_del(chain_txn *t)
-{
-	put_s(t, CHAIN_DB_ACCOUNTS, "x", "1");
-	del_s(t, CHAIN_DB_ACCOUNTS, "x");
-}
-
-static void writes_del_x_then_put(chain_txn *t)
-{
-	del_s(t, CHAIN_DB_ACCOUNTS, "x");
-	put_s(t, CHAIN_DB_ACCOUNTS, "x", "1");
-}
-
-static void writes_put_x_empty(chain_txn *t)
-{
-	put_s(t, CHAIN_DB_ACCOUNTS, "x", "");
-}
-
-static void writes_nothing(chain_txn *t)
-{
-	(void)t;
-}
-
-static void writes_meta_only(chain_txn *t)
-{
-	put_s(t, CHAIN_DB_META, "x", "1");
-	put_s(t, CHAIN_DB_TXS, "x", "1");
-}
-
-static void writes_put_x_in_members(chain_txn *t)
-{
-	put_s(t, CHAIN_DB_MEMBERS, "x", "1");
-}
-
-Test(txn, changes_hash_last_write_wins_and_tombstones)
-{
-	fl_hash put_x, put_x2, put_del, del_put, put_empty, none, meta, members, empty;
-
-	txn_setup();
-	hash_of_txn(&put_x, writes_put_x);
-	hash_of_txn(&put_x2, writes_put_x_other);
-	hash_of_txn(&put_del, writes_put_x_then_del);
-	hash_of_txn(&del_put, writes_del_x_then_put);
-	hash_of_txn(&put_empty, writes_put_x_empty);
-	hash_of_txn(&none, writes_nothing);
-	hash_of_txn(&meta, writes_meta_only);
-	hash_of_txn(&members, writes_put_x_in_members);
-	fl_sha256(&empty, "", 0);
-
-	/* Last write wins. */
-	cr_assert_eq(memcmp(put_x.b, put_x2.b, FL_HASH_LEN), 0);
-	cr_assert_eq(memcmp(put_x.b, del_put.b, FL_HASH_LEN), 0);
-	/* A delete is a change; an untouched key is not; neither is an empty put. */
-	cr_assert_neq(memcmp(put_del.b, none.b, FL_HASH_LEN), 0);
-	cr_assert_neq(memcmp(put_del.b, put_x.b, FL_HASH_LEN), 0);
-	cr_assert_neq(memcmp(put_del.b, put_empty.b, FL_HASH_LEN), 0);
-	cr_assert_neq(memcmp(put_empty.b, none.b, FL_HASH_LEN), 0);
-	/* Non-state databases never count; the database is part of the entry. */
-	cr_assert_eq(memcmp(none.b, empty.b, FL_HASH_LEN), 0);
-	cr_assert_eq(memcmp(meta.b, empty.b, FL_HASH_LEN), 0);
-	cr_assert_neq(memcmp(members.b, put_x.b, FL_HASH_LEN), 0);
-
-	/* The tombstone entry spelled out: db 0, key "x", absent, empty value. */
-	expect_enc e = {.len = 0};
-	fl_hash want;
-	expect_entry(&e, CHAIN_DB_ACCOUNTS, "x", NULL);
-	fl_sha256(&want, e.buf, e.len);
-	cr_assert_eq(memcmp(put_del.b, want.b, FL_HASH_LEN), 0);
-}
-
-Test(txn, changes_hash_counts_only_successful_writes)
-{
-	chain_txn *t;
-	fl_hash got, want;
-	uint8_t big[600];
-
-	txn_setup();
-	memset(big, 'k', sizeof(big));
-	hash_of_txn(&want, writes_put_x);
-	cr_assert_eq(chain_txn_begin(txn_store, 1, &t), FL_OK);
-	put_s(t, CHAIN_DB_ACCOUNTS, "x", "1");
-	cr_assert_eq(chain_txn_put(t, CHAIN_DB_ACCOUNTS, big, sizeof(big), "v", 1), FL_EINVAL);
-	cr_assert_eq(chain_txn_changes_hash(t, &got), FL_OK);
-	cr_assert_eq(memcmp(got.b, want.b, FL_HASH_LEN), 0);
-	/* Asking twice gives the same answer: the hash does not consume the log. */
-	cr_assert_eq(chain_txn_changes_hash(t, &got), FL_OK);
-	cr_assert_eq(memcmp(got.b, want.b, FL_HASH_LEN), 0);
-	chain_txn_abort(t);
-}
-
-Test(txn, app_hash_next_vector)
-{
-	fl_hash prev, changes, got, want, other;
-	uint8_t msg[128];
-	size_t n = 0;
-	static const char head[] = "fedledger/v1/app\0test-chain\0";
-
-	memset(prev.b, 0x11, FL_HASH_LEN);
-	memset(changes.b, 0x22, FL_HASH_LEN);
-	memcpy(msg, head, sizeof(head) - 1);
-	n = sizeof(head) - 1;
-	memcpy(msg + n, prev.b, FL_HASH_LEN);
-	n += FL_HASH_LEN;
-	/* height 0x0102030405060708, little-endian */
-	for (int i = 0; i < 8; i++)
-		msg[n++] = (uint8_t)(8 - i);
-	memcpy(msg + n, changes.b, FL_HASH_LEN);
-	n += FL_HASH_LEN;
-	fl_sha256(&want, msg, n);
-
-	chain_app_hash_next(&got, "test-chain", &prev, 0x0102030405060708ull, &changes);
-	cr_assert_eq(memcmp(got.b, want.b, FL_HASH_LEN), 0);
-	chain_app_hash_next(&other, "test-chain", &prev, 0x0102030405060709ull, &changes);
-	cr_assert_neq(memcmp(got.b, other.b, FL_HASH_LEN), 0);
-	chain_app_hash_next(&other, "other-chain", &prev, 0x0102030405060708ull, &changes);
-	cr_assert_neq(memcmp(got.b, other.b, FL_HASH_LEN), 0);
-}
-
 /* ------------------------------------------------------- alloc torture */
 
-/* Begin, several puts and deletes, the changes hash: every allocation in
+/* Begin, several puts and deletes, the state hash: every allocation in
  * turn fails, and each failure must surface as FL_ENOMEM and free all. */
-static int torture_once(fl_hash *out)
+static int torture_once(chain_lthash *out)
 {
 	chain_txn *t = NULL;
 	int rc;
@@ -678,14 +460,14 @@ static int torture_once(fl_hash *out)
 			rc = chain_txn_del(t, CHAIN_DB_ACCOUNTS, key, strlen(key));
 	}
 	if (rc == FL_OK)
-		rc = chain_txn_changes_hash(t, out);
+		rc = chain_txn_state_hash(t, out);
 	chain_txn_abort(t);
 	return rc;
 }
 
 Test(txn, alloc_torture)
 {
-	fl_hash want, got;
+	chain_lthash want, got;
 	unsigned long n;
 	int failures = 0;
 
@@ -704,10 +486,10 @@ Test(txn, alloc_torture)
 		failures++;
 	}
 	cr_assert_lt(n, 10000);
-	/* The txn struct, the log growing, a copy per write, the sort array,
-	 * the hash context and the writer: dozens of allocation points. */
-	cr_assert_gt(failures, 40);
-	cr_assert_eq(memcmp(got.b, want.b, FL_HASH_LEN), 0);
+	/* The txn struct, the log and key arena growing, the sort array, the
+	 * hasher and the cached hash. */
+	cr_assert_gt(failures, 6);
+	cr_assert_eq(memcmp(&got, &want, sizeof(got)), 0);
 	/* Nothing was committed along the way. */
 	char buf[8];
 	cr_assert_eq(get_one(CHAIN_DB_ACCOUNTS, "acct-00", buf, sizeof(buf)), FL_ENOTFOUND);
