@@ -304,21 +304,34 @@ cleanup:
 	return rc;
 }
 
+/* A txn that filled the map wrote nothing: grow it and run the block once
+ * more, so a full map is never a verdict on the block (store_map.c). */
+static int run_block_growing(chain_store *s, const chain_block *b, chain_block_result *res,
+			     int keep)
+{
+	int rc = run_block(s, b, res, keep);
+
+	if (rc == FL_EDB && chain_store_grow_if_full(s))
+		rc = run_block(s, b, res, keep);
+	return rc;
+}
+
 int chain_apply_block(chain_store *s, const chain_block *b, chain_block_result *res)
 {
-	return run_block(s, b, res, 1);
+	return run_block_growing(s, b, res, 1);
 }
 
 int chain_check_block(chain_store *s, const chain_block *b, chain_block_result *res)
 {
-	return run_block(s, b, res, 0);
+	return run_block_growing(s, b, res, 0);
 }
 
 /* The tx on top of the committed state and the next block's begin-block
  * step (rounds that open or close at that height). The next beacon is not
  * known yet: the stored one stands in, which only changes who a round that
  * opens in that very block elects, and no tx of that block depends on it. */
-int chain_check_tx(chain_store *s, const chain_tx *tx, uint64_t pending_nonce, const char **reason)
+static int check_tx_once(chain_store *s, const chain_tx *tx, uint64_t pending_nonce,
+			 const char **reason)
 {
 	const char *why = NULL;
 	chain_txn *t = NULL;
@@ -346,5 +359,14 @@ cleanup:
 	chain_txn_abort(t);
 	if (reason != NULL)
 		*reason = rc == FL_OK ? NULL : why;
+	return rc;
+}
+
+int chain_check_tx(chain_store *s, const chain_tx *tx, uint64_t pending_nonce, const char **reason)
+{
+	int rc = check_tx_once(s, tx, pending_nonce, reason);
+
+	if (rc == FL_EDB && chain_store_grow_if_full(s))
+		rc = check_tx_once(s, tx, pending_nonce, reason);
 	return rc;
 }

@@ -572,9 +572,11 @@ typedef struct chain_store chain_store; /* opaque; one LMDB environment */
  * Opens (creating if absent) the store in directory `dir`: named databases
  * meta, blocks, block_hashes, txs, accounts, validators, members, profiles,
  * rounds, updates, joins, votes, evals, rewards, proposals, proposal_expiry,
- * active_profiles. map_size 0 = 1 GiB.
- * Each block is applied in one LMDB write transaction, so a crash leaves the
- * store at the last committed height.
+ * active_profiles. map_size 0 = 1 GiB; the map is never smaller than the
+ * data plus headroom, and chain_apply_block grows it when a block fills it
+ * (docs/store.md). A new store's directory is fsynced. Each block is
+ * applied in one LMDB write transaction, so a crash leaves the store at the
+ * last committed height.
  */
 int chain_store_open(chain_store **out, const char *dir, size_t map_size) FL_MUST_CHECK;
 void chain_store_close(chain_store *s);

@@ -51,6 +51,17 @@ typedef enum {
 /* Name of each database in the LMDB environment. */
 const char *chain_db_name(chain_db db);
 
+/* The map size a store opens with: the request (0 = 1 GiB), but never less
+ * than `used` bytes of data plus a quarter of it (at least 256 KiB). */
+size_t chain_store_map_size_for(size_t requested, size_t used);
+/* The map size now (0 if LMDB cannot say). */
+size_t chain_store_mapsize(chain_store *s);
+/* If a write found the map full since the last call: grows it (by its own
+ * size, 64 MiB to 1 GiB) and returns 1, so the caller retries its txn
+ * once. 0 when it was not full or cannot grow now (the calling thread holds
+ * a txn or snapshot: growing would wait for itself). Call with no txn open. */
+int chain_store_grow_if_full(chain_store *s);
+
 typedef struct chain_txn chain_txn;
 
 /* Begin a transaction. A write transaction records which keys of the state

@@ -15,10 +15,10 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#define STORE_DEFAULT_MAP_SIZE ((size_t)1 << 30) /* 1 GiB */
+#include <unistd.h>
 
 static const char *const db_names[CHAIN_DB_COUNT] = {
     [CHAIN_DB_ACCOUNTS] = "accounts",
@@ -62,10 +62,9 @@ int chain_mdb_error(int rc, const char *what)
 		/* A key too long for LMDB or of length zero: a bad argument. */
 		return FL_EINVAL;
 	case MDB_MAP_FULL:
-		fl_log(FL_LOG_ERROR, "chain",
-		       "lmdb %s: MDB_MAP_FULL: the store reached its map size; reopen it with a "
-		       "larger map_size",
-		       what);
+		/* chain_apply_block grows the map and retries (store_map.c). */
+		fl_log(FL_LOG_WARN, "chain",
+		       "lmdb %s: MDB_MAP_FULL: the store reached its map size", what);
 		return FL_EDB;
 	default:
 		fl_log(FL_LOG_ERROR, "chain", "lmdb %s: %s", what, mdb_strerror(rc));
@@ -92,23 +91,71 @@ static int store_open_dbs(chain_store *s)
 	return chain_mdb_error(mdb_txn_commit(txn), "commit (open databases)");
 }
 
+static int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = FL_OK;
+
+	if (fd < 0 || fsync(fd) != 0) {
+		fl_log(FL_LOG_ERROR, "chain", "store %s: fsync dir: %s", path, strerror(errno));
+		rc = FL_EIO;
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* LMDB fsyncs its files, not the directory entries that name them: until
+ * the directory is synced, a power loss can leave a store without its
+ * data.mdb, and one this call created without its own entry in the parent. */
+static int sync_dirs(const char *dir, int created)
+{
+	char parent[4096];
+	size_t n = strlen(dir);
+	int rc;
+
+	if ((rc = fsync_dir(dir)) != FL_OK || !created)
+		return rc;
+	if (n >= sizeof(parent))
+		return FL_EINVAL;
+	memcpy(parent, dir, n + 1);
+	while (n > 1 && parent[n - 1] == '/')
+		parent[--n] = '\0';
+	while (n > 0 && parent[n - 1] != '/')
+		n--;
+	if (n == 0)
+		return fsync_dir(".");
+	while (n > 1 && parent[n - 1] == '/')
+		n--;
+	parent[n] = '\0';
+	return fsync_dir(parent);
+}
+
 int chain_store_open(chain_store **out, const char *dir, size_t map_size)
 {
 	chain_store *s = NULL;
-	int rc;
+	int rc, created = 1;
 
 	assert(out != NULL && dir != NULL);
 	*out = NULL;
 	/* Only the last component: a missing parent is an operator error that
 	 * a node should report, not paper over. */
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		fl_log(FL_LOG_ERROR, "chain", "store %s: mkdir: %s", dir, strerror(errno));
-		return FL_EIO;
+	if (mkdir(dir, 0700) != 0) {
+		if (errno != EEXIST) {
+			fl_log(FL_LOG_ERROR, "chain", "store %s: mkdir: %s", dir, strerror(errno));
+			return FL_EIO;
+		}
+		created = 0;
 	}
 	s = fl_calloc(1, sizeof(*s));
 	if (s == NULL)
 		return FL_ENOMEM;
 	if (pthread_mutex_init(&s->writer_lock, NULL) != 0) {
+		fl_free(s);
+		return FL_ENOMEM;
+	}
+	if (pthread_rwlock_init(&s->map_lock, NULL) != 0) {
+		pthread_mutex_destroy(&s->writer_lock);
 		fl_free(s);
 		return FL_ENOMEM;
 	}
@@ -118,9 +165,8 @@ int chain_store_open(chain_store **out, const char *dir, size_t map_size)
 	rc = chain_mdb_error(mdb_env_set_maxdbs(s->env, CHAIN_DB_COUNT), "set_maxdbs");
 	if (rc != FL_OK)
 		goto cleanup;
-	rc = chain_mdb_error(
-	    mdb_env_set_mapsize(s->env, map_size ? map_size : STORE_DEFAULT_MAP_SIZE),
-	    "set_mapsize");
+	rc = chain_mdb_error(mdb_env_set_mapsize(s->env, chain_store_map_size_for(map_size, 0)),
+			     "set_mapsize");
 	if (rc != FL_OK)
 		goto cleanup;
 	/* MDB_NOTLS ties a read transaction to its chain_txn rather than to the
@@ -133,8 +179,12 @@ int chain_store_open(chain_store **out, const char *dir, size_t map_size)
 		goto cleanup;
 	}
 	s->max_key = (size_t)mdb_env_get_maxkeysize(s->env);
+	if ((rc = chain_store_map_fit(s, map_size)) != FL_OK)
+		goto cleanup;
 	rc = store_open_dbs(s);
 	if (rc != FL_OK)
+		goto cleanup;
+	if ((rc = sync_dirs(dir, created)) != FL_OK)
 		goto cleanup;
 	rc = chain_mdb_error(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->base),
 			     "begin (base reader)");
@@ -145,8 +195,11 @@ int chain_store_open(chain_store **out, const char *dir, size_t map_size)
 	return FL_OK;
 
 cleanup:
+	if (s->base != NULL)
+		mdb_txn_abort(s->base);
 	if (s->env != NULL)
 		mdb_env_close(s->env);
+	pthread_rwlock_destroy(&s->map_lock);
 	pthread_mutex_destroy(&s->writer_lock);
 	fl_free(s);
 	return rc;
@@ -159,6 +212,7 @@ void chain_store_close(chain_store *s)
 	assert(!s->writer_open);
 	mdb_txn_abort(s->base);
 	mdb_env_close(s->env);
+	pthread_rwlock_destroy(&s->map_lock);
 	pthread_mutex_destroy(&s->writer_lock);
 	fl_free(s);
 }

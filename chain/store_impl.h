@@ -1,6 +1,6 @@
 /*
  * chain/store_impl.h — the LMDB side of chain_store and chain_txn, shared by
- * store.c, txn.c and apphash.c only. The state machine sees neither struct:
+ * store.c, store_map.c, txn.c and apphash.c only. The state machine sees neither struct:
  * it works through the chain_txn_* functions of chain/internal.h, so LMDB
  * stays an implementation detail of the store layer.
  */
@@ -28,6 +28,12 @@ struct chain_store {
 	 * so a store whose other slots are all held by snapshots still
 	 * applies blocks. */
 	MDB_txn *base;
+	/* Held shared by every chain_txn for its life and exclusively while
+	 * the map grows (store_map.c): LMDB's remap must see no txn open. */
+	pthread_rwlock_t map_lock;
+	/* Set when LMDB answered MDB_MAP_FULL; chain_store_grow_if_full
+	 * takes it. Atomic: a write txn of another thread may set it. */
+	int map_full;
 };
 
 /* A key of a state database written by a txn: its bytes sit in the txn's
@@ -56,6 +62,12 @@ struct chain_txn {
 	chain_lthash *hash;
 	size_t hash_at;
 };
+
+/* After mdb_env_open, before any txn: the map is at least the data plus
+ * headroom (chain_store_map_size_for). */
+int chain_store_map_fit(chain_store *s, size_t requested) FL_MUST_CHECK;
+/* True while this thread holds a chain_txn of any store (txn.c). */
+int chain_txn_held_by_this_thread(void);
 
 /* An LMDB return code as an FL_E* code. `what` names the operation in the
  * log line written for anything that becomes FL_EDB. */

@@ -29,6 +29,35 @@ static int txn_writer_is_me(chain_store *s)
 	return me;
 }
 
+/* How many chain_txns this thread holds, of any store: a thread that holds
+ * one must not wait for the map to be free of them (store_map.c). */
+static _Thread_local unsigned txns_held;
+
+int chain_txn_held_by_this_thread(void)
+{
+	return txns_held > 0;
+}
+
+static void map_enter(chain_store *s)
+{
+	pthread_rwlock_rdlock(&s->map_lock);
+	txns_held++;
+}
+
+static void map_leave(chain_store *s)
+{
+	txns_held--;
+	pthread_rwlock_unlock(&s->map_lock);
+}
+
+/* Any LMDB answer of a write: MAP_FULL is remembered for the retry. */
+static int write_error(chain_store *s, int rc, const char *what)
+{
+	if (rc == MDB_MAP_FULL)
+		__atomic_store_n(&s->map_full, 1, __ATOMIC_RELEASE);
+	return chain_mdb_error(rc, what);
+}
+
 int chain_txn_begin(chain_store *s, int write, chain_txn **out)
 {
 	chain_txn *t;
@@ -41,8 +70,10 @@ int chain_txn_begin(chain_store *s, int write, chain_txn **out)
 	t = fl_calloc(1, sizeof(*t));
 	if (t == NULL)
 		return FL_ENOMEM;
+	map_enter(s);
 	rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
 	if (rc != MDB_SUCCESS) {
+		map_leave(s);
 		fl_free(t);
 		return chain_mdb_error(rc, "txn_begin");
 	}
@@ -54,10 +85,12 @@ int chain_txn_begin(chain_store *s, int write, chain_txn **out)
 	return FL_OK;
 }
 
+/* After LMDB's txn has ended. */
 static void txn_free(chain_txn *t)
 {
 	if (t->base_live)
 		mdb_txn_reset(t->store->base);
+	map_leave(t->store);
 	fl_free(t->log);
 	fl_free(t->keys);
 	fl_free(t->hash);
@@ -102,8 +135,9 @@ int chain_txn_commit(chain_txn *t)
 	 * a success means the data and meta pages are on disk (store.c). */
 	rc = mdb_txn_commit(t->txn);
 	t->txn = NULL;
+	rc = write_error(t->store, rc, "commit");
 	txn_free(t);
-	return chain_mdb_error(rc, "commit");
+	return rc;
 }
 
 void chain_txn_abort(chain_txn *t)
@@ -220,7 +254,7 @@ int chain_txn_put(chain_txn *t, chain_db db, const void *key, size_t klen, const
 	if (rc != MDB_SUCCESS) {
 		if (logged)
 			log_pop(t);
-		return chain_mdb_error(rc, "put");
+		return write_error(t->store, rc, "put");
 	}
 	return FL_OK;
 }
@@ -250,7 +284,7 @@ int chain_txn_del(chain_txn *t, chain_db db, const void *key, size_t klen)
 	if (rc != MDB_SUCCESS) {
 		if (logged)
 			log_pop(t);
-		return chain_mdb_error(rc, "del");
+		return write_error(t->store, rc, "del");
 	}
 	return FL_OK;
 }

@@ -522,7 +522,7 @@ static void random_transfer(chain_fixture *fx, chain_tx *tx, uint32_t who, uint6
 	    0);
 }
 
-Test(apphash, random_blocks_match_recompute, .timeout = 120)
+Test(apphash, random_blocks_match_recompute)
 {
 	static const uint64_t reward = 500;
 	fixture_opts o = {.n_validators = 3,
