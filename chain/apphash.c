@@ -142,17 +142,10 @@ int chain_txn_state_hash(chain_txn *t, chain_lthash *out)
 	return FL_OK;
 }
 
-int chain_get_state_hash(chain_store *s, chain_lthash *out)
+int chain_snap_get_state_hash(chain_snapshot *snap, chain_lthash *out)
 {
-	chain_txn *t = NULL;
-	int rc;
-
-	assert(s != NULL && out != NULL);
-	if ((rc = chain_txn_begin(s, 0, &t)) != FL_OK)
-		return rc;
-	rc = stored_state_hash(t, out);
-	chain_txn_abort(t);
-	return rc;
+	assert(snap != NULL && out != NULL);
+	return stored_state_hash(snap->t, out);
 }
 
 /* ------------------------------------------------------- recomputation */

@@ -704,6 +704,49 @@ int chain_store_put_tip_commit(chain_store *s, const chain_commit *c) FL_MUST_CH
  */
 int chain_get_commit(chain_store *s, uint64_t height, chain_commit *out) FL_MUST_CHECK;
 
+/*
+ * A read snapshot: one LMDB read transaction. Every chain_snap_* lookup on
+ * it reads the height that was committed when it began, whatever blocks
+ * commit meanwhile (from this thread or another), so a response built from
+ * several lookups describes one height. Each chain_get_* above is its
+ * chain_snap_* on a snapshot of its own. Results are copied out, as there.
+ *
+ * Hold one briefly: LMDB keeps every page it sees until it ends, and the
+ * map cannot grow while any is open (a block applied by the thread that
+ * holds one fails with FL_EDB if it needs a bigger map; docs/store.md).
+ * One thread at a time per snapshot. Snapshots and lookups share
+ * CHAIN_STORE_MAX_READERS reader slots (one is the store's own): beyond
+ * them chain_snapshot_begin, like any lookup, returns FL_ETOOBIG.
+ */
+#define CHAIN_STORE_MAX_READERS 126
+typedef struct chain_snapshot chain_snapshot;
+int chain_snapshot_begin(chain_store *s, chain_snapshot **out) FL_MUST_CHECK;
+/* NULL is a no-op. */
+void chain_snapshot_end(chain_snapshot *snap);
+
+int chain_snap_info(chain_snapshot *snap, chain_info *out) FL_MUST_CHECK;
+int chain_snap_get_state_hash(chain_snapshot *snap, chain_lthash *out) FL_MUST_CHECK;
+int chain_snap_get_account(chain_snapshot *snap, const fl_pubkey *id,
+			   chain_account *out) FL_MUST_CHECK;
+int chain_snap_get_profile(chain_snapshot *snap, const char *id, chain_profile *def,
+			   chain_profile_state *state) FL_MUST_CHECK;
+int chain_snap_list_profiles(chain_snapshot *snap, char (**ids)[CHAIN_PROFILE_ID_MAX + 1],
+			     size_t *n) FL_MUST_CHECK;
+int chain_snap_get_round(chain_snapshot *snap, const char *profile, uint64_t round,
+			 chain_round *out) FL_MUST_CHECK;
+int chain_snap_get_round_updates(chain_snapshot *snap, const char *profile, uint64_t round,
+				 chain_update_record **out, size_t *n) FL_MUST_CHECK;
+int chain_snap_get_round_rewards(chain_snapshot *snap, const char *profile, uint64_t round,
+				 chain_reward **out, size_t *n) FL_MUST_CHECK;
+int chain_snap_get_block(chain_snapshot *snap, uint64_t height, uint8_t **bytes,
+			 size_t *n) FL_MUST_CHECK;
+int chain_snap_get_block_height(chain_snapshot *snap, const fl_hash *hash,
+				uint64_t *height) FL_MUST_CHECK;
+int chain_snap_get_tx_location(chain_snapshot *snap, const fl_hash *tx_hash, uint64_t *height,
+			       uint32_t *index) FL_MUST_CHECK;
+int chain_snap_get_validators(chain_snapshot *snap, chain_genesis_validator **out,
+			      size_t *n) FL_MUST_CHECK;
+
 /* ------------------------------------------------------- election */
 
 typedef struct {

@@ -64,6 +64,11 @@ int chain_store_grow_if_full(chain_store *s);
 
 typedef struct chain_txn chain_txn;
 
+/* A snapshot is a read txn (snapshot.c). */
+struct chain_snapshot {
+	chain_txn *t;
+};
+
 /* Begin a transaction. A write transaction records which keys of the state
  * databases (CHAIN_DB_* < CHAIN_DB_STATE_COUNT) it writes, for
  * chain_txn_state_hash. Only one write transaction at a time (LMDB's rule). */

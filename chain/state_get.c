@@ -1,53 +1,34 @@
 /*
  * chain/state_get.c — lookups on committed state for the rest of the node
- * (RPC, explorer, FL driver). Each runs in its own read transaction, so it
- * sees one whole height, and copies out what it returns.
+ * (RPC, explorer, FL driver), on a read snapshot (snapshot.c) so that they
+ * see one whole height, copying out what they return. Each chain_get_* is
+ * its chain_snap_* on a snapshot of its own.
  */
 #include "chain/internal.h"
 
 #include <assert.h>
 #include <string.h>
 
-int chain_get_account(chain_store *s, const fl_pubkey *id, chain_account *out)
+int chain_snap_get_account(chain_snapshot *snap, const fl_pubkey *id, chain_account *out)
 {
-	chain_txn *t = NULL;
-	int rc;
-
-	assert(s != NULL && id != NULL && out != NULL);
+	assert(snap != NULL && id != NULL && out != NULL);
 	memset(out, 0, sizeof(*out));
-	if ((rc = chain_txn_begin(s, 0, &t)) != FL_OK)
-		return rc;
-	rc = chain_state_get_account(t, id, out);
-	chain_txn_abort(t);
-	return rc;
+	return chain_state_get_account(snap->t, id, out);
 }
 
-int chain_get_profile(chain_store *s, const char *id, chain_profile *def,
-		      chain_profile_state *state)
+int chain_snap_get_profile(chain_snapshot *snap, const char *id, chain_profile *def,
+			   chain_profile_state *state)
 {
-	chain_txn *t = NULL;
-	int rc;
-
-	assert(s != NULL && id != NULL);
-	if ((rc = chain_txn_begin(s, 0, &t)) != FL_OK)
-		return rc;
-	rc = chain_state_get_profile(t, id, def, state);
-	chain_txn_abort(t);
-	return rc;
+	assert(snap != NULL && id != NULL);
+	return chain_state_get_profile(snap->t, id, def, state);
 }
 
-int chain_get_round(chain_store *s, const char *profile, uint64_t round, chain_round *out)
+int chain_snap_get_round(chain_snapshot *snap, const char *profile, uint64_t round,
+			 chain_round *out)
 {
-	chain_txn *t = NULL;
-	int rc;
-
-	assert(s != NULL && profile != NULL && out != NULL);
+	assert(snap != NULL && profile != NULL && out != NULL);
 	memset(out, 0, sizeof(*out));
-	if ((rc = chain_txn_begin(s, 0, &t)) != FL_OK)
-		return rc;
-	rc = chain_state_get_round(t, profile, round, out);
-	chain_txn_abort(t);
-	return rc;
+	return chain_state_get_round(snap->t, profile, round, out);
 }
 
 /* ------------------------------------------------------------ listings */
@@ -125,12 +106,11 @@ static int list_reward(void *ctx, const uint8_t *key, size_t klen, const uint8_t
 	return 0;
 }
 
-/* Runs one scan in a read txn and hands the array over (or frees it). */
-static int run_list(chain_store *s, chain_db db, const void *prefix, size_t plen, chain_scan_fn fn,
+/* Runs one scan and hands the array over (or frees it). */
+static int run_list(chain_txn *t, chain_db db, const void *prefix, size_t plen, chain_scan_fn fn,
 		    size_t item, void **out, size_t *n)
 {
 	grow_list l;
-	chain_txn *t = NULL;
 	int rc;
 
 	memset(&l, 0, sizeof(l));
@@ -138,10 +118,7 @@ static int run_list(chain_store *s, chain_db db, const void *prefix, size_t plen
 	l.plen = plen;
 	*out = NULL;
 	*n = 0;
-	if ((rc = chain_txn_begin(s, 0, &t)) != FL_OK)
-		return rc;
 	rc = chain_txn_scan(t, db, prefix, plen, fn, &l);
-	chain_txn_abort(t);
 	if (rc != FL_OK) {
 		fl_free(l.items);
 		return rc;
@@ -151,65 +128,65 @@ static int run_list(chain_store *s, chain_db db, const void *prefix, size_t plen
 	return FL_OK;
 }
 
-int chain_list_profiles(chain_store *s, char (**ids)[CHAIN_PROFILE_ID_MAX + 1], size_t *n)
+int chain_snap_list_profiles(chain_snapshot *snap, char (**ids)[CHAIN_PROFILE_ID_MAX + 1],
+			     size_t *n)
 {
 	void *items = NULL;
 	int rc;
 
-	assert(s != NULL && ids != NULL && n != NULL);
-	rc = run_list(s, CHAIN_DB_PROFILES, NULL, 0, list_profile, sizeof(**ids), &items, n);
+	assert(snap != NULL && ids != NULL && n != NULL);
+	rc = run_list(snap->t, CHAIN_DB_PROFILES, NULL, 0, list_profile, sizeof(**ids), &items, n);
 	*ids = items;
 	return rc;
 }
 
-int chain_get_round_updates(chain_store *s, const char *profile, uint64_t round,
-			    chain_update_record **out, size_t *n)
+int chain_snap_get_round_updates(chain_snapshot *snap, const char *profile, uint64_t round,
+				 chain_update_record **out, size_t *n)
 {
 	uint8_t prefix[CHAIN_KEY_MAX];
 	void *items = NULL;
 	int rc;
 
-	assert(s != NULL && profile != NULL && out != NULL && n != NULL);
+	assert(snap != NULL && profile != NULL && out != NULL && n != NULL);
 	*out = NULL;
 	*n = 0;
 	if (!chain_id_valid(profile, CHAIN_PROFILE_ID_MAX))
 		return FL_EINVAL;
-	rc = run_list(s, CHAIN_DB_UPDATES, prefix, chain_key_round(prefix, profile, round),
+	rc = run_list(snap->t, CHAIN_DB_UPDATES, prefix, chain_key_round(prefix, profile, round),
 		      list_update, sizeof(**out), &items, n);
 	*out = items;
 	return rc;
 }
 
-int chain_get_round_rewards(chain_store *s, const char *profile, uint64_t round, chain_reward **out,
-			    size_t *n)
+int chain_snap_get_round_rewards(chain_snapshot *snap, const char *profile, uint64_t round,
+				 chain_reward **out, size_t *n)
 {
 	uint8_t prefix[CHAIN_KEY_MAX];
 	void *items = NULL;
 	int rc;
 
-	assert(s != NULL && profile != NULL && out != NULL && n != NULL);
+	assert(snap != NULL && profile != NULL && out != NULL && n != NULL);
 	*out = NULL;
 	*n = 0;
 	if (!chain_id_valid(profile, CHAIN_PROFILE_ID_MAX))
 		return FL_EINVAL;
-	rc = run_list(s, CHAIN_DB_REWARDS, prefix, chain_key_round(prefix, profile, round),
+	rc = run_list(snap->t, CHAIN_DB_REWARDS, prefix, chain_key_round(prefix, profile, round),
 		      list_reward, sizeof(**out), &items, n);
 	*out = items;
 	return rc;
 }
 
-int chain_get_validators(chain_store *s, chain_genesis_validator **out, size_t *n)
+int chain_snap_get_validators(chain_snapshot *snap, chain_genesis_validator **out, size_t *n)
 {
 	chain_validator_set set;
 	chain_genesis_validator *v = NULL;
-	chain_txn *t = NULL;
+	chain_txn *t;
 	int rc;
 
-	assert(s != NULL && out != NULL && n != NULL);
+	assert(snap != NULL && out != NULL && n != NULL);
+	t = snap->t;
 	*out = NULL;
 	*n = 0;
-	if ((rc = chain_txn_begin(s, 0, &t)) != FL_OK)
-		return rc;
 	if ((rc = chain_state_get_validators(t, &set)) != FL_OK)
 		goto cleanup;
 	if (set.n > 0 && (v = fl_calloc(set.n, sizeof(*v))) == NULL) {
@@ -233,6 +210,96 @@ int chain_get_validators(chain_store *s, chain_genesis_validator **out, size_t *
 
 cleanup:
 	fl_free(v);
-	chain_txn_abort(t);
 	return rc;
+}
+
+/* ------------------------------------------------ one-lookup snapshots */
+
+/* Each chain_get_* below: a snapshot, its chain_snap_*, the end. */
+#define ON_SNAPSHOT(s, call)                                                                       \
+	do {                                                                                       \
+		chain_snapshot *snap_;                                                             \
+		int rc_;                                                                           \
+		assert((s) != NULL);                                                               \
+		if ((rc_ = chain_snapshot_begin((s), &snap_)) != FL_OK)                            \
+			return rc_;                                                                \
+		rc_ = call;                                                                        \
+		chain_snapshot_end(snap_);                                                         \
+		return rc_;                                                                        \
+	} while (0)
+
+int chain_get_account(chain_store *s, const fl_pubkey *id, chain_account *out)
+{
+	memset(out, 0, sizeof(*out));
+	ON_SNAPSHOT(s, chain_snap_get_account(snap_, id, out));
+}
+
+int chain_get_profile(chain_store *s, const char *id, chain_profile *def,
+		      chain_profile_state *state)
+{
+	ON_SNAPSHOT(s, chain_snap_get_profile(snap_, id, def, state));
+}
+
+int chain_get_round(chain_store *s, const char *profile, uint64_t round, chain_round *out)
+{
+	memset(out, 0, sizeof(*out));
+	ON_SNAPSHOT(s, chain_snap_get_round(snap_, profile, round, out));
+}
+
+int chain_list_profiles(chain_store *s, char (**ids)[CHAIN_PROFILE_ID_MAX + 1], size_t *n)
+{
+	*ids = NULL;
+	*n = 0;
+	ON_SNAPSHOT(s, chain_snap_list_profiles(snap_, ids, n));
+}
+
+int chain_get_round_updates(chain_store *s, const char *profile, uint64_t round,
+			    chain_update_record **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	ON_SNAPSHOT(s, chain_snap_get_round_updates(snap_, profile, round, out, n));
+}
+
+int chain_get_round_rewards(chain_store *s, const char *profile, uint64_t round, chain_reward **out,
+			    size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	ON_SNAPSHOT(s, chain_snap_get_round_rewards(snap_, profile, round, out, n));
+}
+
+int chain_get_validators(chain_store *s, chain_genesis_validator **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	ON_SNAPSHOT(s, chain_snap_get_validators(snap_, out, n));
+}
+
+int chain_store_info(chain_store *s, chain_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	ON_SNAPSHOT(s, chain_snap_info(snap_, out));
+}
+
+int chain_get_state_hash(chain_store *s, chain_lthash *out)
+{
+	ON_SNAPSHOT(s, chain_snap_get_state_hash(snap_, out));
+}
+
+int chain_get_block(chain_store *s, uint64_t height, uint8_t **bytes, size_t *n)
+{
+	*bytes = NULL;
+	*n = 0;
+	ON_SNAPSHOT(s, chain_snap_get_block(snap_, height, bytes, n));
+}
+
+int chain_get_block_height(chain_store *s, const fl_hash *hash, uint64_t *height)
+{
+	ON_SNAPSHOT(s, chain_snap_get_block_height(snap_, hash, height));
+}
+
+int chain_get_tx_location(chain_store *s, const fl_hash *tx_hash, uint64_t *height, uint32_t *index)
+{
+	ON_SNAPSHOT(s, chain_snap_get_tx_location(snap_, tx_hash, height, index));
 }

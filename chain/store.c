@@ -1,7 +1,6 @@
 /*
  * chain/store.c — the chain store: one LMDB environment in a directory with
- * a named database per chain_db, chain_store_info, and the lookups of blocks
- * and transactions by height and hash.
+ * a named database per chain_db (its lookups: snapshot.c, state_get.c).
  *
  * Durability: the environment is opened without MDB_NOSYNC, MDB_NOMETASYNC
  * or MDB_MAPASYNC, so mdb_txn_commit fsyncs the data pages and then the meta
@@ -61,6 +60,13 @@ int chain_mdb_error(int rc, const char *what)
 	case MDB_BAD_VALSIZE:
 		/* A key too long for LMDB or of length zero: a bad argument. */
 		return FL_EINVAL;
+	case MDB_READERS_FULL:
+		/* Snapshots and lookups hold a slot each: a bound, not a fault. */
+		fl_log(FL_LOG_WARN, "chain",
+		       "lmdb %s: MDB_READERS_FULL: all %d reader slots are held by open snapshots "
+		       "and lookups",
+		       what, CHAIN_STORE_MAX_READERS);
+		return FL_ETOOBIG;
 	case MDB_MAP_FULL:
 		/* chain_apply_block grows the map and retries (store_map.c). */
 		fl_log(FL_LOG_WARN, "chain",
@@ -165,6 +171,10 @@ int chain_store_open(chain_store **out, const char *dir, size_t map_size)
 	rc = chain_mdb_error(mdb_env_set_maxdbs(s->env, CHAIN_DB_COUNT), "set_maxdbs");
 	if (rc != FL_OK)
 		goto cleanup;
+	rc = chain_mdb_error(mdb_env_set_maxreaders(s->env, CHAIN_STORE_MAX_READERS),
+			     "set_maxreaders");
+	if (rc != FL_OK)
+		goto cleanup;
 	rc = chain_mdb_error(mdb_env_set_mapsize(s->env, chain_store_map_size_for(map_size, 0)),
 			     "set_mapsize");
 	if (rc != FL_OK)
@@ -215,104 +225,4 @@ void chain_store_close(chain_store *s)
 	pthread_rwlock_destroy(&s->map_lock);
 	pthread_mutex_destroy(&s->writer_lock);
 	fl_free(s);
-}
-
-/* ------------------------------------------------------------ chain_info */
-
-/* One read txn, so every field comes from the same committed height; the
- * meta values are decoded by chain_state_info, next to their writers. */
-int chain_store_info(chain_store *s, chain_info *out)
-{
-	chain_txn *t = NULL;
-	int rc;
-
-	assert(s != NULL && out != NULL);
-	memset(out, 0, sizeof(*out));
-	rc = chain_txn_begin(s, 0, &t);
-	if (rc != FL_OK)
-		return rc;
-	rc = chain_state_info(t, out);
-	chain_txn_abort(t);
-	return rc;
-}
-
-/* -------------------------------------------------------------- lookups */
-
-int chain_get_block(chain_store *s, uint64_t height, uint8_t **bytes, size_t *n)
-{
-	chain_txn *t = NULL;
-	uint8_t key[8];
-	const uint8_t *v;
-	size_t vlen;
-	int rc;
-
-	assert(s != NULL && bytes != NULL && n != NULL);
-	*bytes = NULL;
-	*n = 0;
-	chain_put_be64(key, height);
-	rc = chain_txn_begin(s, 0, &t);
-	if (rc != FL_OK)
-		return rc;
-	rc = chain_txn_get(t, CHAIN_DB_BLOCKS, key, sizeof(key), &v, &vlen);
-	if (rc != FL_OK)
-		goto cleanup;
-	/* The value lives in the map only as long as the txn: copy it out. */
-	*bytes = fl_malloc(vlen);
-	if (*bytes == NULL) {
-		rc = FL_ENOMEM;
-		goto cleanup;
-	}
-	memcpy(*bytes, v, vlen);
-	*n = vlen;
-
-cleanup:
-	chain_txn_abort(t);
-	return rc;
-}
-
-int chain_get_block_height(chain_store *s, const fl_hash *hash, uint64_t *height)
-{
-	chain_txn *t = NULL;
-	const uint8_t *v;
-	size_t vlen;
-	int rc;
-
-	assert(s != NULL && hash != NULL && height != NULL);
-	rc = chain_txn_begin(s, 0, &t);
-	if (rc != FL_OK)
-		return rc;
-	rc = chain_txn_get(t, CHAIN_DB_BLOCK_HASHES, hash->b, FL_HASH_LEN, &v, &vlen);
-	if (rc == FL_OK) {
-		if (vlen == 8)
-			*height = chain_get_be64(v);
-		else
-			rc = FL_ECORRUPT;
-	}
-	chain_txn_abort(t);
-	return rc;
-}
-
-int chain_get_tx_location(chain_store *s, const fl_hash *tx_hash, uint64_t *height, uint32_t *index)
-{
-	chain_txn *t = NULL;
-	const uint8_t *v;
-	size_t vlen;
-	int rc;
-
-	assert(s != NULL && tx_hash != NULL && height != NULL && index != NULL);
-	rc = chain_txn_begin(s, 0, &t);
-	if (rc != FL_OK)
-		return rc;
-	rc = chain_txn_get(t, CHAIN_DB_TXS, tx_hash->b, FL_HASH_LEN, &v, &vlen);
-	if (rc == FL_OK) {
-		/* u64be(height) u32be(index) */
-		if (vlen == 12) {
-			*height = chain_get_be64(v);
-			*index = chain_get_be32(v + 8);
-		} else {
-			rc = FL_ECORRUPT;
-		}
-	}
-	chain_txn_abort(t);
-	return rc;
 }
