@@ -85,11 +85,19 @@ int chain_txn_begin(chain_store *s, int write, chain_txn **out)
 	return FL_OK;
 }
 
+/* Before LMDB's txn ends: once it releases the writer lock, the next
+ * writer may renew the base reader, which must be reset by then. */
+static void base_release(chain_txn *t)
+{
+	if (t->base_live) {
+		mdb_txn_reset(t->store->base);
+		t->base_live = 0;
+	}
+}
+
 /* After LMDB's txn has ended. */
 static void txn_free(chain_txn *t)
 {
-	if (t->base_live)
-		mdb_txn_reset(t->store->base);
 	map_leave(t->store);
 	fl_free(t->log);
 	fl_free(t->keys);
@@ -125,12 +133,7 @@ int chain_txn_commit(chain_txn *t)
 	 * have set it in between. */
 	if (t->write)
 		txn_mark_writer(t->store, 0);
-	/* The base reader is reset before the commit, so no reader of ours
-	 * holds a page the commit frees. */
-	if (t->base_live) {
-		mdb_txn_reset(t->store->base);
-		t->base_live = 0;
-	}
+	base_release(t);
 	/* LMDB frees its txn whatever the outcome; with the default sync flags
 	 * a success means the data and meta pages are on disk (store.c). */
 	rc = mdb_txn_commit(t->txn);
@@ -146,6 +149,7 @@ void chain_txn_abort(chain_txn *t)
 		return;
 	if (t->write)
 		txn_mark_writer(t->store, 0);
+	base_release(t);
 	mdb_txn_abort(t->txn);
 	txn_free(t);
 }
