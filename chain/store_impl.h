@@ -54,7 +54,7 @@ struct chain_txn {
 	size_t n_log;
 	size_t cap_log;
 	uint64_t reads; /* chain_txn_reads */
-	uint8_t *keys; /* the arena */
+	uint8_t *keys;  /* the arena */
 	size_t keys_len, keys_cap;
 	/* The store's base reader is renewed for this txn (apphash.c). */
 	int base_live;
