@@ -81,7 +81,8 @@ typedef enum {
 	CHAIN_TX_AGGREGATE_COMMIT = 8,
 	CHAIN_TX_EVAL_REPORT = 9,
 	CHAIN_TX_EVIDENCE = 10,
-	/* 11 and 12 are bond and unbond */
+	CHAIN_TX_BOND = 11,   /* liquid -> bonded */
+	CHAIN_TX_UNBOND = 12, /* bonded -> unbonding, liquid after unbonding_blocks */
 	CHAIN_TX_VALIDATOR_UPDATE = 13,
 } chain_tx_kind;
 
@@ -282,6 +283,11 @@ typedef struct {
 	uint64_t metric_value; /* unit per the profile's metric */
 } chain_tx_eval_report;
 
+/* bond / unbond: the sender's own stake. amount > 0. */
+typedef struct {
+	uint64_t amount;
+} chain_tx_stake;
+
 /* validator_update: the sender's YES vote for one change of the validator
  * set; the whole body is the subject, so validators agree on the exact
  * change. Past 2/3 of the power it is in force two heights after the block
@@ -332,6 +338,7 @@ typedef struct {
 		chain_tx_eval_report eval_report;
 		chain_tx_evidence evidence;
 		chain_tx_validator_update validator_update;
+		chain_tx_stake stake; /* BOND and UNBOND */
 	} u;
 	fl_sig sig;
 } chain_tx;

@@ -43,6 +43,8 @@ static const char *const kind_names[] = {
     [CHAIN_TX_AGGREGATE_COMMIT] = "aggregate_commit",
     [CHAIN_TX_EVAL_REPORT] = "eval_report",
     [CHAIN_TX_EVIDENCE] = "evidence",
+    [CHAIN_TX_BOND] = "bond",
+    [CHAIN_TX_UNBOND] = "unbond",
     [CHAIN_TX_VALIDATOR_UPDATE] = "validator_update",
 };
 

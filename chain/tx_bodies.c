@@ -138,6 +138,10 @@ int chain_tx_body_check(const chain_tx *tx)
 		return check_eval_report(&tx->u.eval_report);
 	case CHAIN_TX_EVIDENCE:
 		return chain_evidence_check(&tx->u.evidence);
+	case CHAIN_TX_BOND:
+	case CHAIN_TX_UNBOND:
+		/* Moving nothing would still cost a nonce and a queue slot. */
+		return tx->u.stake.amount == 0 ? FL_EINVAL : FL_OK;
 	case CHAIN_TX_VALIDATOR_UPDATE:
 		return chain_valset_update_check(&tx->u.validator_update);
 	default:
@@ -228,6 +232,10 @@ int chain_tx_body_encode(fl_writer *w, const chain_tx *tx)
 	}
 	case CHAIN_TX_EVIDENCE:
 		return chain_evidence_encode(w, &tx->u.evidence);
+	case CHAIN_TX_BOND:
+	case CHAIN_TX_UNBOND:
+		fl_write_u64(w, tx->u.stake.amount);
+		break;
 	case CHAIN_TX_VALIDATOR_UPDATE:
 		return chain_valset_update_write(w, &tx->u.validator_update);
 	default:
@@ -331,6 +339,9 @@ static int read_body(fl_reader *r, chain_tx *tx)
 	}
 	case CHAIN_TX_EVIDENCE:
 		return chain_evidence_decode(r, &tx->u.evidence);
+	case CHAIN_TX_BOND:
+	case CHAIN_TX_UNBOND:
+		return fl_read_u64(r, &tx->u.stake.amount);
 	case CHAIN_TX_VALIDATOR_UPDATE:
 		return chain_valset_update_read(r, &tx->u.validator_update);
 	default:

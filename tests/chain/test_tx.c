@@ -116,13 +116,41 @@ Test(tx, decoded_fields_match)
 	chain_tx_free(&back);
 }
 
+/* bond and unbond: the envelope, u64le amount, the signature; nothing
+ * else, and a zero amount does not decode either. */
+Test(tx, stake_layout)
+{
+	static const int kinds[] = {CHAIN_TX_BOND, CHAIN_TX_UNBOND};
+
+	for (size_t k = 0; k < FL_ARRAY_LEN(kinds); k++) {
+		uint8_t *buf, *zero;
+		uint64_t amount = 0;
+		size_t n = kind_bytes(kinds[k], 0, &buf), m;
+		chain_tx tx;
+
+		cr_assert_eq(n, ENVELOPE + 8 + FL_SIG_LEN);
+		cr_assert_eq(buf[1], kinds[k]);
+		for (int i = 7; i >= 0; i--)
+			amount = amount << 8 | buf[ENVELOPE + i];
+		cr_assert_eq(amount, kinds[k] == CHAIN_TX_BOND ? 500000 : 125000);
+		cr_assert_eq(chain_tx_decode(&tx, buf, n), FL_OK);
+		cr_assert_eq(tx.u.stake.amount, amount);
+		chain_tx_free(&tx);
+		zero = chain_sample_splice(buf, n, ENVELOPE, 8, "\0\0\0\0\0\0\0\0", 8, &m);
+		cr_assert_eq(decode_rc(zero, m), FL_EINVAL, "amount 0");
+		fl_free(zero);
+		fl_free(buf);
+	}
+}
+
 Test(tx, kind_names)
 {
 	cr_assert_str_eq(chain_tx_kind_name(CHAIN_TX_TRANSFER), "transfer");
 	cr_assert_str_eq(chain_tx_kind_name(CHAIN_TX_AGGREGATE_COMMIT), "aggregate_commit");
 	cr_assert_str_eq(chain_tx_kind_name(CHAIN_TX_EVIDENCE), "evidence");
+	cr_assert_str_eq(chain_tx_kind_name(CHAIN_TX_BOND), "bond");
+	cr_assert_str_eq(chain_tx_kind_name(CHAIN_TX_UNBOND), "unbond");
 	cr_assert_null(chain_tx_kind_name(0));
-	cr_assert_null(chain_tx_kind_name(11));
 	cr_assert_str_eq(chain_tx_kind_name(CHAIN_TX_VALIDATOR_UPDATE), "validator_update");
 	cr_assert_null(chain_tx_kind_name(14));
 	cr_assert_null(chain_tx_kind_name(-1));
@@ -171,7 +199,7 @@ Test(tx, oversized_input)
 
 Test(tx, unknown_kind_and_version)
 {
-	static const uint8_t bad_kinds[] = {0, 11, 0x7f, 0xff};
+	static const uint8_t bad_kinds[] = {0, 14, 0x7f, 0xff};
 	static const uint8_t bad_versions[] = {0, 2, 0xff};
 	uint8_t *buf;
 	size_t n = kind_bytes(CHAIN_TX_TRANSFER, 0, &buf);
@@ -190,7 +218,7 @@ Test(tx, unknown_kind_and_version)
 	fl_free(buf);
 
 	cr_assert_eq(chain_sample_tx(&tx, CHAIN_TX_TRANSFER, 0), FL_OK);
-	tx.kind = 11;
+	tx.kind = 14;
 	fl_writer_init(&w, 0);
 	cr_assert_eq(chain_tx_encode(&w, &tx), FL_EVERSION);
 	cr_assert_eq(w.len, 0, "nothing written for a refused tx");
@@ -472,6 +500,8 @@ Test(tx, body_ranges)
 		FL_EINVAL);
 	REFUSED(CHAIN_TX_VALIDATOR_UPDATE, 0,
 		memset(tx.u.validator_update.target.b, 0xff, FL_PUBKEY_LEN), FL_EINVAL);
+	REFUSED(CHAIN_TX_BOND, 0, tx.u.stake.amount = 0, FL_EINVAL);
+	REFUSED(CHAIN_TX_UNBOND, 0, tx.u.stake.amount = 0, FL_EINVAL);
 #undef REFUSED
 }
 

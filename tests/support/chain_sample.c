@@ -209,6 +209,12 @@ static int sample_body(chain_tx *tx, int kind, int variant)
 		if (variant == CHAIN_EVIDENCE_BAD_AGGREGATE)
 			return sample_bad_aggregate(&tx->u.evidence);
 		return sample_double_sign(&tx->u.evidence);
+	case CHAIN_TX_BOND:
+		tx->u.stake.amount = 500000;
+		return FL_OK;
+	case CHAIN_TX_UNBOND:
+		tx->u.stake.amount = 125000;
+		return FL_OK;
 	case CHAIN_TX_VALIDATOR_UPDATE:
 		chain_sample_key(NULL, &tx->u.validator_update.target, 7);
 		tx->u.validator_update.action = CHAIN_VALSET_ADD;
@@ -257,6 +263,8 @@ const chain_sample_case chain_sample_cases[] = {
     {CHAIN_TX_EVAL_REPORT, 0, "eval_report"},
     {CHAIN_TX_EVIDENCE, CHAIN_EVIDENCE_DOUBLE_SIGN, "evidence_double_sign"},
     {CHAIN_TX_EVIDENCE, CHAIN_EVIDENCE_BAD_AGGREGATE, "evidence_bad_aggregate"},
+    {CHAIN_TX_BOND, 0, "bond"},
+    {CHAIN_TX_UNBOND, 0, "unbond"},
     {CHAIN_TX_VALIDATOR_UPDATE, 0, "validator_update"},
 };
 const size_t chain_sample_n_cases = FL_ARRAY_LEN(chain_sample_cases);
