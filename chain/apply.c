@@ -22,6 +22,8 @@ static const chain_rule_fn rules[] = {
     [CHAIN_TX_AGGREGATE_COMMIT] = chain_rule_aggregate_commit,
     [CHAIN_TX_EVAL_REPORT] = chain_rule_eval_report,
     [CHAIN_TX_EVIDENCE] = chain_rule_evidence,
+    [CHAIN_TX_BOND] = chain_rule_bond,
+    [CHAIN_TX_UNBOND] = chain_rule_unbond,
     [CHAIN_TX_VALIDATOR_UPDATE] = chain_rule_validator_update,
 };
 
@@ -220,7 +222,10 @@ int chain_begin_block(chain_exec *x)
 	int rc;
 
 	assert(x != NULL);
-	if ((rc = chain_proposals_begin_block(x)) != FL_OK)
+	/* Stake first: what matures at this height is liquid for every later
+	 * step and for the block's txs. */
+	if ((rc = chain_stake_begin_block(x)) != FL_OK ||
+	    (rc = chain_proposals_begin_block(x)) != FL_OK)
 		return rc;
 	return chain_rounds_begin_block(x);
 }
@@ -327,9 +332,10 @@ int chain_check_block(chain_store *s, const chain_block *b, chain_block_result *
 }
 
 /* The tx on top of the committed state and the next block's begin-block
- * step (rounds that open or close at that height). The next beacon is not
- * known yet: the stored one stands in, which only changes who a round that
- * opens in that very block elects, and no tx of that block depends on it. */
+ * step (stake released, proposals expired, rounds that open or close at
+ * that height). The next beacon is not known yet: the stored one stands
+ * in, which only changes who a round that opens in that very block elects,
+ * and no tx of that block depends on it. */
 static int check_tx_once(chain_store *s, const chain_tx *tx, uint64_t pending_nonce,
 			 const char **reason)
 {

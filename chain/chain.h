@@ -60,6 +60,10 @@
 /* Chain parameter ranges (chain_params_check). */
 #define CHAIN_UNBONDING_MAX_BLOCKS 10000000u /* about four months of 1 s blocks */
 #define CHAIN_MAX_OPEN_PROPOSALS   64u
+/* Pending unbond entries per account (one per release height: unbonds of
+ * one block share theirs). A bound, so nobody can bloat the release queue
+ * or make its own slashing walk long; the next unbond waits for a release. */
+#define CHAIN_MAX_UNBONDING 16u
 /* Latest genesis time: 9999-12-31T23:59:59.999Z. Times past it are not
  * dates anyone means, and a genesis near UINT64_MAX leaves block 1 no later
  * time to take (the chain could never start). */
@@ -522,6 +526,21 @@ typedef struct {
 	char name[CHAIN_NAME_MAX + 1];
 } chain_account;
 
+/* An account's stake: locked, slashable, and its election weight. Amounts
+ * leave `bonded` only by unbond (into an entry that turns liquid at its
+ * release height) or by slashing. */
+typedef struct {
+	uint64_t release_height; /* liquid again at the start of this block */
+	uint64_t amount;         /* > 0 */
+} chain_unbonding;
+
+typedef struct {
+	uint64_t bonded;
+	uint32_t n_unbonding; /* 0..CHAIN_MAX_UNBONDING */
+	/* release_height strictly increasing */
+	chain_unbonding unbonding[CHAIN_MAX_UNBONDING];
+} chain_bond;
+
 #define CHAIN_REPUTATION_START 500
 #define CHAIN_REPUTATION_MAX   1000
 
@@ -579,8 +598,9 @@ typedef struct chain_store chain_store; /* opaque; one LMDB environment */
  * Opens (creating if absent) the store in directory `dir`: named databases
  * meta, blocks, block_hashes, txs, accounts, validators, members, profiles,
  * rounds, updates, joins, votes, evals, rewards, proposals, proposal_expiry,
- * active_profiles. map_size 0 = 1 GiB; the map is never smaller than the
- * data plus headroom, and chain_apply_block grows it when a block fills it
+ * active_profiles, valset_history, valset_pending, bonds, unbonding.
+ * map_size 0 = 1 GiB; the map is never smaller than the data plus
+ * headroom, and chain_apply_block grows it when a block fills it
  * (docs/store.md). A new store's directory is fsynced. Each block is
  * applied in one LMDB write transaction, so a crash leaves the store at the
  * last committed height.
@@ -599,8 +619,11 @@ typedef struct {
 	fl_hash app_hash;        /* state after `height` */
 	fl_hash beacon;          /* beacon of the last block (genesis beacon at 0) */
 	uint64_t last_time_ms;
-	uint64_t supply;   /* sum of all balances + deposits */
-	uint64_t deposits; /* locked by undecided profile proposals */
+	/* every token: balances + deposits + bonded_total + unbonding_total */
+	uint64_t supply;
+	uint64_t deposits;        /* locked by undecided profile proposals */
+	uint64_t bonded_total;    /* sum of every account's bonded stake */
+	uint64_t unbonding_total; /* sum of every pending unbonding entry */
 	uint64_t total_power;
 	fl_hash genesis_hash;
 	chain_params params;
@@ -672,6 +695,9 @@ int chain_get_block(chain_store *s, uint64_t height, uint8_t **bytes, size_t *n)
 int chain_get_block_height(chain_store *s, const fl_hash *hash, uint64_t *height) FL_MUST_CHECK;
 int chain_get_tx_location(chain_store *s, const fl_hash *tx_hash, uint64_t *height,
 			  uint32_t *index) FL_MUST_CHECK;
+/* An account's stake; an account that holds none (or does not exist) gets
+ * a zero chain_bond and FL_OK. */
+int chain_get_bond(chain_store *s, const fl_pubkey *id, chain_bond *out) FL_MUST_CHECK;
 /* The validator set in force for the next block, sorted by pubkey. */
 int chain_get_validators(chain_store *s, chain_genesis_validator **out, size_t *n) FL_MUST_CHECK;
 
@@ -735,6 +761,7 @@ int chain_snap_info(chain_snapshot *snap, chain_info *out) FL_MUST_CHECK;
 int chain_snap_get_state_hash(chain_snapshot *snap, chain_lthash *out) FL_MUST_CHECK;
 int chain_snap_get_account(chain_snapshot *snap, const fl_pubkey *id,
 			   chain_account *out) FL_MUST_CHECK;
+int chain_snap_get_bond(chain_snapshot *snap, const fl_pubkey *id, chain_bond *out) FL_MUST_CHECK;
 int chain_snap_get_profile(chain_snapshot *snap, const char *id, chain_profile *def,
 			   chain_profile_state *state) FL_MUST_CHECK;
 int chain_snap_list_profiles(chain_snapshot *snap, char (**ids)[CHAIN_PROFILE_ID_MAX + 1],

@@ -73,8 +73,10 @@ static int write_state(chain_txn *t, const chain_genesis *g)
 		if ((rc = chain_state_put_account(t, &b->account, &a)) != FL_OK)
 			return rc;
 	}
-	if ((rc = chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_SUPPLY, supply)) != 0 ||
-	    (rc = chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_DEPOSITS, 0)) != 0)
+	if ((rc = chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_SUPPLY, supply)) ||
+	    (rc = chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_DEPOSITS, 0)) ||
+	    (rc = chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_BONDED, 0)) ||
+	    (rc = chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_UNBONDING, 0)))
 		return rc;
 	for (uint32_t i = 0; i < g->n_profiles; i++) {
 		chain_profile_state st;

@@ -39,6 +39,8 @@ typedef enum {
 	CHAIN_DB_VALSET_HISTORY,
 	/* u64be(in force at) u32be(seq) -> validator update (valset_update.c) */
 	CHAIN_DB_VALSET_PENDING,
+	CHAIN_DB_BONDS,      /* pubkey -> chain_bond record (absent = no stake) */
+	CHAIN_DB_UNBONDING,  /* u64be(release height) pubkey -> 0x01: the release queue */
 	CHAIN_DB_STATE_COUNT,
 	/* not state */
 	CHAIN_DB_META = CHAIN_DB_STATE_COUNT, /* height, hashes, genesis, params */
@@ -142,6 +144,9 @@ void chain_lthash_from_bytes(chain_lthash *h, const uint8_t in[CHAIN_LTHASH_BYTE
 #define CHAIN_STATE_TOTAL_POWER "total_power" /* u64 */
 /* Tokens locked by undecided proposals: supply = sum of balances + deposits. */
 #define CHAIN_STATE_DEPOSITS "deposits" /* u64 */
+/* u64 sums of the bonded amounts and the unbonding entries of CHAIN_DB_BONDS. */
+#define CHAIN_STATE_BONDED    "bonded_total"
+#define CHAIN_STATE_UNBONDING "unbonding_total"
 
 int chain_params_encode(fl_writer *w, const chain_params *p) FL_MUST_CHECK;
 int chain_params_decode(fl_reader *r, chain_params *p) FL_MUST_CHECK;
@@ -290,6 +295,10 @@ int chain_proposal_record_decode(const uint8_t *p, size_t n,
 				 chain_proposal_record *out) FL_MUST_CHECK;
 int chain_reward_record_encode(fl_writer *w, const chain_reward *r) FL_MUST_CHECK;
 int chain_reward_record_decode(const uint8_t *p, size_t n, chain_reward *r) FL_MUST_CHECK;
+/* Amounts > 0, release heights strictly increasing, bonded plus entries
+ * within 64 bits; an all-zero bond is never stored (FL_EINVAL). */
+int chain_bond_record_encode(fl_writer *w, const chain_bond *b) FL_MUST_CHECK;
+int chain_bond_record_decode(const uint8_t *p, size_t n, chain_bond *b) FL_MUST_CHECK;
 int chain_validator_set_encode(fl_writer *w, const chain_validator_set *v) FL_MUST_CHECK;
 int chain_validator_set_decode(const uint8_t *p, size_t n, chain_validator_set *v) FL_MUST_CHECK;
 /* A scheduled update (CHAIN_DB_VALSET_PENDING): the tx body's bytes,
@@ -455,6 +464,25 @@ int chain_votes_clear(chain_txn *t, const uint8_t *prefix, size_t plen) FL_MUST_
 /* Jail, drop power to 0, burn params.slash_bps of the balance (evidence.c). */
 int chain_punish(chain_exec *x, const fl_pubkey *culprit) FL_MUST_CHECK;
 
+/* Bonded stake (stake.c). get: a zero bond when none is stored. put:
+ * writes the record, or deletes it when the bond is all zero; the caller
+ * keeps the release queue and the totals. */
+int chain_state_get_bond(chain_txn *t, const fl_pubkey *pk, chain_bond *out) FL_MUST_CHECK;
+int chain_state_put_bond(chain_txn *t, const fl_pubkey *pk, const chain_bond *b) FL_MUST_CHECK;
+/* Sum of b's unbonding entries (fits: the record codec checks it). */
+uint64_t chain_bond_unbonding_sum(const chain_bond *b);
+/* Moves `amount` of pk's liquid balance into its bond (genesis, bond tx):
+ * FL_EFUNDS, FL_EOVERFLOW; bonded_total follows. */
+int chain_stake_bond(chain_txn *t, const fl_pubkey *pk, uint64_t amount) FL_MUST_CHECK;
+/* The start-of-block step: every unbonding entry whose release height is
+ * x->height turns liquid. Costs O(entries due), whatever the queue holds. */
+int chain_stake_begin_block(chain_exec *x) FL_MUST_CHECK;
+/* Burns floor((bonded + unbonding) * bps / CHAIN_BPS) of pk's stake,
+ * bonded first, then the entries soonest to release; the supply shrinks
+ * by exactly *burned (may be NULL). */
+int chain_stake_slash(chain_txn *t, const fl_pubkey *pk, uint32_t bps,
+		      uint64_t *burned) FL_MUST_CHECK;
+
 /* Opens, closes and fails rounds at the start of a block (round.c),
  * visiting the profiles of CHAIN_DB_ACTIVE_PROFILES only. */
 int chain_rounds_begin_block(chain_exec *x) FL_MUST_CHECK;
@@ -485,6 +513,8 @@ int chain_rule_validator_update(chain_exec *x, const chain_tx *tx,
  * force at the next height are applied, so the state the block leaves is
  * the set that proposes and signs that height. */
 int chain_valset_end_block(chain_exec *x) FL_MUST_CHECK;
+int chain_rule_bond(chain_exec *x, const chain_tx *tx, const char **reason) FL_MUST_CHECK;
+int chain_rule_unbond(chain_exec *x, const chain_tx *tx, const char **reason) FL_MUST_CHECK;
 
 /* Envelope (signature, known sender, nonce = max(nonce, pending)+1), the
  * nonce bump, then the kind's rule. */

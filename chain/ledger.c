@@ -1,12 +1,13 @@
 /*
- * chain/ledger.c — the token ledger. Balances change in these ways only:
- * a transfer moves tokens (the supply stays), a round's reward mints them
- * (the supply grows by exactly that much), a slash burns them (the supply
- * shrinks by exactly that much), and a profile proposal's deposit is
- * locked out of its proposer's balance into CHAIN_STATE_DEPOSITS, then
- * unlocked back to it or burned from there. So CHAIN_STATE_SUPPLY is at
- * every height the sum of all balances plus the deposits, which the tests
- * check after random traffic.
+ * chain/ledger.c — the token ledger of liquid balances. A transfer moves
+ * tokens (the supply stays), a round's reward mints them (the supply grows
+ * by exactly that much), a burn destroys them (the supply shrinks by
+ * exactly that much), and a profile proposal's deposit is locked out of
+ * its proposer's balance into CHAIN_STATE_DEPOSITS, then unlocked back to
+ * it or burned from there; stake.c moves tokens into and out of bonds. So
+ * CHAIN_STATE_SUPPLY is at every height the sum of all balances plus the
+ * deposits plus the bonded and unbonding totals, which the tests check
+ * after random traffic.
  */
 #include "chain/internal.h"
 

@@ -343,6 +343,65 @@ int chain_proposal_record_decode(const uint8_t *p, size_t n, chain_proposal_reco
 
 /* -------------------------------------------------------- validator sets */
 
+/* ---------------------------------------------------------------- bonds */
+
+/* What every stored bond satisfies (chain.h, chain_bond): the decoder runs
+ * it after reading, the encoder before writing. */
+static int bond_check(const chain_bond *b)
+{
+	uint64_t sum = b->bonded;
+
+	if (b->n_unbonding > CHAIN_MAX_UNBONDING)
+		return FL_EINVAL;
+	for (uint32_t i = 0; i < b->n_unbonding; i++) {
+		const chain_unbonding *u = &b->unbonding[i];
+		if (u->amount == 0 || u->amount > UINT64_MAX - sum)
+			return FL_EINVAL;
+		sum += u->amount;
+		if (i > 0 && u->release_height <= b->unbonding[i - 1].release_height)
+			return FL_ENONCANON;
+	}
+	/* Nothing at stake is no record at all: one encoding of "none". */
+	return sum == 0 ? FL_EINVAL : FL_OK;
+}
+
+int chain_bond_record_encode(fl_writer *w, const chain_bond *b)
+{
+	int rc;
+
+	assert(w != NULL && b != NULL);
+	if ((rc = bond_check(b)) != FL_OK)
+		return rc;
+	fl_write_u64(w, b->bonded);
+	fl_write_varint(w, b->n_unbonding);
+	for (uint32_t i = 0; i < b->n_unbonding; i++) {
+		fl_write_u64(w, b->unbonding[i].release_height);
+		fl_write_u64(w, b->unbonding[i].amount);
+	}
+	return w->err;
+}
+
+int chain_bond_record_decode(const uint8_t *p, size_t n, chain_bond *b)
+{
+	fl_reader r;
+	size_t count = 0;
+
+	assert(b != NULL && (p != NULL || n == 0));
+	memset(b, 0, sizeof(*b));
+	fl_reader_init(&r, p, n);
+	fl_read_u64(&r, &b->bonded);
+	if (fl_read_count(&r, &count, CHAIN_MAX_UNBONDING) != 0)
+		return r.err;
+	for (size_t i = 0; i < count; i++) {
+		fl_read_u64(&r, &b->unbonding[i].release_height);
+		fl_read_u64(&r, &b->unbonding[i].amount);
+	}
+	b->n_unbonding = (uint32_t)count;
+	if (r.err == 0)
+		chain_reader_fail(&r, bond_check(b));
+	return fl_reader_finish(&r);
+}
+
 int chain_validator_set_encode(fl_writer *w, const chain_validator_set *v)
 {
 	assert(w != NULL && v != NULL);

@@ -144,7 +144,11 @@ int chain_state_info(chain_txn *t, chain_info *out)
 	    (rc = must(chain_state_get_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_TOTAL_POWER,
 					   &out->total_power))) ||
 	    (rc = must(chain_state_get_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_DEPOSITS,
-					   &out->deposits))))
+					   &out->deposits))) ||
+	    (rc = must(chain_state_get_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_BONDED,
+					   &out->bonded_total))) ||
+	    (rc = must(chain_state_get_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_UNBONDING,
+					   &out->unbonding_total))))
 		goto fail;
 	rc = must(
 	    chain_txn_get(t, CHAIN_DB_META, CHAIN_META_PARAMS, strlen(CHAIN_META_PARAMS), &v, &n));

@@ -16,6 +16,12 @@ int chain_snap_get_account(chain_snapshot *snap, const fl_pubkey *id, chain_acco
 	return chain_state_get_account(snap->t, id, out);
 }
 
+int chain_snap_get_bond(chain_snapshot *snap, const fl_pubkey *id, chain_bond *out)
+{
+	assert(snap != NULL && id != NULL && out != NULL);
+	return chain_state_get_bond(snap->t, id, out);
+}
+
 int chain_snap_get_profile(chain_snapshot *snap, const char *id, chain_profile *def,
 			   chain_profile_state *state)
 {
@@ -232,6 +238,12 @@ int chain_get_account(chain_store *s, const fl_pubkey *id, chain_account *out)
 {
 	memset(out, 0, sizeof(*out));
 	ON_SNAPSHOT(s, chain_snap_get_account(snap_, id, out));
+}
+
+int chain_get_bond(chain_store *s, const fl_pubkey *id, chain_bond *out)
+{
+	memset(out, 0, sizeof(*out));
+	ON_SNAPSHOT(s, chain_snap_get_bond(snap_, id, out));
 }
 
 int chain_get_profile(chain_store *s, const char *id, chain_profile *def,

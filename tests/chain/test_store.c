@@ -310,6 +310,8 @@ static void write_info(chain_store *s, const chain_params *p)
 	put_meta_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_SUPPLY, 123456789);
 	put_meta_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_TOTAL_POWER, 30);
 	put_meta_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_DEPOSITS, 4567);
+	put_meta_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_BONDED, 4000);
+	put_meta_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_UNBONDING, 500);
 	cr_assert_eq(chain_txn_commit(t), FL_OK);
 }
 
@@ -346,6 +348,8 @@ Test(store, info_reads_meta)
 	cr_assert_eq(info.supply, 123456789);
 	cr_assert_eq(info.total_power, 30);
 	cr_assert_eq(info.deposits, 4567);
+	cr_assert_eq(info.bonded_total, 4000);
+	cr_assert_eq(info.unbonding_total, 500);
 	cr_assert_eq(info.params.stake_unit, 777);
 	cr_assert_eq(info.params.max_block_txs, 123);
 	cr_assert_eq(info.params.timeout_propose_ms, p.timeout_propose_ms);
@@ -380,6 +384,13 @@ Test(store, info_corrupt_meta)
 	cr_assert_eq(chain_txn_begin(s, 1, &t), FL_OK);
 	cr_assert_eq(chain_txn_del(t, CHAIN_DB_STATE_META, CHAIN_STATE_DEPOSITS,
 				   strlen(CHAIN_STATE_DEPOSITS)),
+		     FL_OK);
+	cr_assert_eq(chain_txn_commit(t), FL_OK);
+	cr_assert_eq(chain_store_info(s, &info), FL_ECORRUPT);
+	write_info(s, &p);
+	cr_assert_eq(chain_txn_begin(s, 1, &t), FL_OK);
+	cr_assert_eq(chain_txn_del(t, CHAIN_DB_STATE_META, CHAIN_STATE_UNBONDING,
+				   strlen(CHAIN_STATE_UNBONDING)),
 		     FL_OK);
 	cr_assert_eq(chain_txn_commit(t), FL_OK);
 	cr_assert_eq(chain_store_info(s, &info), FL_ECORRUPT);

@@ -42,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		chain_validator_set set;
 		chain_proposal_record proposal;
 		chain_tx_validator_update scheduled;
+		chain_bond bond;
 	} u;
 	const uint8_t *p;
 	fl_writer w;
@@ -52,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p = data + 1;
 	n = size - 1;
 	fl_writer_init(&w, 0);
-	switch (data[0] % 11) {
+	switch (data[0] % 12) {
 	case 0:
 		if (chain_account_record_decode(p, n, &u.account) == FL_OK)
 			check_same(&w, chain_account_record_encode(&w, &u.account), p, n);
@@ -95,10 +96,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (chain_proposal_record_decode(p, n, &u.proposal) == FL_OK)
 			check_same(&w, chain_proposal_record_encode(&w, &u.proposal), p, n);
 		break;
-	default:
+	case 10:
 		/* a scheduled validator update (CHAIN_DB_VALSET_PENDING) */
 		if (chain_valset_update_record_decode(p, n, &u.scheduled) == FL_OK)
 			check_same(&w, chain_valset_update_write(&w, &u.scheduled), p, n);
+		break;
+	default:
+		if (chain_bond_record_decode(p, n, &u.bond) == FL_OK)
+			check_same(&w, chain_bond_record_encode(&w, &u.bond), p, n);
 		break;
 	}
 	fl_writer_free(&w);

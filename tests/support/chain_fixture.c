@@ -246,14 +246,56 @@ uint64_t fixture_sum_balances(chain_fixture *fx)
 uint64_t fixture_sum_held(chain_fixture *fx)
 {
 	chain_info info;
-	uint64_t sum = fixture_sum_balances(fx);
+	uint64_t sum = fixture_sum_balances(fx), stake = fixture_sum_stake(fx);
 	int rc = chain_store_info(fx->store, &info);
 
 	if (rc != 0)
 		fx_die("info", rc);
-	if (info.deposits > UINT64_MAX - sum)
+	if (info.deposits > UINT64_MAX - sum || stake > UINT64_MAX - sum - info.deposits)
 		fx_die("sum_held", FL_EOVERFLOW);
-	return sum + info.deposits;
+	return sum + info.deposits + stake;
+}
+
+chain_bond fixture_bond(chain_fixture *fx, uint32_t who)
+{
+	chain_bond b;
+	int rc = chain_get_bond(fx->store, &fx->pk[who], &b);
+
+	if (rc != 0)
+		fx_die("get_bond", rc);
+	return b;
+}
+
+static int stake_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	uint64_t *sum = ctx;
+	chain_bond b;
+
+	(void)key;
+	(void)klen;
+	if (chain_bond_record_decode(val, vlen, &b) != 0)
+		return FL_ECORRUPT;
+	for (uint32_t i = 0; i <= b.n_unbonding; i++) {
+		uint64_t v = i < b.n_unbonding ? b.unbonding[i].amount : b.bonded;
+		if (v > UINT64_MAX - *sum)
+			return FL_EOVERFLOW;
+		*sum += v;
+	}
+	return 0;
+}
+
+uint64_t fixture_sum_stake(chain_fixture *fx)
+{
+	chain_txn *t = NULL;
+	uint64_t sum = 0;
+	int rc = chain_txn_begin(fx->store, 0, &t);
+
+	if (rc == 0)
+		rc = chain_txn_scan(t, CHAIN_DB_BONDS, NULL, 0, stake_one, &sum);
+	chain_txn_abort(t);
+	if (rc != 0)
+		fx_die("sum_stake", rc);
+	return sum;
 }
 
 /* ----------------------------------------------------------------- signing */

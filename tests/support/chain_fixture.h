@@ -88,8 +88,14 @@ uint64_t fixture_balance_of(chain_fixture *fx, const fl_pubkey *pk);
 /* Sum of every account's balance, by a scan of the accounts database. */
 uint64_t fixture_sum_balances(chain_fixture *fx);
 /* What the supply must equal: that sum plus the deposits of undecided
- * proposals (chain_info.deposits). */
+ * proposals (chain_info.deposits) plus fixture_sum_stake. */
 uint64_t fixture_sum_held(chain_fixture *fx);
+
+/* The stake of key `who` (a zero bond when it has none). */
+chain_bond fixture_bond(chain_fixture *fx, uint32_t who);
+/* Sum of every bonded amount and every unbonding entry, by a scan of the
+ * bonds database: with fixture_sum_balances, what the supply must be. */
+uint64_t fixture_sum_stake(chain_fixture *fx);
 
 /* A precommit by key `who`. */
 int fixture_vote(chain_fixture *fx, chain_vote *v, uint32_t who, uint8_t type, uint64_t height,

@@ -1,0 +1,435 @@
+/*
+ * tests/chain/test_stake.c — bonded stake: bond moves liquid balance into
+ * the bond, unbond moves it into an entry that turns liquid exactly
+ * unbonding_blocks later (and not one block earlier), each refusal with its
+ * reason, the bound on pending entries, the bond record codec, and the
+ * supply invariant (supply == balances + bonded + unbonding) over a seeded
+ * random run of transfers, bonds and unbonds.
+ */
+#include "chain/internal.h"
+#include "tests/support/chain_fixture.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Validators 0..1, members 2..4, outsider 5; each starts with BALANCE. */
+#define N_KEYS  6
+#define OUT     5
+#define BALANCE 1000000
+
+static chain_fixture fx;
+
+static void set_unbonding(chain_genesis *g, void *arg)
+{
+	g->params.unbonding_blocks = *(const uint32_t *)arg;
+}
+
+static void open_stake(uint32_t unbonding_blocks)
+{
+	static uint32_t arg;
+	fixture_opts o;
+
+	arg = unbonding_blocks;
+	memset(&o, 0, sizeof(o));
+	o.n_validators = 2;
+	o.n_members = 3;
+	o.n_outsiders = 1;
+	o.balance = BALANCE;
+	o.tweak = set_unbonding;
+	o.tweak_arg = &arg;
+	cr_assert_eq(fixture_open(&fx, &o), 0);
+}
+
+static void close_stake(void)
+{
+	fixture_close(&fx);
+}
+
+TestSuite(stake, .fini = close_stake);
+
+static chain_info info_now(void)
+{
+	chain_info info;
+
+	cr_assert_eq(chain_store_info(fx.store, &info), 0);
+	return info;
+}
+
+static void stake_tx(chain_tx *tx, uint8_t kind, uint64_t amount, uint32_t who)
+{
+	memset(tx, 0, sizeof(*tx));
+	tx->kind = kind;
+	tx->u.stake.amount = amount;
+	cr_assert_eq(fixture_sign(&fx, tx, who), 0);
+}
+
+/* One block holding one bond or unbond of `who`: the apply's code. */
+static int submit(uint8_t kind, uint64_t amount, uint32_t who)
+{
+	chain_tx tx;
+	int rc;
+
+	stake_tx(&tx, kind, amount, who);
+	rc = fixture_next_block(&fx, &tx, 1);
+	chain_tx_free(&tx);
+	return rc;
+}
+
+static void expect_refused(int rc, int code, const char *reason)
+{
+	cr_assert_eq(rc, code, "rc %d (%s)", rc, fx.res.reason ? fx.res.reason : "-");
+	cr_assert_str_eq(fx.res.reason, reason);
+	cr_assert_eq(fx.res.failed_tx, 0);
+}
+
+/* Where every token is: the scalars match the records, and the supply is
+ * the balances plus the stake. */
+static void check_supply(void)
+{
+	chain_info info = info_now();
+	uint64_t bonded = 0, unbonding = 0;
+
+	for (uint32_t i = 0; i < fx.n_keys; i++) {
+		chain_bond b = fixture_bond(&fx, i);
+		bonded += b.bonded;
+		unbonding += chain_bond_unbonding_sum(&b);
+	}
+	cr_assert_eq(info.bonded_total, bonded);
+	cr_assert_eq(info.unbonding_total, unbonding);
+	cr_assert_eq(fixture_sum_stake(&fx), bonded + unbonding);
+	cr_assert_eq(info.supply, fixture_sum_balances(&fx) + bonded + unbonding);
+}
+
+static int queued(uint64_t release, uint32_t who)
+{
+	uint8_t key[8 + FL_PUBKEY_LEN];
+	const uint8_t *v;
+	size_t n;
+	chain_txn *t = NULL;
+	int rc;
+
+	chain_put_be64(key, release);
+	memcpy(key + 8, fx.pk[who].b, FL_PUBKEY_LEN);
+	cr_assert_eq(chain_txn_begin(fx.store, 0, &t), 0);
+	rc = chain_txn_get(t, CHAIN_DB_UNBONDING, key, sizeof(key), &v, &n);
+	chain_txn_abort(t);
+	cr_assert(rc == FL_OK || rc == FL_ENOTFOUND);
+	return rc == FL_OK;
+}
+
+/* ------------------------------------------------------------- bond */
+
+Test(stake, bond_moves_liquid_into_the_bond)
+{
+	uint64_t supply;
+	chain_bond b;
+
+	open_stake(5);
+	supply = info_now().supply;
+	cr_assert_eq(submit(CHAIN_TX_BOND, 600000, 2), 0, "%s", fx.res.reason);
+	cr_assert_eq(fixture_balance(&fx, 2), BALANCE - 600000);
+	b = fixture_bond(&fx, 2);
+	cr_assert_eq(b.bonded, 600000);
+	cr_assert_eq(b.n_unbonding, 0);
+	cr_assert_eq(info_now().bonded_total, 600000);
+	cr_assert_eq(info_now().supply, supply, "bonding mints and burns nothing");
+	/* Again, into the same bond; an outsider may bond too. */
+	cr_assert_eq(submit(CHAIN_TX_BOND, 400000, 2), 0);
+	cr_assert_eq(submit(CHAIN_TX_BOND, 1, OUT), 0);
+	cr_assert_eq(fixture_balance(&fx, 2), 0);
+	cr_assert_eq(fixture_bond(&fx, 2).bonded, BALANCE);
+	cr_assert_eq(fixture_bond(&fx, OUT).bonded, 1);
+	check_supply();
+}
+
+Test(stake, bond_refusals)
+{
+	chain_tx tx;
+	chain_txn *t;
+	chain_bond b;
+	uint64_t height;
+
+	open_stake(5);
+	height = fixture_height(&fx);
+	expect_refused(submit(CHAIN_TX_BOND, BALANCE + 1, 2), FL_EFUNDS, "tx: balance too low");
+	/* The bonded balance is not liquid: it cannot be transferred... */
+	cr_assert_eq(submit(CHAIN_TX_BOND, 700000, 3), 0);
+	cr_assert_eq(fixture_transfer(&fx, &tx, 3, 4, 300001), 0);
+	cr_assert_eq(fixture_next_block(&fx, &tx, 1), FL_EFUNDS);
+	cr_assert_str_eq(fx.res.reason, "tx: balance too low");
+	chain_tx_free(&tx);
+	/* ...nor bonded twice. */
+	expect_refused(submit(CHAIN_TX_BOND, 300001, 3), FL_EFUNDS, "tx: balance too low");
+	/* Zero is not a tx: it cannot be signed, so no block can hold it. */
+	memset(&tx, 0, sizeof(tx));
+	tx.kind = CHAIN_TX_BOND;
+	cr_assert_eq(fixture_sign_nonce(&fx, &tx, 2, 1), FL_EINVAL);
+	/* A bond that would pass 2^64 (only a broken supply could hold one). */
+	cr_assert_eq(chain_txn_begin(fx.store, 1, &t), 0);
+	memset(&b, 0, sizeof(b));
+	b.bonded = UINT64_MAX - 5;
+	cr_assert_eq(chain_state_put_bond(t, &fx.pk[4], &b), 0);
+	cr_assert_eq(chain_stake_bond(t, &fx.pk[4], 10), FL_EOVERFLOW);
+	cr_assert_eq(chain_stake_bond(t, &fx.pk[4], 0), FL_EINVAL);
+	chain_txn_abort(t);
+	/* Refused blocks wrote nothing. */
+	cr_assert_eq(fixture_height(&fx), height + 1);
+	cr_assert_eq(fixture_bond(&fx, 2).bonded, 0);
+	check_supply();
+}
+
+/* ----------------------------------------------------------- unbond */
+
+Test(stake, unbond_releases_exactly_after_unbonding_blocks)
+{
+	const uint32_t U = 5;
+	uint64_t h, supply;
+	chain_tx tx;
+	chain_bond b;
+	const char *why = NULL;
+
+	open_stake(U);
+	cr_assert_eq(submit(CHAIN_TX_BOND, 600000, 2), 0);
+	cr_assert_eq(submit(CHAIN_TX_UNBOND, 200000, 2), 0, "%s", fx.res.reason);
+	h = fixture_height(&fx);
+	supply = info_now().supply;
+	b = fixture_bond(&fx, 2);
+	cr_assert_eq(b.bonded, 400000);
+	cr_assert_eq(b.n_unbonding, 1);
+	cr_assert_eq(b.unbonding[0].release_height, h + U);
+	cr_assert_eq(b.unbonding[0].amount, 200000);
+	cr_assert(queued(h + U, 2));
+	cr_assert_eq(info_now().unbonding_total, 200000);
+	cr_assert_eq(info_now().bonded_total, 400000);
+	cr_assert_eq(fixture_balance(&fx, 2), BALANCE - 600000, "unbonding is not liquid");
+	check_supply();
+
+	/* Up to block h+U-1 the entry is locked: spending it is refused. */
+	cr_assert_eq(fixture_advance_to(&fx, h + U - 2), 0);
+	cr_assert_eq(fixture_transfer(&fx, &tx, 2, 3, BALANCE - 600000 + 1), 0);
+	cr_assert_eq(fixture_next_block(&fx, &tx, 1), FL_EFUNDS, "block h+U-1 spends too early");
+	chain_tx_free(&tx);
+	cr_assert_eq(fixture_next_block(&fx, NULL, 0), 0);
+	cr_assert_eq(fixture_height(&fx), h + U - 1);
+	cr_assert_eq(fixture_balance(&fx, 2), BALANCE - 600000);
+	cr_assert_eq(fixture_bond(&fx, 2).n_unbonding, 1);
+
+	/* Admission already sees the release of the next block, h+U... */
+	cr_assert_eq(fixture_transfer(&fx, &tx, 2, 3, BALANCE - 600000 + 1), 0);
+	cr_assert_eq(chain_check_tx(fx.store, &tx, 0, &why), 0, "%s", why);
+	/* ...which releases the entry at its start, so a tx in it may spend it. */
+	cr_assert_eq(fixture_next_block(&fx, &tx, 1), 0, "%s", fx.res.reason);
+	chain_tx_free(&tx);
+	cr_assert_eq(fixture_balance(&fx, 2), 200000 - 1);
+	b = fixture_bond(&fx, 2);
+	cr_assert_eq(b.bonded, 400000);
+	cr_assert_eq(b.n_unbonding, 0);
+	cr_assert(!queued(h + U, 2));
+	cr_assert_eq(info_now().unbonding_total, 0);
+	cr_assert_eq(info_now().supply, supply);
+	check_supply();
+}
+
+Test(stake, unbond_refusals)
+{
+	open_stake(5);
+	expect_refused(submit(CHAIN_TX_UNBOND, 1, 2), FL_EFUNDS, "tx: bonded stake too low");
+	cr_assert_eq(submit(CHAIN_TX_BOND, 1000, 2), 0);
+	expect_refused(submit(CHAIN_TX_UNBOND, 1001, 2), FL_EFUNDS, "tx: bonded stake too low");
+	cr_assert_eq(submit(CHAIN_TX_UNBOND, 1000, 2), 0);
+	/* What is unbonding cannot be unbonded again. */
+	expect_refused(submit(CHAIN_TX_UNBOND, 1, 2), FL_EFUNDS, "tx: bonded stake too low");
+	/* The whole bond unbonded, then released: no record is left behind. */
+	cr_assert_eq(fixture_advance_to(&fx, fixture_height(&fx) + 5), 0);
+	cr_assert_eq(fixture_balance(&fx, 2), BALANCE);
+	cr_assert_eq(fixture_sum_stake(&fx), 0);
+	check_supply();
+}
+
+Test(stake, unbonds_of_one_block_share_an_entry)
+{
+	chain_tx txs[3];
+
+	open_stake(5);
+	cr_assert_eq(submit(CHAIN_TX_BOND, 9000, 2), 0);
+	for (int i = 0; i < 3; i++)
+		stake_tx(&txs[i], CHAIN_TX_UNBOND, 1000 * (uint64_t)(i + 1), 2);
+	cr_assert_eq(fixture_next_block(&fx, txs, 3), 0, "%s", fx.res.reason);
+	for (int i = 0; i < 3; i++)
+		chain_tx_free(&txs[i]);
+	cr_assert_eq(fixture_bond(&fx, 2).n_unbonding, 1);
+	cr_assert_eq(fixture_bond(&fx, 2).unbonding[0].amount, 6000);
+	cr_assert_eq(fixture_bond(&fx, 2).bonded, 3000);
+	check_supply();
+}
+
+/* At most CHAIN_MAX_UNBONDING release heights pending per account: the
+ * next unbond is refused until one of them is released. */
+Test(stake, pending_entries_are_bounded)
+{
+	const uint32_t U = CHAIN_MAX_UNBONDING + 4;
+	uint64_t first;
+
+	open_stake(U);
+	cr_assert_eq(submit(CHAIN_TX_BOND, 100000, 2), 0);
+	first = fixture_height(&fx) + 1;
+	for (uint32_t i = 0; i < CHAIN_MAX_UNBONDING; i++)
+		cr_assert_eq(submit(CHAIN_TX_UNBOND, 10, 2), 0, "unbond %u: %s", i, fx.res.reason);
+	cr_assert_eq(fixture_bond(&fx, 2).n_unbonding, CHAIN_MAX_UNBONDING);
+	expect_refused(submit(CHAIN_TX_UNBOND, 10, 2), FL_ETOOBIG,
+		       "tx: too many unbonding entries");
+	/* Another account is not held up by it. */
+	cr_assert_eq(submit(CHAIN_TX_BOND, 100, 3), 0);
+	cr_assert_eq(submit(CHAIN_TX_UNBOND, 100, 3), 0);
+	/* Block first+U releases the first entry before its txs run: an
+	 * unbond in that very block has its slot. */
+	cr_assert_eq(fixture_advance_to(&fx, first + U - 1), 0);
+	cr_assert_eq(fixture_bond(&fx, 2).n_unbonding, CHAIN_MAX_UNBONDING);
+	cr_assert_eq(fixture_bond(&fx, 2).unbonding[0].release_height, first + U);
+	cr_assert_eq(submit(CHAIN_TX_UNBOND, 10, 2), 0, "%s", fx.res.reason);
+	cr_assert_eq(fixture_bond(&fx, 2).n_unbonding, CHAIN_MAX_UNBONDING);
+	cr_assert_eq(fixture_bond(&fx, 2).unbonding[0].release_height, first + U + 1);
+	cr_assert_eq(fixture_bond(&fx, 2).unbonding[CHAIN_MAX_UNBONDING - 1].release_height,
+		     first + 2 * U);
+	check_supply();
+}
+
+/* -------------------------------------------------- supply invariant */
+
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+	/* splitmix64: a fixed seed gives the same run every time. */
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Random transfers, bonds and unbonds (some refused, as a careless or
+ * hostile sender's would be) for 80 blocks with a short unbonding period,
+ * so entries are created, merged and released all along. */
+Test(stake, supply_invariant_over_a_random_run)
+{
+	uint32_t applied = 0, refused = 0, released = 0;
+
+	open_stake(3);
+	rng_state = 7;
+	for (int blk = 0; blk < 80; blk++) {
+		chain_tx txs[4];
+		uint32_t n = 1 + (uint32_t)(rng() % 4);
+		uint64_t before = info_now().unbonding_total;
+
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t who = (uint32_t)(rng() % N_KEYS);
+			uint64_t amount = 1 + rng() % (BALANCE / 4);
+
+			switch (rng() % 3) {
+			case 0:
+				cr_assert_eq(fixture_transfer(&fx, &txs[i], who,
+							      (uint32_t)(rng() % N_KEYS), amount),
+					     0);
+				break;
+			case 1:
+				stake_tx(&txs[i], CHAIN_TX_BOND, amount, who);
+				break;
+			default:
+				stake_tx(&txs[i], CHAIN_TX_UNBOND, amount / 2 + 1, who);
+				break;
+			}
+		}
+		if (fixture_next_block(&fx, txs, n) == 0) {
+			applied++;
+		} else {
+			/* A block with a failing tx is refused whole: apply the
+			 * txs one per block instead, keeping what is valid. */
+			refused++;
+			for (uint32_t i = 0; i < n; i++) {
+				chain_tx one;
+				cr_assert_eq(chain_tx_copy(&one, &txs[i]), 0);
+				cr_assert_eq(
+				    fixture_sign(&fx, &one,
+						 (uint32_t)fixture_key_index(&fx, &one.sender)),
+				    0);
+				applied += fixture_next_block(&fx, &one, 1) == 0;
+				chain_tx_free(&one);
+			}
+		}
+		for (uint32_t i = 0; i < n; i++)
+			chain_tx_free(&txs[i]);
+		released += info_now().unbonding_total < before;
+		check_supply();
+	}
+	cr_assert_gt(applied, 40);
+	cr_assert_gt(refused, 0);
+	cr_assert_gt(released, 0, "entries were released along the way");
+	cr_assert_gt(info_now().bonded_total, 0);
+}
+
+/* ------------------------------------------------------- bond record */
+
+static int decode_rc(const uint8_t *p, size_t n)
+{
+	chain_bond b;
+
+	return chain_bond_record_decode(p, n, &b);
+}
+
+Test(stake, bond_record_codec)
+{
+	chain_bond b, back;
+	fl_writer w;
+
+	memset(&b, 0, sizeof(b));
+	b.bonded = 7;
+	b.n_unbonding = 2;
+	b.unbonding[0] = (chain_unbonding){10, 3};
+	b.unbonding[1] = (chain_unbonding){12, 4};
+	fl_writer_init(&w, 0);
+	cr_assert_eq(chain_bond_record_encode(&w, &b), 0);
+	/* u64 bonded, count, then (u64 release, u64 amount) pairs */
+	cr_assert_eq(w.len, 8 + 1 + 2 * 16);
+	cr_assert_eq(chain_bond_record_decode(w.buf, w.len, &back), 0);
+	cr_assert_eq(memcmp(&back, &b, sizeof(b)), 0);
+	cr_assert_eq(decode_rc(w.buf, w.len - 1), FL_ETRUNC);
+	w.len = 0;
+	fl_write_u64(&w, 7);
+	fl_write_varint(&w, 2);
+	fl_write_u64(&w, 12);
+	fl_write_u64(&w, 4);
+	fl_write_u64(&w, 10);
+	fl_write_u64(&w, 3);
+	cr_assert_eq(decode_rc(w.buf, w.len), FL_ENONCANON, "release heights out of order");
+	w.len = 0;
+	fl_write_u64(&w, 7);
+	fl_write_varint(&w, 1);
+	fl_write_u64(&w, 12);
+	fl_write_u64(&w, 0);
+	cr_assert_eq(decode_rc(w.buf, w.len), FL_EINVAL, "an empty entry");
+	w.len = 0;
+	fl_write_u64(&w, 0);
+	fl_write_varint(&w, 0);
+	cr_assert_eq(decode_rc(w.buf, w.len), FL_EINVAL, "an empty bond is no record");
+	w.len = 0;
+	fl_write_u64(&w, UINT64_MAX);
+	fl_write_varint(&w, 1);
+	fl_write_u64(&w, 12);
+	fl_write_u64(&w, 1);
+	cr_assert_eq(decode_rc(w.buf, w.len), FL_EINVAL, "stake past 2^64");
+	w.len = 0;
+	fl_write_u64(&w, 1);
+	fl_write_varint(&w, CHAIN_MAX_UNBONDING + 1);
+	cr_assert_eq(decode_rc(w.buf, w.len), FL_ETOOBIG, "more entries than the bound");
+	w.len = 0;
+	fl_write_u64(&w, 1);
+	fl_write_varint(&w, 0);
+	fl_write_u8(&w, 0);
+	cr_assert_eq(decode_rc(w.buf, w.len), FL_ETRAILING);
+	/* The encoder refuses what the decoder would. */
+	b.unbonding[1].release_height = 10;
+	w.len = 0;
+	cr_assert_eq(chain_bond_record_encode(&w, &b), FL_ENONCANON);
+	fl_writer_free(&w);
+}
