@@ -462,7 +462,7 @@ typedef struct {
 	uint32_t max_block_txs;    /* <= CHAIN_MAX_BLOCK_TXS */
 	uint32_t max_block_bytes;  /* <= CHAIN_MAX_BLOCK_BYTES */
 	/* election and penalties */
-	uint64_t stake_unit; /* balance per unit of stake weight, > 0 */
+	uint64_t stake_unit; /* bonded stake per unit of election weight, > 0 */
 	uint32_t slash_bps;  /* share of bonded stake burned on proven misbehaviour */
 	/* bonded stake */
 	uint32_t unbonding_blocks; /* 1..CHAIN_UNBONDING_MAX_BLOCKS: unbond -> liquid */
@@ -484,9 +484,12 @@ typedef struct {
 	char name[CHAIN_NAME_MAX + 1];
 } chain_genesis_member;
 
+/* An account's tokens at genesis: amount liquid, bonded locked as stake
+ * (chain_bond). At least one of them > 0. */
 typedef struct {
 	fl_pubkey account;
 	uint64_t amount;
+	uint64_t bonded;
 } chain_genesis_balance;
 
 /* The initial state. Arrays owned; chain_genesis_free. Profiles listed here
@@ -798,7 +801,8 @@ typedef struct {
 int chain_elect(fl_pubkey *out, uint32_t *n_out, uint32_t k, const chain_candidate *cands,
 		size_t n_cands, const fl_hash *beacon, const char *profile,
 		uint64_t round) FL_MUST_CHECK;
-/* A candidate's weight: (1 + balance / stake_unit) * reputation, saturating. */
-uint64_t chain_election_weight(const chain_account *a, uint64_t stake_unit);
+/* A candidate's weight: floor(bonded / stake_unit) * reputation, saturating.
+ * 0 (less than one stake_unit bonded) is not a candidate. */
+uint64_t chain_election_weight(uint64_t bonded, uint32_t reputation, uint64_t stake_unit);
 
 #endif

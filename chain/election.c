@@ -116,16 +116,17 @@ int chain_elect(fl_pubkey *out, uint32_t *n_out, uint32_t k, const chain_candida
 	return FL_OK;
 }
 
-/* (1 + balance / stake_unit) * reputation: stake counts in whole units, so
- * dust does not move the draw, and every member has a chance. */
-uint64_t chain_election_weight(const chain_account *a, uint64_t stake_unit)
+/* (bonded / stake_unit) * reputation: stake counts in whole units, so dust
+ * does not move the draw, and less than one unit bonded (in particular none)
+ * is weight 0, which is not a candidate: a seat in the draw costs stake that
+ * a misdeed as coordinator can burn. A liquid balance counts for nothing. */
+uint64_t chain_election_weight(uint64_t bonded, uint32_t reputation, uint64_t stake_unit)
 {
 	uint64_t units;
 
-	assert(a != NULL && stake_unit > 0);
-	units = a->balance / stake_unit;
-	units = units == UINT64_MAX ? UINT64_MAX : units + 1;
-	if (a->reputation != 0 && units > UINT64_MAX / a->reputation)
+	assert(stake_unit > 0);
+	units = bonded / stake_unit;
+	if (reputation != 0 && units > UINT64_MAX / reputation)
 		return UINT64_MAX;
-	return units * a->reputation;
+	return units * reputation;
 }

@@ -4,7 +4,8 @@
  *   DOUBLE_SIGN: two valid votes of one validator for the same type,
  *   height and round but different blocks. The proof is complete in
  *   itself, so one tx from anyone suffices. The culprit is jailed, loses its
- *   voting power and params.slash_bps of its balance (burned). One
+ *   voting power and params.slash_bps of its bonded plus unbonding stake
+ *   (burned, chain_stake_slash). One
  *   equivocation (culprit, height, round) is punished once.
  *
  *   BAD_AGGREGATE: a validator attests that a coordinator's signed
@@ -32,8 +33,10 @@ int chain_punish(chain_exec *x, const fl_pubkey *culprit)
 		return rc;
 	if (a.power > 0 && (rc = chain_state_set_power(x->t, culprit, 0)) != FL_OK)
 		return rc;
-	return chain_ledger_burn(x->t, culprit,
-				 chain_mul_div(a.balance, x->params.slash_bps, CHAIN_BPS), NULL);
+	/* The stake, not the liquid balance: a culprit that saw the evidence
+	 * coming could empty its balance first, but not its bond, and what it
+	 * unbonded stays slashable until it is liquid again. */
+	return chain_stake_slash(x->t, culprit, x->params.slash_bps, NULL);
 }
 
 static int present(chain_txn *t, const uint8_t *key, size_t klen, int *found)

@@ -160,6 +160,7 @@ static int write_genesis(fl_writer *w, const chain_genesis *g)
 	for (uint32_t i = 0; i < g->n_balances; i++) {
 		fl_write_fixed(w, g->balances[i].account.b, FL_PUBKEY_LEN);
 		fl_write_u64(w, g->balances[i].amount);
+		fl_write_u64(w, g->balances[i].bonded);
 	}
 	fl_write_varint(w, g->n_profiles);
 	for (uint32_t i = 0; i < g->n_profiles; i++)

@@ -130,10 +130,14 @@ static int check_balances(const chain_genesis *g, const char **field)
 		const chain_genesis_balance *b = &g->balances[i];
 		if (fl_pubkey_check(&b->account) != 0)
 			return bad_at(field, "balances", i, "account");
-		/* The supply is tracked as one u64: it must fit from the start. */
-		if (b->amount == 0 || b->amount > UINT64_MAX - supply)
+		/* The supply (liquid and bonded) is tracked as one u64: it must
+		 * fit from the start. An entry of nothing is a mistake. */
+		if (b->amount > UINT64_MAX - supply || (b->amount == 0 && b->bonded == 0))
 			return bad_at(field, "balances", i, "amount");
 		supply += b->amount;
+		if (b->bonded > UINT64_MAX - supply)
+			return bad_at(field, "balances", i, "bonded");
+		supply += b->bonded;
 	}
 	keys = fl_calloc(g->n_balances, sizeof(*keys));
 	if (keys == NULL)

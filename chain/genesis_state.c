@@ -41,7 +41,7 @@ static int add_member(chain_txn *t, const fl_pubkey *pk, const char *name)
 static int write_state(chain_txn *t, const chain_genesis *g)
 {
 	chain_validator_set set;
-	uint64_t supply = 0;
+	uint64_t supply = 0, bonded = 0;
 	int rc;
 
 	/* set_power keeps the total from the stored value: start it at 0. */
@@ -63,19 +63,27 @@ static int write_state(chain_txn *t, const chain_genesis *g)
 	for (uint32_t i = 0; i < g->n_balances; i++) {
 		const chain_genesis_balance *b = &g->balances[i];
 		chain_account a;
+		chain_bond bond;
 
-		if (b->amount > UINT64_MAX - supply)
+		/* chain_genesis_check bounds the sum; this only keeps the state
+		 * writer from trusting it. */
+		if (b->amount > UINT64_MAX - supply || b->bonded > UINT64_MAX - supply - b->amount)
 			return FL_EOVERFLOW;
-		supply += b->amount;
+		supply += b->amount + b->bonded;
+		bonded += b->bonded;
 		if ((rc = load_or_new(t, &b->account, NULL, &a)) != FL_OK)
 			return rc;
 		a.balance = b->amount;
 		if ((rc = chain_state_put_account(t, &b->account, &a)) != FL_OK)
 			return rc;
+		memset(&bond, 0, sizeof(bond));
+		bond.bonded = b->bonded;
+		if (b->bonded > 0 && (rc = chain_state_put_bond(t, &b->account, &bond)) != FL_OK)
+			return rc;
 	}
 	if ((rc = chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_SUPPLY, supply)) ||
 	    (rc = chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_DEPOSITS, 0)) ||
-	    (rc = chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_BONDED, 0)) ||
+	    (rc = chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_BONDED, bonded)) ||
 	    (rc = chain_state_put_u64(t, CHAIN_DB_STATE_META, CHAIN_STATE_UNBONDING, 0)))
 		return rc;
 	for (uint32_t i = 0; i < g->n_profiles; i++) {

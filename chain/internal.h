@@ -461,7 +461,8 @@ int chain_votes_tally(chain_txn *t, const uint8_t *prefix, size_t plen, int choi
 		      uint64_t *power) FL_MUST_CHECK;
 int chain_votes_clear(chain_txn *t, const uint8_t *prefix, size_t plen) FL_MUST_CHECK;
 
-/* Jail, drop power to 0, burn params.slash_bps of the balance (evidence.c). */
+/* Jail, drop power to 0, burn params.slash_bps of the bonded plus
+ * unbonding stake (evidence.c). */
 int chain_punish(chain_exec *x, const fl_pubkey *culprit) FL_MUST_CHECK;
 
 /* Bonded stake (stake.c). get: a zero bond when none is stored. put:

@@ -11,7 +11,8 @@
  *                                       -> FAILED; every coordinator of the
  *                                          round loses 20% reputation
  *     ACTIVE, no round OPEN/AGGREGATING, and at least min_participants
- *     joined members that are not jailed -> round state.round+1 opens at h,
+ *     joined members that are not jailed and have at least one stake_unit
+ *     bonded                            -> round state.round+1 opens at h,
  *                                          coordinators drawn by chain_elect
  *
  * So a round that fails or commits lets the next one open in the same
@@ -67,6 +68,8 @@ static int collect_candidate(void *ctx, const uint8_t *key, size_t klen, const u
 {
 	cand_list *l = ctx;
 	chain_account a;
+	chain_bond b;
+	uint64_t weight;
 	fl_pubkey pk;
 	int rc;
 
@@ -84,6 +87,11 @@ static int collect_candidate(void *ctx, const uint8_t *key, size_t klen, const u
 	 * only if the member is re-admitted (jail is for good). */
 	if (!a.member || a.jailed)
 		return 0;
+	if ((rc = chain_state_get_bond(l->t, &pk, &b)) != FL_OK)
+		return rc;
+	weight = chain_election_weight(b.bonded, a.reputation, l->stake_unit);
+	if (weight == 0)
+		return 0;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
 		void *p = fl_realloc(l->c, cap * sizeof(*l->c));
@@ -93,7 +101,7 @@ static int collect_candidate(void *ctx, const uint8_t *key, size_t klen, const u
 		l->cap = cap;
 	}
 	l->c[l->n].id = pk;
-	l->c[l->n].weight = chain_election_weight(&a, l->stake_unit);
+	l->c[l->n].weight = weight;
 	l->n++;
 	return 0;
 }

@@ -233,18 +233,23 @@ static int check_balances(gj_ctx *c, const chain_genesis *g)
 	int rc;
 
 	for (i = 0; i < g->n_balances; i++) {
-		const char *why = NULL;
-		if (g->balances[i].amount == 0)
-			why = "must be > 0";
-		else if (supply > UINT64_MAX - g->balances[i].amount)
+		const chain_genesis_balance *b = &g->balances[i];
+		const char *why = NULL, *key = "amount";
+		if (b->amount == 0 && b->bonded == 0)
+			why = "amount and bonded are both 0; at least one must be > 0";
+		else if (supply > UINT64_MAX - b->amount)
 			why = "total supply exceeds 2^64-1";
+		else if (supply + b->amount > UINT64_MAX - b->bonded) {
+			why = "total supply (balances and bonded stake) exceeds 2^64-1";
+			key = "bonded";
+		}
 		if (why != NULL) {
 			gj_push_key(c, "balances");
 			gj_push_index(c, i);
-			gj_push_key(c, "amount");
+			gj_push_key(c, key);
 			return gj_fail(c, FL_EINVAL, "%s", why);
 		}
-		supply += g->balances[i].amount;
+		supply += b->amount + b->bonded;
 	}
 	rc = find_duplicate(g->balances, g->n_balances, sizeof(*g->balances),
 			    offsetof(chain_genesis_balance, account), &dup, &first);

@@ -5,7 +5,7 @@
  *   new --chain-id ID --out genesis.json [--time-ms N]
  *   add-validator --genesis F --pubkey HEX --power N [--name S]
  *   add-member    --genesis F --pubkey HEX [--name S]
- *   fund          --genesis F --account HEX --amount N
+ *   fund          --genesis F --account HEX [--amount N] [--bond N]
  *   add-profile   --genesis F --file profile.json
  *   validate [--json] FILE...
  *
@@ -75,12 +75,15 @@ static const char usage_add_member[] =
     "  --name S       a moniker, up to 64 printable ASCII chars\n";
 
 static const char usage_fund[] =
-    "usage: " PROG " fund --genesis FILE --account HEX --amount N\n"
+    "usage: " PROG " fund --genesis FILE --account HEX [--amount N] [--bond N]\n"
     "\n"
-    "Adds N tokens (smallest units) to an account's genesis balance.\n"
+    "Adds N tokens (smallest units) to an account's genesis balance (--amount)\n"
+    "and/or to its bonded stake (--bond: locked, slashable, its weight in the\n"
+    "coordinator draw). At least one of the two.\n"
     "\n"
     "  --account HEX  64 hex chars: the account id (x-only public key)\n"
-    "  --amount N     a decimal integer > 0\n";
+    "  --amount N     a decimal integer > 0: liquid tokens\n"
+    "  --bond N       a decimal integer > 0: bonded stake\n";
 
 static const char usage_add_profile[] =
     "usage: " PROG " add-profile --genesis FILE --file PROFILE.json\n"
@@ -144,7 +147,7 @@ static int invalid(const char *fmt, ...)
 
 typedef struct {
 	const char *chain_id, *out, *time_ms, *genesis, *pubkey, *power, *name;
-	const char *account, *amount, *file;
+	const char *account, *amount, *bond, *file;
 	int json;
 } options;
 
@@ -195,6 +198,8 @@ static int parse_options(int argc, char **argv, const char *cmd, const char *hel
 			o->account = optarg;
 		else if (strcmp(name, "amount") == 0)
 			o->amount = optarg;
+		else if (strcmp(name, "bond") == 0)
+			o->bond = optarg;
 		else if (strcmp(name, "file") == 0)
 			o->file = optarg;
 	}
@@ -351,9 +356,9 @@ static int cmd_new(int argc, char **argv)
 		if ((rc = parse_count(cmd, "--time-ms", o.time_ms, &g.genesis_time_ms)))
 			return rc;
 		if (g.genesis_time_ms > CHAIN_GENESIS_TIME_MAX_MS)
-			return usage_error(cmd,
-					   "--time-ms: must be at most %llu (9999-12-31), got '%s'",
-					   (unsigned long long)CHAIN_GENESIS_TIME_MAX_MS, o.time_ms);
+			return usage_error(
+			    cmd, "--time-ms: must be at most %llu (9999-12-31), got '%s'",
+			    (unsigned long long)CHAIN_GENESIS_TIME_MAX_MS, o.time_ms);
 	} else {
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
@@ -463,14 +468,24 @@ cleanup:
 	return rc;
 }
 
+/* Adds add to *field of balances[i], or refuses past 2^64-1. */
+static int fund_add(const char *path, uint32_t i, const char *name, uint64_t *field, uint64_t add)
+{
+	if (*field > UINT64_MAX - add)
+		return invalid("%s: balances[%" PRIu32 "].%s: would exceed 2^64-1", path, i, name);
+	*field += add;
+	return 0;
+}
+
 static int cmd_fund(int argc, char **argv)
 {
 	static const struct option opts[] = {OPT_ARG("genesis"), OPT_ARG("account"),
-					     OPT_ARG("amount"), OPT_HELP_ENTRY, OPT_END};
+					     OPT_ARG("amount"),  OPT_ARG("bond"),
+					     OPT_HELP_ENTRY,     OPT_END};
 	const char *cmd = "fund";
 	chain_genesis g;
 	fl_pubkey account;
-	uint64_t amount;
+	uint64_t amount = 0, bond = 0;
 	uint32_t i;
 	options o;
 	int first, rc;
@@ -480,13 +495,18 @@ static int cmd_fund(int argc, char **argv)
 		return rc;
 	if ((rc = require(cmd, o.genesis, "--genesis")) ||
 	    (rc = require(cmd, o.account, "--account")) ||
-	    (rc = require(cmd, o.amount, "--amount")) || (rc = no_operands(cmd, argc, argv, first)))
+	    (rc = no_operands(cmd, argc, argv, first)))
 		return rc;
+	if (o.amount == NULL && o.bond == NULL)
+		return usage_error(cmd, "missing --amount or --bond (see --help)");
 	if ((rc = parse_key(cmd, "--account", o.account, &account)) ||
-	    (rc = parse_count(cmd, "--amount", o.amount, &amount)))
+	    (o.amount != NULL && (rc = parse_count(cmd, "--amount", o.amount, &amount))) ||
+	    (o.bond != NULL && (rc = parse_count(cmd, "--bond", o.bond, &bond))))
 		return rc;
-	if (amount == 0)
+	if (o.amount != NULL && amount == 0)
 		return usage_error(cmd, "--amount: must be > 0");
+	if (o.bond != NULL && bond == 0)
+		return usage_error(cmd, "--bond: must be > 0");
 	if ((rc = load_draft(o.genesis, &g)))
 		goto cleanup;
 	for (i = 0; i < g.n_balances; i++)
@@ -497,14 +517,17 @@ static int cmd_fund(int argc, char **argv)
 			goto cleanup;
 		g.balances[g.n_balances++].account = account;
 	}
-	if (g.balances[i].amount > UINT64_MAX - amount) {
-		rc = invalid("%s: balances[%" PRIu32 "].amount: would exceed 2^64-1", o.genesis, i);
+	if ((rc = fund_add(o.genesis, i, "amount", &g.balances[i].amount, amount)) ||
+	    (rc = fund_add(o.genesis, i, "bonded", &g.balances[i].bonded, bond)))
 		goto cleanup;
-	}
-	g.balances[i].amount += amount;
 	if ((rc = save_checked(o.genesis, &g)))
 		goto cleanup;
-	printf("%s: balances[%" PRIu32 "] now %" PRIu64 "\n", o.genesis, i, g.balances[i].amount);
+	if (g.balances[i].bonded > 0)
+		printf("%s: balances[%" PRIu32 "] now %" PRIu64 ", bonded %" PRIu64 "\n", o.genesis,
+		       i, g.balances[i].amount, g.balances[i].bonded);
+	else
+		printf("%s: balances[%" PRIu32 "] now %" PRIu64 "\n", o.genesis, i,
+		       g.balances[i].amount);
 cleanup:
 	chain_genesis_free(&g);
 	return rc;

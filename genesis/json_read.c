@@ -19,7 +19,7 @@ static const char *const params_keys[] = {
     "proposal_deposit",   "proposal_ttl_blocks", "max_open_proposals", NULL};
 static const char *const validator_keys[] = {"pubkey", "power", "name", NULL};
 static const char *const member_keys[] = {"pubkey", "name", NULL};
-static const char *const balance_keys[] = {"account", "amount", NULL};
+static const char *const balance_keys[] = {"account", "amount", "bonded", NULL};
 
 /* The ranges of chain_params_check, repeated here to give a reason. */
 #define TIMEOUT_MAX_MS  3600000u
@@ -84,7 +84,8 @@ static int read_balance(gj_ctx *c, const json_t *v, chain_genesis_balance *out)
 
 	if ((rc = gj_object(c, v, balance_keys)) < 0 ||
 	    (rc = gj_pubkey(c, v, "account", &out->account)) < 0 ||
-	    (rc = gj_u64(c, v, "amount", 1, 1, UINT64_MAX, &out->amount)) < 0)
+	    (rc = gj_u64(c, v, "amount", 1, 0, UINT64_MAX, &out->amount)) < 0 ||
+	    (rc = gj_u64(c, v, "bonded", 0, 0, UINT64_MAX, &out->bonded)) < 0)
 		return rc;
 	return FL_OK;
 }

@@ -65,6 +65,7 @@ json_t *genesis_to_json(const chain_genesis *g)
 		json_t *b = json_object();
 		gj_set(b, "account", gj_new_pubkey(&g->balances[i].account), &ok);
 		gj_set(b, "amount", gj_new_u64(g->balances[i].amount), &ok);
+		gj_set(b, "bonded", gj_new_u64(g->balances[i].bonded), &ok);
 		gj_append(balances, b, &ok);
 	}
 	gj_set(root, "balances", balances, &ok);

@@ -27,7 +27,7 @@ static int totals(const chain_genesis *g, genesis_totals *t)
 	for (i = 0; i < g->n_validators; i++)
 		t->total_power += g->validators[i].power;
 	for (i = 0; i < g->n_balances; i++)
-		t->supply += g->balances[i].amount;
+		t->supply += g->balances[i].amount + g->balances[i].bonded;
 	return chain_genesis_hash(&t->hash, g);
 }
 

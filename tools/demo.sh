@@ -74,7 +74,7 @@ run add-validator --genesis "$GEN" --pubkey $V0 --power 10 --name val-0
 run add-validator --genesis "$GEN" --pubkey $V1 --power 10 --name val-1
 run add-member --genesis "$GEN" --pubkey $M0 --name lab-a
 run fund --genesis "$GEN" --account $V0 --amount 10000000
-run fund --genesis "$GEN" --account $M0 --amount 5000000
+run fund --genesis "$GEN" --account $M0 --amount 5000000 --bond 2000000
 refused fund --genesis "$GEN" --account $M0 --amount ten
 run add-profile --genesis "$GEN" --file $P/clothing.json
 refused add-profile --genesis "$GEN" --file $P/sneakers.json

@@ -268,20 +268,14 @@ Test(election, later_picks_without_replacement)
 
 Test(election, weight_formula)
 {
-	chain_account a;
-
-	memset(&a, 0, sizeof(a));
-	a.reputation = 500;
-	cr_assert_eq(chain_election_weight(&a, 1000), 500);
-	a.balance = 2999;
-	cr_assert_eq(chain_election_weight(&a, 1000), 3 * 500);
-	a.balance = 3000;
-	cr_assert_eq(chain_election_weight(&a, 1000), 4 * 500);
-	a.reputation = 1;
-	cr_assert_eq(chain_election_weight(&a, 1), 3001);
-	a.balance = UINT64_MAX;
-	cr_assert_eq(chain_election_weight(&a, 1), UINT64_MAX);
-	a.reputation = 1000;
-	a.balance = UINT64_MAX / 100;
-	cr_assert_eq(chain_election_weight(&a, 1), UINT64_MAX);
+	/* Whole stake units of the bond times reputation; below one unit
+	 * (in particular nothing bonded) the weight is 0: no candidate. */
+	cr_assert_eq(chain_election_weight(0, 500, 1000), 0);
+	cr_assert_eq(chain_election_weight(999, 500, 1000), 0);
+	cr_assert_eq(chain_election_weight(1000, 500, 1000), 500);
+	cr_assert_eq(chain_election_weight(2999, 500, 1000), 2 * 500);
+	cr_assert_eq(chain_election_weight(3000, 500, 1000), 3 * 500);
+	cr_assert_eq(chain_election_weight(3000, 1, 1), 3000);
+	cr_assert_eq(chain_election_weight(UINT64_MAX, 1, 1), UINT64_MAX);
+	cr_assert_eq(chain_election_weight(UINT64_MAX / 100, 1000, 1), UINT64_MAX);
 }

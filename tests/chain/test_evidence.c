@@ -1,6 +1,6 @@
 /*
  * tests/chain/test_evidence.c — evidence txs: a double sign jails and slashes
- * its validator at once (the burn shrinks the supply, the validator set and
+ * the stake of its validator at once (the burn shrinks the supply, the validator set and
  * total power shrink), is punished once per height/round, and the next
  * blocks still verify their commits; a bad aggregate is voted on by the
  * validators and jails the coordinator past 2/3 of the power. Jailed
@@ -19,7 +19,8 @@
 #define M(i)    (4 + (i))
 #define OUT     8
 #define BALANCE 1000000
-#define SLASH   (BALANCE * 500 / 10000) /* default slash_bps = 500 */
+#define BONDED  2000000                /* two stake units: every member is electable */
+#define SLASH   (BONDED * 500 / 10000) /* default slash_bps = 500 of the stake */
 
 static chain_fixture fx;
 
@@ -34,6 +35,7 @@ static void open_evidence(void)
 	o.n_members = 4;
 	o.n_outsiders = 1;
 	o.balance = BALANCE;
+	o.bonded = BONDED;
 	o.tweak = fixture_short_round_profile;
 	o.tweak_arg = &evidence_reward;
 	cr_assert_eq(fixture_open(&fx, &o), 0);
@@ -145,10 +147,12 @@ Test(evidence, double_sign_jails_and_slashes)
 	a = account(3);
 	cr_assert_eq(a.jailed, 1);
 	cr_assert_eq(a.power, 0);
-	cr_assert_eq(a.balance, BALANCE - SLASH);
+	cr_assert_eq(a.balance, BALANCE, "the liquid balance is not what is at stake");
+	cr_assert_eq(fixture_bond(&fx, 3).bonded, BONDED - SLASH);
 	after = info_now();
 	cr_assert_eq(after.total_power, 30);
 	cr_assert_eq(after.supply, before.supply - SLASH);
+	cr_assert_eq(after.bonded_total, before.bonded_total - SLASH);
 	cr_assert_eq(fixture_sum_held(&fx), after.supply);
 	cr_assert_eq(count_validators(), 3);
 	/* The next block's commit is for the jailing block, signed by the set
@@ -174,7 +178,7 @@ Test(evidence, double_sign_jails_and_slashes)
 	/* Another height: slashed again, jailed already. */
 	double_sign_tx(&tx, 3, 8, 0, "three");
 	cr_assert_eq(submit(&tx, M(1)), 0);
-	cr_assert_eq(account(3).balance, BALANCE - SLASH - (BALANCE - SLASH) * 500 / 10000);
+	cr_assert_eq(fixture_bond(&fx, 3).bonded, BONDED - SLASH - (BONDED - SLASH) * 500 / 10000);
 	cr_assert_eq(info_now().total_power, 30);
 	cr_assert_eq(fixture_sum_held(&fx), info_now().supply);
 }
@@ -414,7 +418,7 @@ Test(evidence, bad_aggregate_is_a_vote_of_the_validators)
 	/* The third validator: 30 of 40 > 2/3. */
 	cr_assert_eq(attest(&inner, 2), 0, "%s", fx.res.reason ? fx.res.reason : "-");
 	cr_assert_eq(account(c0).jailed, 1);
-	cr_assert_eq(account(c0).balance, BALANCE - SLASH);
+	cr_assert_eq(fixture_bond(&fx, c0).bonded, BONDED - SLASH);
 	cr_assert_eq(info_now().supply, supply - SLASH);
 	cr_assert_eq(info_now().total_power, 40); /* a member, not a validator */
 	/* Decided once: later attestations are duplicates. */

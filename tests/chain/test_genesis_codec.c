@@ -170,6 +170,10 @@ GEN(g_balance_dup, g->balances[4].account = g->balances[1].account)
 GEN(g_balance_key, memset(g->balances[0].account.b, 0xff, FL_PUBKEY_LEN))
 GEN(g_balance_zero, g->balances[2].amount = 0)
 GEN(g_supply_overflow, g->balances[5].amount = UINT64_MAX - 1000)
+/* Bonded stake is supply too: amounts that fit, bonded on top that does not. */
+GEN(g_bonded_overflow, g->balances[5].bonded = UINT64_MAX - 1000)
+GEN(g_bonded_overflow_alone,
+    (g->balances[0].bonded = UINT64_MAX / 2, g->balances[1].bonded = UINT64_MAX / 2))
 GEN(g_profile_field, g->profiles[1].lr_ppm = 0)
 GEN(g_profile_model, g->profiles[0].model.sizes[1] = 0)
 GEN(g_profile_dup, (strcpy(g->profiles[1].id, "mnist"), g->profiles[1].parent[0] = '\0'))
@@ -195,6 +199,8 @@ static const genesis_case genesis_cases[] = {
     {"balances[0].account", g_balance_key},
     {"balances[2].amount", g_balance_zero},
     {"balances[5].amount", g_supply_overflow},
+    {"balances[5].bonded", g_bonded_overflow},
+    {"balances[1].bonded", g_bonded_overflow_alone},
     {"profiles[1].lr_ppm", g_profile_field},
     {"profiles[0].model.sizes[1]", g_profile_model},
     {"profiles[1].id", g_profile_dup},
@@ -216,6 +222,22 @@ Test(genesis_codec, check_names_the_bad_field)
 		cr_assert_str_eq(field, genesis_cases[i].field, "case %zu", i);
 		chain_genesis_free(&g);
 	}
+}
+
+/* An entry may be all stake and no liquid balance; nothing at all is refused. */
+Test(genesis_codec, bonded_only_balance)
+{
+	chain_genesis g;
+	const char *field = NULL;
+
+	cr_assert_eq(chain_sample_genesis(&g), FL_OK);
+	g.balances[2].amount = 0;
+	g.balances[2].bonded = 5;
+	cr_assert_eq(chain_genesis_check(&g, &field), FL_OK, "%s", field ? field : "-");
+	g.balances[2].bonded = 0;
+	cr_assert_eq(chain_genesis_check(&g, &field), FL_EINVAL);
+	cr_assert_str_eq(field, "balances[2].amount");
+	chain_genesis_free(&g);
 }
 
 Test(genesis_codec, many_members_checked_quickly)
@@ -276,6 +298,7 @@ Test(genesis_codec, hash_covers_every_part)
 	DIFFERS(g.members[1].name[0] = 'M', g.members[1].name[0] = 'm');
 	DIFFERS(g.n_members--, g.n_members++);
 	DIFFERS(g.balances[5].amount++, g.balances[5].amount--);
+	DIFFERS(g.balances[5].bonded++, g.balances[5].bonded--);
 	DIFFERS(g.n_balances--, g.n_balances++);
 	DIFFERS(g.profiles[1].reward_per_round++, g.profiles[1].reward_per_round--);
 	DIFFERS(g.n_profiles--, g.n_profiles++);

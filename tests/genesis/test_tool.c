@@ -172,6 +172,12 @@ Test(tool, build_the_example_from_scratch, .init = scratch_up, .fini = scratch_d
 		snprintf(amount, sizeof(amount), "%llu", (unsigned long long)(a - a / 3));
 		RUN(&run, "fund", "--genesis", gpath, "--account", hex, "--amount", amount);
 		assert_ok(&run);
+		if (want.balances[i].bonded > 0) {
+			snprintf(amount, sizeof(amount), "%llu",
+				 (unsigned long long)want.balances[i].bonded);
+			RUN(&run, "fund", "--genesis", gpath, "--account", hex, "--bond", amount);
+			assert_ok(&run);
+		}
 	}
 	RUN(&run, "add-profile", "--genesis", gpath, "--file",
 	    "genesis/examples/profiles/clothing.json");
@@ -260,6 +266,39 @@ Test(tool, member_promoted_to_validator, .init = copy_example, .fini = scratch_d
 	cr_assert_str_eq(g.validators[4].name, "member-1", "the member's name is kept");
 	cr_assert_eq(g.validators[4].power, 7);
 	chain_genesis_free(&g);
+}
+
+/* fund --bond adds bonded stake to an account's genesis entry;
+ * --amount and --bond together, or either alone; neither is a usage error. */
+Test(tool, fund_bonds_stake, .init = copy_example, .fini = scratch_down)
+{
+	const char *m0 = "af59c8d7a69fc69bc629c06be7451e7868d4244378afd6ba51fe199f5b94444b";
+	char err[GENESIS_ERR_MAX];
+	chain_genesis g;
+	fl_pubkey pk;
+	int found = 0;
+
+	RUN(&run, "fund", "--genesis", gpath, "--account", m0, "--bond", "2000000");
+	assert_ok(&run);
+	cr_assert_not_null(strstr(run.out, "now 5000000, bonded 4000000"), "%s", run.out);
+	RUN(&run, "fund", "--genesis", gpath, "--account", m0, "--amount", "1", "--bond", "3");
+	assert_ok(&run);
+	cr_assert_eq(genesis_load_file(gpath, &g, err, sizeof(err)), FL_OK, "%s", err);
+	cr_assert_eq(fl_pubkey_from_hex(&pk, m0), FL_OK);
+	for (uint32_t i = 0; i < g.n_balances; i++)
+		if (fl_pubkey_cmp(&g.balances[i].account, &pk) == 0) {
+			cr_assert_eq(g.balances[i].amount, 5000001);
+			cr_assert_eq(g.balances[i].bonded, 4000003);
+			found = 1;
+		}
+	cr_assert(found);
+	chain_genesis_free(&g);
+	RUN(&run, "fund", "--genesis", gpath, "--account", m0);
+	assert_one_line_failure(&run, 2, "missing --amount or --bond");
+	RUN(&run, "fund", "--genesis", gpath, "--account", m0, "--bond", "0");
+	assert_one_line_failure(&run, 2, "--bond: must be > 0");
+	RUN(&run, "fund", "--genesis", gpath, "--account", m0, "--bond", "18446744073709551615");
+	assert_one_line_failure(&run, 1, "balances[4].bonded: would exceed 2^64-1");
 }
 
 Test(tool, help_on_every_command)

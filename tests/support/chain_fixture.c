@@ -67,11 +67,12 @@ static int make_genesis(chain_fixture *fx, const fixture_opts *o)
 		g->members[i].pubkey = fx->pk[nv + i];
 		snprintf(g->members[i].name, sizeof(g->members[i].name), "member %u", i);
 	}
-	if (o->balance > 0) {
+	if (o->balance > 0 || o->bonded > 0) {
 		g->n_balances = fx->n_keys;
 		for (uint32_t i = 0; i < fx->n_keys; i++) {
 			g->balances[i].account = fx->pk[i];
 			g->balances[i].amount = o->balance;
+			g->balances[i].bonded = o->bonded;
 		}
 	}
 	if (o->tweak != NULL)

@@ -26,6 +26,7 @@ typedef struct {
 	uint32_t n_members;           /* members that are not validators */
 	uint32_t n_outsiders;         /* accounts with a balance only */
 	uint64_t balance;             /* genesis balance of every key; 0 = none */
+	uint64_t bonded;              /* genesis bonded stake of every key; 0 = none */
 	/* Last word on the genesis before it is written (profiles, params). */
 	void (*tweak)(chain_genesis *g, void *arg);
 	void *tweak_arg;
