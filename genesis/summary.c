@@ -15,7 +15,8 @@
 typedef struct {
 	fl_hash hash;
 	uint64_t total_power;
-	uint64_t supply;
+	uint64_t supply; /* liquid and bonded */
+	uint64_t bonded;
 } genesis_totals;
 
 static int totals(const chain_genesis *g, genesis_totals *t)
@@ -26,8 +27,10 @@ static int totals(const chain_genesis *g, genesis_totals *t)
 	/* A checked genesis has both sums within 64 bits. */
 	for (i = 0; i < g->n_validators; i++)
 		t->total_power += g->validators[i].power;
-	for (i = 0; i < g->n_balances; i++)
+	for (i = 0; i < g->n_balances; i++) {
 		t->supply += g->balances[i].amount + g->balances[i].bonded;
+		t->bonded += g->balances[i].bonded;
+	}
 	return chain_genesis_hash(&t->hash, g);
 }
 
@@ -142,8 +145,10 @@ static void print_text(FILE *out, const char *name, const chain_genesis *g, cons
 			g->validators[i].power);
 	}
 	fprintf(out, "  members       %" PRIu32 " besides the validators\n", g->n_members);
-	fprintf(out, "  balances      %" PRIu32 " accounts, total supply %" PRIu64 "\n",
-		g->n_balances, t->supply);
+	fprintf(out,
+		"  balances      %" PRIu32 " accounts, total supply %" PRIu64 " (%" PRIu64
+		" bonded)\n",
+		g->n_balances, t->supply, t->bonded);
 	fprintf(out, "  profiles      %" PRIu32 "\n", g->n_profiles);
 	for (i = 0; i < g->n_profiles; i++)
 		print_profile(out, &g->profiles[i]);
@@ -205,6 +210,7 @@ static int print_json(FILE *out, const char *name, const chain_genesis *g, const
 	gj_set(o, "members", json_integer(g->n_members), &ok);
 	gj_set(o, "accounts", json_integer(g->n_balances), &ok);
 	gj_set(o, "total_supply", gj_new_u64(t->supply), &ok);
+	gj_set(o, "bonded", gj_new_u64(t->bonded), &ok);
 	for (i = 0; i < g->n_profiles && ok; i++)
 		gj_append(profiles, profile_summary(&g->profiles[i], &ok), &ok);
 	gj_set(o, "profiles", profiles, &ok);

@@ -293,6 +293,12 @@ Test(tool, fund_bonds_stake, .init = copy_example, .fini = scratch_down)
 		}
 	cr_assert(found);
 	chain_genesis_free(&g);
+	/* validate counts the stake into the supply and says how much is bonded
+	 * (member-1 bonds 2000000 in the example). */
+	RUN(&run, "validate", "--json", gpath);
+	assert_ok(&run);
+	cr_assert_not_null(strstr(run.out, "\"total_supply\":56000004,\"bonded\":6000003"), "%s",
+			   run.out);
 	RUN(&run, "fund", "--genesis", gpath, "--account", m0);
 	assert_one_line_failure(&run, 2, "missing --amount or --bond");
 	RUN(&run, "fund", "--genesis", gpath, "--account", m0, "--bond", "0");
