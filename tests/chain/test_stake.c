@@ -314,6 +314,31 @@ Test(stake, pending_entries_are_bounded)
 	check_supply();
 }
 
+/* The release step reads the queue keys of its own height and nothing
+ * else: 1,000 keys planted for a later height (with no entry behind them,
+ * which a visit would report as corruption) leave every earlier block alone,
+ * and the block of that height is the first to see them. */
+Test(stake, release_reads_only_the_entries_due)
+{
+	uint8_t key[8 + FL_PUBKEY_LEN];
+	chain_txn *t = NULL;
+	uint64_t due;
+
+	open_stake(5);
+	due = fixture_height(&fx) + 20;
+	cr_assert_eq(chain_txn_begin(fx.store, 1, &t), 0);
+	for (uint32_t i = 0; i < 1000; i++) {
+		chain_put_be64(key, due);
+		memset(key + 8, 0, FL_PUBKEY_LEN);
+		chain_put_be32(key + 8, i + 1);
+		cr_assert_eq(chain_txn_put(t, CHAIN_DB_UNBONDING, key, sizeof(key), "\x01", 1), 0);
+	}
+	cr_assert_eq(chain_txn_commit(t), 0);
+	cr_assert_eq(fixture_advance_to(&fx, due - 1), 0, "%s", fx.res.reason);
+	cr_assert_eq(fixture_next_block(&fx, NULL, 0), FL_ECORRUPT);
+	cr_assert_str_eq(fx.res.reason, "begin_block");
+}
+
 /* -------------------------------------------------- supply invariant */
 
 static uint64_t rng_state;
@@ -545,6 +570,28 @@ Test(stake, slash_reaches_earlier_unbonds)
 	cr_assert_eq(b.unbonding[1].amount, 240000);
 	cr_assert_eq(info_now().supply, supply - 50000);
 	cr_assert_eq(fixture_balance(&fx, culprit), 0, "the liquid balance was never touched");
+	check_supply();
+}
+
+/* Only stake is at risk: a validator that bonded nothing is jailed (its
+ * power gone) and keeps its liquid balance; the supply does not move. */
+Test(stake, slash_without_stake_burns_nothing)
+{
+	uint64_t supply;
+	chain_account a;
+	chain_tx tx;
+
+	open_with(10, 1000, 0);
+	supply = info_now().supply;
+	double_sign_tx(&tx, 1, 2);
+	cr_assert_eq(fixture_sign(&fx, &tx, 3), 0);
+	cr_assert_eq(fixture_next_block(&fx, &tx, 1), 0, "%s", fx.res.reason);
+	chain_tx_free(&tx);
+	cr_assert_eq(chain_get_account(fx.store, &fx.pk[1], &a), 0);
+	cr_assert_eq(a.jailed, 1);
+	cr_assert_eq(a.power, 0);
+	cr_assert_eq(a.balance, BALANCE);
+	cr_assert_eq(info_now().supply, supply);
 	check_supply();
 }
 
