@@ -133,8 +133,9 @@ int chain_stake_bond(chain_txn *t, const fl_pubkey *pk, uint64_t amount)
 	if (a.balance < amount)
 		return FL_EFUNDS;
 	/* Cannot happen while the supply fits 64 bits and covers both; a
-	 * stake module that trusts that would hide the day it breaks. */
-	if (b.bonded > UINT64_MAX - amount - chain_bond_unbonding_sum(&b) ||
+	 * stake module that trusts that would hide the day it breaks.
+	 * (bonded + unbonding fits: the record codec checks it.) */
+	if (amount > UINT64_MAX - b.bonded - chain_bond_unbonding_sum(&b) ||
 	    before.bonded > UINT64_MAX - amount)
 		return FL_EOVERFLOW;
 	a.balance -= amount;

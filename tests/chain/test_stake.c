@@ -191,6 +191,13 @@ Test(stake, bond_refusals)
 	cr_assert_eq(chain_state_put_bond(t, &fx.pk[4], &b), 0);
 	cr_assert_eq(chain_stake_bond(t, &fx.pk[4], 10), FL_EOVERFLOW);
 	cr_assert_eq(chain_stake_bond(t, &fx.pk[4], 0), FL_EINVAL);
+	/* The unbonding entries count too: bonded + unbonding stays in 64 bits. */
+	b.bonded = 1;
+	b.n_unbonding = 1;
+	b.unbonding[0] = (chain_unbonding){100, UINT64_MAX - 5};
+	cr_assert_eq(chain_state_put_bond(t, &fx.pk[4], &b), 0);
+	cr_assert_eq(chain_stake_bond(t, &fx.pk[4], 10), FL_EOVERFLOW);
+	cr_assert_eq(chain_stake_bond(t, &fx.pk[4], 4), 0);
 	chain_txn_abort(t);
 	/* Refused blocks wrote nothing. */
 	cr_assert_eq(fixture_height(&fx), height + 1);
