@@ -103,7 +103,7 @@ static void expect_refused(int rc, int code, const char *reason)
 }
 
 /* Where every token is: the scalars match the records, and the supply is
- * the balances plus the stake. */
+ * the balances plus the deposits (none here) plus the stake. */
 static void check_supply(void)
 {
 	chain_info info = info_now();
@@ -117,7 +117,8 @@ static void check_supply(void)
 	cr_assert_eq(info.bonded_total, bonded);
 	cr_assert_eq(info.unbonding_total, unbonding);
 	cr_assert_eq(fixture_sum_stake(&fx), bonded + unbonding);
-	cr_assert_eq(info.supply, fixture_sum_balances(&fx) + bonded + unbonding);
+	cr_assert_eq(info.supply, fixture_sum_balances(&fx) + info.deposits + bonded + unbonding);
+	cr_assert_eq(info.supply, fixture_sum_held(&fx));
 }
 
 static int queued(uint64_t release, uint32_t who)
