@@ -418,6 +418,15 @@ Test(stake, supply_invariant_over_a_random_run)
 	cr_assert_gt(refused, 0);
 	cr_assert_gt(released, 0, "entries were released along the way");
 	cr_assert_gt(info_now().bonded_total, 0);
+	/* The bonds and the queue are state: the incremental state hash kept
+	 * through all of it equals one recomputed from the whole store. */
+	{
+		static chain_lthash kept, again;
+
+		cr_assert_eq(chain_get_state_hash(fx.store, &kept), 0);
+		cr_assert_eq(chain_state_hash_recompute(fx.store, &again), 0);
+		cr_assert_eq(memcmp(kept.lane, again.lane, sizeof(kept.lane)), 0);
+	}
 }
 
 /* ------------------------------------------------------- bond record */
