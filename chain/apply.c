@@ -40,8 +40,12 @@ int chain_exec_tx(chain_exec *x, const chain_tx *tx, uint64_t pending_nonce, con
 		return FL_EVERSION;
 	}
 	/* Also runs the field checks: the signature covers the canonical
-	 * encoding, and only a well-formed tx has one. */
-	rc = chain_tx_verify(tx, x->chain_id);
+	 * encoding, and only a well-formed tx has one. A prepared tx has
+	 * encoded (so its fields are in range) and been verified already. */
+	if (x->known != NULL && x->known->sig_ok)
+		rc = FL_OK;
+	else
+		rc = chain_tx_verify_cached(tx, x->chain_id, x->sigcache);
 	if (rc != FL_OK) {
 		*reason = rc == FL_ESIG ? "tx: signature" : "tx: fields";
 		return rc;
@@ -85,21 +89,22 @@ static int commit_is_empty(const chain_commit *c)
 
 /* The last commit carries > 2/3 of the power of the set that was in force
  * at its height (the store's history, valset.c). */
-static int check_last_commit(chain_txn *t, const char *chain_id, const chain_block *b)
+static int check_last_commit(chain_txn *t, const char *chain_id, const chain_block *b,
+			     const chain_block_prep *prep)
 {
 	int rc;
 
 	if (b->header.height == 1)
 		return commit_is_empty(&b->last_commit) ? FL_OK : FL_EINVAL;
 	rc = chain_commit_check(t, chain_id, b->header.height - 1, &b->header.prev_hash,
-				&b->last_commit);
+				&b->last_commit, prep->commit_ok);
 	return rc == FL_ENOTFOUND ? FL_ECORRUPT : rc;
 }
 
 /* Everything about the block that does not need its txs applied, in the
  * order of docs/state-machine.md; *reason names the failed check. */
 static int check_header(chain_txn *t, const chain_info *info, const chain_block *b,
-			const char **reason)
+			const chain_block_prep *prep, const char **reason)
 {
 	const chain_block_header *h = &b->header;
 	fl_hash expect, zero;
@@ -123,9 +128,9 @@ static int check_header(chain_txn *t, const chain_info *info, const chain_block 
 	if (fl_hash_cmp(&h->app_hash, &info->app_hash) != 0)
 		return FL_ECHAIN;
 	*reason = "tx_root";
-	if ((rc = chain_block_tx_root(&expect, b)) != FL_OK)
-		return rc;
-	if (fl_hash_cmp(&expect, &h->tx_root) != 0)
+	if (prep->root_rc != FL_OK)
+		return prep->root_rc;
+	if (fl_hash_cmp(&prep->tx_root, &h->tx_root) != 0)
 		return FL_EINVAL;
 	*reason = "last_commit";
 	if (h->height == 1) {
@@ -147,7 +152,7 @@ static int check_header(chain_txn *t, const chain_info *info, const chain_block 
 	if (h->time_ms <= info->last_time_ms)
 		return FL_EINVAL;
 	*reason = "last_commit";
-	if ((rc = check_last_commit(t, info->chain_id, b)) != FL_OK)
+	if ((rc = check_last_commit(t, info->chain_id, b, prep)) != FL_OK)
 		return rc;
 	*reason = "n_txs";
 	if (b->n_txs > info->params.max_block_txs)
@@ -176,16 +181,16 @@ static int record_next_set(chain_exec *x, const chain_validator_set *set)
 
 /* The block, its hash and tx indexes, and the meta that chain_store_info
  * reads: none of it is state (the app hash covers the state the txs left). */
-static int write_block(chain_exec *x, const chain_block *b, const fl_writer *enc,
+static int write_block(chain_exec *x, const chain_block *b, const chain_block_prep *prep,
 		       const chain_validator_set *set, fl_hash *app)
 {
 	uint8_t key[8], loc[12];
-	fl_hash block_hash, tx_hash;
+	fl_hash block_hash;
 	chain_lthash state;
 	int rc;
 
 	chain_put_be64(key, b->header.height);
-	if ((rc = chain_state_put_encoded(x->t, CHAIN_DB_BLOCKS, key, sizeof(key), enc)) != 0)
+	if ((rc = chain_state_put_encoded(x->t, CHAIN_DB_BLOCKS, key, sizeof(key), &prep->enc)) != 0)
 		return rc;
 	if ((rc = chain_header_hash(&block_hash, &b->header)) != 0)
 		return rc;
@@ -194,10 +199,8 @@ static int write_block(chain_exec *x, const chain_block *b, const fl_writer *enc
 		return rc;
 	chain_put_be64(loc, b->header.height);
 	for (uint32_t i = 0; i < b->n_txs; i++) {
-		if ((rc = chain_tx_hash(&tx_hash, &b->txs[i])) != 0)
-			return rc;
 		chain_put_be32(loc + 8, i);
-		if ((rc = chain_txn_put(x->t, CHAIN_DB_TXS, tx_hash.b, FL_HASH_LEN, loc,
+		if ((rc = chain_txn_put(x->t, CHAIN_DB_TXS, prep->tx_hash[i].b, FL_HASH_LEN, loc,
 					sizeof(loc))) != 0)
 			return rc;
 	}
@@ -244,17 +247,23 @@ static void exec_init(chain_exec *x, chain_txn *t, const chain_info *info, uint6
 static int run_block(chain_store *s, const chain_block *b, chain_block_result *res, int keep)
 {
 	chain_validator_set set;
+	chain_block_prep prep;
 	chain_txn *t = NULL;
 	chain_info info;
 	chain_exec x;
-	fl_writer enc;
 	int rc;
 
 	assert(s != NULL && b != NULL && res != NULL);
 	assert(b->n_txs == 0 || b->txs != NULL);
 	memset(res, 0, sizeof(*res));
 	res->failed_tx = UINT32_MAX;
-	fl_writer_init(&enc, CHAIN_MAX_BLOCK_BYTES);
+	/* Bytes, hashes and signatures first, outside the write lock and on
+	 * the verify threads: only the state rules need the transaction. */
+	if ((rc = chain_block_prepare(&prep, b)) != FL_OK) {
+		res->reason = "store";
+		goto cleanup;
+	}
+	chain_block_prep_verify(s, &prep, b, 0);
 	if ((rc = chain_txn_begin(s, 1, &t)) != FL_OK) {
 		res->reason = "store";
 		goto cleanup;
@@ -263,12 +272,12 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 		res->reason = "no genesis";
 		goto cleanup;
 	}
-	if ((rc = check_header(t, &info, b, &res->reason)) != FL_OK)
+	if ((rc = check_header(t, &info, b, &prep, &res->reason)) != FL_OK)
 		goto cleanup;
 	res->reason = "block_bytes";
-	if ((rc = chain_block_encode(&enc, b)) != FL_OK)
+	if ((rc = prep.enc_rc) != FL_OK)
 		goto cleanup;
-	if (enc.len > info.params.max_block_bytes) {
+	if (prep.enc.len > info.params.max_block_bytes) {
 		rc = FL_ETOOBIG;
 		goto cleanup;
 	}
@@ -278,11 +287,17 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 	if ((rc = chain_state_get_validators(t, &set)) != FL_OK)
 		goto cleanup;
 	exec_init(&x, t, &info, b->header.height, &b->header.beacon);
+	x.sigcache = chain_store_sigcache(s);
 	res->reason = "begin_block";
 	if ((rc = chain_begin_block(&x)) != FL_OK)
 		goto cleanup;
 	for (uint32_t i = 0; i < b->n_txs; i++) {
-		if ((rc = chain_exec_tx(&x, &b->txs[i], 0, &res->reason)) != FL_OK) {
+		/* The header's chain id is the store's (check 2), so the
+		 * prepared sighash is the one the rules would compute. */
+		x.known = &prep.txs[i];
+		rc = chain_exec_tx(&x, &b->txs[i], 0, &res->reason);
+		x.known = NULL;
+		if (rc != FL_OK) {
 			res->failed_tx = i;
 			goto cleanup;
 		}
@@ -291,7 +306,7 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 	if ((rc = chain_valset_end_block(&x)) != FL_OK)
 		goto cleanup;
 	res->reason = "store";
-	if ((rc = write_block(&x, b, &enc, &set, &res->app_hash)) != FL_OK)
+	if ((rc = write_block(&x, b, &prep, &set, &res->app_hash)) != FL_OK)
 		goto cleanup;
 	if (keep) {
 		rc = chain_txn_commit(t);
@@ -303,7 +318,7 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 
 cleanup:
 	chain_txn_abort(t);
-	fl_writer_free(&enc);
+	chain_block_prep_free(&prep);
 	if (rc != FL_OK)
 		memset(&res->app_hash, 0, sizeof(res->app_hash));
 	return rc;
@@ -355,6 +370,7 @@ static int check_tx_once(chain_store *s, const chain_tx *tx, uint64_t pending_no
 		goto cleanup;
 	}
 	exec_init(&x, t, &info, info.height + 1, &info.beacon);
+	x.sigcache = chain_store_sigcache(s);
 	if ((rc = chain_begin_block(&x)) != FL_OK) {
 		why = "begin_block";
 		goto cleanup;

@@ -679,6 +679,25 @@ int chain_check_block(chain_store *s, const chain_block *b, chain_block_result *
 int chain_check_tx(chain_store *s, const chain_tx *tx, uint64_t pending_nonce,
 		   const char **reason) FL_MUST_CHECK;
 
+/*
+ * Signatures verified once. The store keeps a bounded cache of verified
+ * (digest, key, signature) triples (fl_sigcache; it holds no state and
+ * changes no outcome). Admission (chain_check_tx, chain_mempool_check_tx)
+ * fills it; apply and check verify a block's tx and commit signatures on
+ * the store's verify threads before their write transaction opens, and a
+ * cached triple costs a lookup instead of a verify.
+ *
+ * chain_store_set_verify_threads: 1..64 threads, the caller's included
+ * (1, the default, starts none). Not while another call on s runs.
+ * chain_preverify_block: the same verification for a block that has just
+ * arrived, on up to `threads` threads (0 = the store's setting; at most
+ * that), filling the cache without any lock on the store. FL_OK when every
+ * signature verified, FL_ESIG when one did not (the block will fail),
+ * FL_ENOMEM. It checks nothing else.
+ */
+int chain_store_set_verify_threads(chain_store *s, unsigned threads) FL_MUST_CHECK;
+int chain_preverify_block(chain_store *s, const chain_block *b, unsigned threads) FL_MUST_CHECK;
+
 /* Lookups on committed state. FL_ENOTFOUND when absent. */
 int chain_get_account(chain_store *s, const fl_pubkey *id, chain_account *out) FL_MUST_CHECK;
 int chain_get_profile(chain_store *s, const char *id, chain_profile *def,

@@ -384,14 +384,77 @@ int chain_state_get_validator_set(chain_txn *t, uint64_t height,
 /* Records that `set` is in force from `height` on. */
 int chain_state_put_validator_set(chain_txn *t, uint64_t height,
 				  const chain_validator_set *set) FL_MUST_CHECK;
-/* chain_verify_commit inside t (chain.h states the checks and codes). */
+/* chain_verify_commit inside t (chain.h states the checks and codes).
+ * verified (may be NULL): per signature of c, 1 if it was verified already. */
 int chain_commit_check(chain_txn *t, const char *chain_id, uint64_t height,
-		       const fl_hash *block_hash, const chain_commit *c) FL_MUST_CHECK;
+		       const fl_hash *block_hash, const chain_commit *c,
+		       const uint8_t *verified) FL_MUST_CHECK;
 /* chain_store_info, read inside t (so it matches what t sees). FL_ENOTFOUND
  * before a genesis. */
 int chain_state_info(chain_txn *t, chain_info *out) FL_MUST_CHECK;
 
 /* ----------------------------------------------------------- execution */
+
+/* ---------------------------------------------- prepared blocks (block_prep.c)
+ * What apply needs of a block's bytes, computed once per block: its
+ * encoding, each tx's hash and sighash from one encoding of the tx, the tx
+ * root, the commit's vote digests; verify_pool.c then fills sig_ok and
+ * commit_ok on the verify threads, before the write transaction opens. */
+
+typedef struct {
+	fl_hash sighash;
+	uint8_t sighash_ok; /* the tx encodes and the header's chain id is valid */
+	uint8_t sig_ok;     /* its signature verified (or was in the cache) */
+} chain_tx_prep;
+
+typedef struct {
+	fl_writer enc;   /* the block's encoding; valid when enc_rc == 0 */
+	int enc_rc;      /* why the block does not encode (check 13) */
+	int root_rc;     /* why a tx does not encode (check 6), else 0 */
+	fl_hash tx_root; /* when root_rc == 0 */
+	uint32_t n_txs;
+	fl_hash *tx_hash;   /* n_txs, owned */
+	chain_tx_prep *txs; /* n_txs, owned */
+	uint32_t n_sigs;    /* of the last commit, at most CHAIN_MAX_VALIDATORS */
+	fl_hash vote_digest[CHAIN_MAX_VALIDATORS];
+	uint8_t vote_ok[CHAIN_MAX_VALIDATORS];   /* the digest was computed */
+	uint8_t commit_ok[CHAIN_MAX_VALIDATORS]; /* the precommit verified */
+} chain_block_prep;
+
+/* Fills p from b (sighashes under b's own chain id). Only FL_ENOMEM fails
+ * it: a block that does not encode is recorded in enc_rc / root_rc for the
+ * check that reports it. chain_block_prep_free also after a failure. */
+int chain_block_prepare(chain_block_prep *p, const chain_block *b) FL_MUST_CHECK;
+void chain_block_prep_free(chain_block_prep *p);
+/* Verifies p's signatures through the store's cache on up to `threads`
+ * threads (0 = the store's setting), setting sig_ok and commit_ok. */
+void chain_block_prep_verify(chain_store *s, chain_block_prep *p, const chain_block *b,
+			     unsigned threads);
+
+/* The pool (verify_pool.c): fn(ctx, i) for every i < n on up to `threads`
+ * threads, the caller's included; returns when all are done. p NULL or
+ * threads <= 1 runs them on the caller. One batch at a time. */
+#define CHAIN_MAX_VERIFY_THREADS 64
+typedef struct chain_verify_pool chain_verify_pool;
+typedef void (*chain_pool_fn)(void *ctx, size_t i);
+int chain_verify_pool_new(chain_verify_pool **out, unsigned threads) FL_MUST_CHECK;
+void chain_verify_pool_free(chain_verify_pool *p);
+void chain_verify_pool_run(chain_verify_pool *p, unsigned threads, size_t n, chain_pool_fn fn,
+			   void *ctx);
+
+/* The store's signature cache (never NULL on an open store). */
+fl_sigcache *chain_store_sigcache(chain_store *s);
+/* chain_tx_verify / chain_vote_verify through a signature cache (NULL = none). */
+int chain_tx_verify_cached(const chain_tx *tx, const char *chain_id,
+			   fl_sigcache *cache) FL_MUST_CHECK;
+int chain_vote_verify_cached(const chain_vote *v, const char *chain_id,
+			     fl_sigcache *cache) FL_MUST_CHECK;
+/* What a vote's signature covers: fl_domain_hash("vote", chain_id, sign bytes). */
+int chain_vote_digest(fl_hash *out, const char *chain_id, const chain_vote *v) FL_MUST_CHECK;
+/* A tx's sighash from its whole encoding (the signature is its last
+ * FL_SIG_LEN bytes): what chain_tx_sighash computes, without encoding. */
+void chain_tx_sighash_of_encoding(fl_hash *out, const char *chain_id, const uint8_t *enc,
+				  size_t n);
 
 /* What every rule sees: the txn of the block and the block's context. */
 typedef struct {
@@ -400,6 +463,9 @@ typedef struct {
 	chain_params params;
 	uint64_t height; /* of the block being applied */
 	fl_hash beacon;  /* of that block */
+	/* Signature checks (outside consensus: they only save work). */
+	fl_sigcache *sigcache;    /* verified triples; may be NULL */
+	const chain_tx_prep *known; /* of the tx chain_exec_tx runs, if prepared */
 } chain_exec;
 
 /* 128-bit intermediates for power thresholds and reward shares. */

@@ -203,6 +203,9 @@ int chain_store_open(chain_store **out, const char *dir, size_t map_size)
 	if (rc != FL_OK)
 		goto cleanup;
 	mdb_txn_reset(s->base);
+	s->verify_threads = 1;
+	if ((rc = fl_sigcache_new(&s->sigcache, 0)) != FL_OK)
+		goto cleanup;
 	*out = s;
 	return FL_OK;
 
@@ -223,8 +226,17 @@ void chain_store_close(chain_store *s)
 		return;
 	assert(!s->writer_open);
 	mdb_txn_abort(s->base);
+	chain_verify_pool_free(s->verify_pool);
+	fl_sigcache_free(s->sigcache);
 	mdb_env_close(s->env);
 	pthread_rwlock_destroy(&s->map_lock);
 	pthread_mutex_destroy(&s->writer_lock);
 	fl_free(s);
 }
+
+fl_sigcache *chain_store_sigcache(chain_store *s)
+{
+	assert(s != NULL);
+	return s->sigcache;
+}
+

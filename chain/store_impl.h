@@ -34,6 +34,10 @@ struct chain_store {
 	/* Set when LMDB answered MDB_MAP_FULL; chain_store_grow_if_full
 	 * takes it. Atomic: a write txn of another thread may set it. */
 	int map_full;
+	/* Signature checks (verify_pool.c): never consensus state. */
+	fl_sigcache *sigcache;
+	chain_verify_pool *verify_pool; /* NULL while verify_threads == 1 */
+	unsigned verify_threads;
 };
 
 /* A key of a state database written by a txn: its bytes sit in the txn's

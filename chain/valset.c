@@ -80,7 +80,7 @@ int chain_get_validator_set(chain_store *s, uint64_t height, chain_validator_set
 /* -------------------------------------------------------------- commits */
 
 int chain_commit_check(chain_txn *t, const char *chain_id, uint64_t height,
-		       const fl_hash *block_hash, const chain_commit *c)
+		       const fl_hash *block_hash, const chain_commit *c, const uint8_t *verified)
 {
 	chain_validator_set set;
 	uint64_t signed_power = 0;
@@ -105,6 +105,11 @@ int chain_commit_check(chain_txn *t, const char *chain_id, uint64_t height,
 			j++;
 		if (j == set.n || fl_pubkey_cmp(&set.pubkey[j], &s->validator) != 0)
 			return FL_EPERM;
+		/* Verified already (apply's verify threads, chain/verify_pool.c). */
+		if (verified != NULL && verified[i]) {
+			signed_power += set.power[j];
+			continue;
+		}
 		memset(&v, 0, sizeof(v));
 		v.type = CHAIN_VOTE_PRECOMMIT;
 		v.height = c->height;
@@ -128,7 +133,7 @@ int chain_verify_commit(chain_store *s, const char *chain_id, uint64_t height,
 	assert(s != NULL && chain_id != NULL && block_hash != NULL && c != NULL);
 	if ((rc = chain_txn_begin(s, 0, &t)) != FL_OK)
 		return rc;
-	rc = chain_commit_check(t, chain_id, height, block_hash, c);
+	rc = chain_commit_check(t, chain_id, height, block_hash, c, NULL);
 	chain_txn_abort(t);
 	return rc;
 }
@@ -153,7 +158,8 @@ int chain_store_put_tip_commit(chain_store *s, const chain_commit *c)
 		rc = FL_ESTATE;
 		goto cleanup;
 	}
-	if ((rc = chain_commit_check(t, info.chain_id, info.height, &info.last_block_hash, c)) ||
+	if ((rc = chain_commit_check(t, info.chain_id, info.height, &info.last_block_hash, c,
+				      NULL)) ||
 	    (rc = chain_commit_encode(&w, c)) ||
 	    (rc = chain_state_put_encoded(t, CHAIN_DB_META, key, strlen(key), &w)))
 		goto cleanup;

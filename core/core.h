@@ -217,6 +217,24 @@ int fl_vrf_proof_to_hash(fl_hash *out, const fl_vrf_proof *proof) FL_MUST_CHECK;
 int fl_vrf_proof_check(const fl_vrf_proof *proof) FL_MUST_CHECK;
 
 /*
+ * A bounded cache of verified (msg, pubkey, sig) triples (core/sigcache.c):
+ * entries are SHA-256 of a random per-cache salt and the whole triple, in
+ * a fixed table of 4-way buckets with clock eviction. Thread-safe. Outside
+ * consensus: a miss costs a verify, a hit is exactly this triple verified.
+ * max_entries 0 = 131072 (4 MiB); more than 2^26 is FL_ETOOBIG.
+ */
+typedef struct fl_sigcache fl_sigcache;
+int fl_sigcache_new(fl_sigcache **out, size_t max_entries) FL_MUST_CHECK;
+void fl_sigcache_free(fl_sigcache *c);
+/* 1 if this triple verified through c and is still cached, else 0. */
+int fl_sigcache_contains(fl_sigcache *c, const fl_hash *msg, const fl_pubkey *pk,
+			 const fl_sig *sig);
+/* fl_verify, skipped on a hit; a triple that verifies is added. c may be
+ * NULL (plain fl_verify). Failures are never cached. */
+int fl_verify_cached(fl_sigcache *c, const fl_sig *sig, const fl_pubkey *pk,
+		     const fl_hash *msg) FL_MUST_CHECK;
+
+/*
  * Key files: one line "fedledger-seckey-v1 <64 hex>\n", mode 0600, written
  * atomically (temp file, fsync, rename) so a crash never leaves half a key.
  * Load refuses a file readable by group or others (FL_EPERM) and wipes its

@@ -1,0 +1,225 @@
+/*
+ * tests/chain/test_verify.c — signatures verified once: admission and
+ * chain_check_block fill the store's signature cache with every tx and
+ * commit signature of a block, chain_apply_block then finds them; a cached
+ * signature never vouches for another body, key or signature; and a
+ * block's signatures verified on several threads give the same outcome
+ * (failing tx, reason, app hash) as on one.
+ */
+#include "chain/internal.h"
+#include "tests/support/chain_fixture.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+static chain_fixture fx;
+
+static void open_fixture(chain_fixture *f)
+{
+	fixture_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.n_validators = 4;
+	o.n_members = 2;
+	o.n_outsiders = 2;
+	o.balance = 1000000;
+	cr_assert_eq(fixture_open(f, &o), 0);
+}
+
+static void open_default(void)
+{
+	open_fixture(&fx);
+}
+
+static void close_fixture(void)
+{
+	fixture_close(&fx);
+}
+
+TestSuite(verify, .init = open_default, .fini = close_fixture);
+
+static int tx_cached(chain_store *s, const chain_tx *tx)
+{
+	fl_hash msg;
+
+	cr_assert_eq(chain_tx_sighash(&msg, fx.genesis.chain_id, tx), 0);
+	return fl_sigcache_contains(chain_store_sigcache(s), &msg, &tx->sender, &tx->sig);
+}
+
+static int commit_sig_cached(chain_store *s, const chain_commit *c, uint32_t k)
+{
+	chain_vote v;
+	fl_hash msg;
+
+	memset(&v, 0, sizeof(v));
+	v.type = CHAIN_VOTE_PRECOMMIT;
+	v.height = c->height;
+	v.round = c->round;
+	v.block_hash = c->block_hash;
+	v.validator = c->sigs[k].validator;
+	cr_assert_eq(chain_vote_digest(&msg, fx.genesis.chain_id, &v), 0);
+	return fl_sigcache_contains(chain_store_sigcache(s), &msg, &v.validator, &c->sigs[k].sig);
+}
+
+/* n transfers of 1 from keys 0..n-1 (mod the key count) to key 7. */
+static void make_transfers(chain_tx *txs, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		cr_assert_eq(fixture_transfer(&fx, &txs[i], i % 7, 7, 1 + i), 0);
+}
+
+static void free_txs(chain_tx *txs, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		chain_tx_free(&txs[i]);
+}
+
+Test(verify, check_block_fills_the_cache_that_apply_uses)
+{
+	chain_tx txs[8];
+	chain_block b;
+	chain_block_result r;
+
+	cr_assert_eq(fixture_next_block(&fx, NULL, 0), 0);
+	make_transfers(txs, 8);
+	cr_assert_eq(fixture_build_block(&fx, txs, 8, &b), 0);
+	cr_assert_eq(b.last_commit.n_sigs, 4);
+	for (uint32_t i = 0; i < 8; i++)
+		cr_assert_eq(tx_cached(fx.store, &b.txs[i]), 0, "tx %u", i);
+	cr_assert_eq(chain_check_block(fx.store, &b, &r), 0, "%s", r.reason);
+	for (uint32_t i = 0; i < 8; i++)
+		cr_assert_eq(tx_cached(fx.store, &b.txs[i]), 1, "tx %u", i);
+	for (uint32_t k = 0; k < 4; k++)
+		cr_assert_eq(commit_sig_cached(fx.store, &b.last_commit, k), 1, "sig %u", k);
+	cr_assert_eq(fixture_apply(&fx, &b), 0, "%s", fx.res.reason);
+	cr_assert_eq(fl_hash_cmp(&fx.res.app_hash, &r.app_hash), 0);
+	cr_assert_eq(fixture_balance(&fx, 7), 1000000 + 36);
+	chain_block_free(&b);
+	free_txs(txs, 8);
+}
+
+Test(verify, admission_fills_the_cache)
+{
+	chain_tx tx;
+	const char *reason = NULL;
+
+	cr_assert_eq(fixture_transfer(&fx, &tx, 1, 2, 10), 0);
+	cr_assert_eq(tx_cached(fx.store, &tx), 0);
+	cr_assert_eq(chain_check_tx(fx.store, &tx, 0, &reason), 0);
+	cr_assert_eq(tx_cached(fx.store, &tx), 1);
+	/* A tx that fails its rule after its signature verified: the
+	 * signature was still good and stays cached; a forged one is never. */
+	tx.sig.b[0] ^= 1;
+	cr_assert_eq(chain_check_tx(fx.store, &tx, 0, &reason), FL_ESIG);
+	cr_assert_str_eq(reason, "tx: signature");
+	cr_assert_eq(tx_cached(fx.store, &tx), 0);
+	chain_tx_free(&tx);
+}
+
+/* The cache holds (sighash, key, sig): the cached signature over another
+ * body, with another sender, or a changed signature over the cached body
+ * must all fail as if there were no cache. */
+Test(verify, cached_signature_never_vouches_for_another_tx)
+{
+	chain_tx tx, other;
+	const char *reason = NULL;
+	chain_block b;
+
+	cr_assert_eq(fixture_transfer(&fx, &tx, 1, 2, 10), 0);
+	cr_assert_eq(chain_check_tx(fx.store, &tx, 0, &reason), 0);
+	cr_assert_eq(tx_cached(fx.store, &tx), 1);
+
+	/* Same signature, another amount (body). */
+	other = tx;
+	other.u.transfer.amount = 999999;
+	cr_assert_eq(chain_check_tx(fx.store, &other, 0, &reason), FL_ESIG);
+	cr_assert_eq(fixture_build_block(&fx, &other, 1, &b), 0);
+	cr_assert_eq(fixture_apply(&fx, &b), FL_ESIG);
+	cr_assert_str_eq(fx.res.reason, "tx: signature");
+	cr_assert_eq(fx.res.failed_tx, 0);
+	chain_block_free(&b);
+
+	/* Same body and signature, another sender. */
+	other = tx;
+	other.sender = fx.pk[3];
+	cr_assert_eq(fixture_build_block(&fx, &other, 1, &b), 0);
+	cr_assert_eq(fixture_apply(&fx, &b), FL_ESIG);
+	chain_block_free(&b);
+
+	/* Same body, one bit of the signature changed. */
+	other = tx;
+	other.sig.b[40] ^= 4;
+	cr_assert_eq(fixture_build_block(&fx, &other, 1, &b), 0);
+	cr_assert_eq(fixture_apply(&fx, &b), FL_ESIG);
+	chain_block_free(&b);
+
+	/* The cached one itself applies; nothing of the others was written. */
+	cr_assert_eq(fixture_balance(&fx, 1), 1000000);
+	cr_assert_eq(fixture_next_block(&fx, &tx, 1), 0, "%s", fx.res.reason);
+	cr_assert_eq(fixture_balance(&fx, 1), 1000000 - 10);
+	chain_tx_free(&tx);
+}
+
+/* The same block applied on two stores of one genesis, verified on one
+ * thread and on three: the same outcome, bad signature or not. */
+Test(verify, threads_change_no_outcome)
+{
+	enum { N = 40 };
+	chain_fixture fx3;
+	chain_tx txs[N];
+	chain_block b;
+	chain_block_result r1, r3;
+
+	open_fixture(&fx3);
+	cr_assert_eq(chain_store_set_verify_threads(fx3.store, 3), 0);
+	cr_assert_eq(fixture_next_block(&fx, NULL, 0), 0);
+	cr_assert_eq(fixture_next_block(&fx3, NULL, 0), 0);
+	make_transfers(txs, N);
+
+	/* tx 29 forged: both refuse it at index 29; preverify says so too. */
+	txs[29].sig.b[7] ^= 1;
+	cr_assert_eq(fixture_build_block(&fx, txs, N, &b), 0);
+	cr_assert_eq(chain_preverify_block(fx3.store, &b, 0), FL_ESIG);
+	cr_assert_eq(chain_apply_block(fx.store, &b, &r1), FL_ESIG);
+	cr_assert_eq(chain_apply_block(fx3.store, &b, &r3), FL_ESIG);
+	cr_assert_eq(r1.failed_tx, 29);
+	cr_assert_eq(r3.failed_tx, 29);
+	cr_assert_str_eq(r3.reason, "tx: signature");
+	chain_block_free(&b);
+
+	/* A forged commit signature: "last_commit" on both. */
+	txs[29].sig.b[7] ^= 1;
+	cr_assert_eq(fixture_build_block(&fx, txs, N, &b), 0);
+	b.last_commit.sigs[2].sig.b[1] ^= 1;
+	cr_assert_eq(chain_commit_hash(&b.header.last_commit_hash, &b.last_commit), 0);
+	cr_assert_eq(chain_preverify_block(fx3.store, &b, 2), FL_ESIG);
+	cr_assert_eq(chain_apply_block(fx.store, &b, &r1), FL_ESIG);
+	cr_assert_eq(chain_apply_block(fx3.store, &b, &r3), FL_ESIG);
+	cr_assert_str_eq(r1.reason, "last_commit");
+	cr_assert_str_eq(r3.reason, "last_commit");
+	chain_block_free(&b);
+
+	/* The honest block: same app hash; preverify first fills the cache. */
+	cr_assert_eq(fixture_build_block(&fx, txs, N, &b), 0);
+	cr_assert_eq(chain_preverify_block(fx3.store, &b, 0), FL_OK);
+	for (uint32_t i = 0; i < N; i++)
+		cr_assert_eq(tx_cached(fx3.store, &b.txs[i]), 1, "tx %u", i);
+	cr_assert_eq(chain_apply_block(fx3.store, &b, &r3), 0, "%s", r3.reason);
+	cr_assert_eq(chain_apply_block(fx.store, &b, &r1), 0, "%s", r1.reason);
+	cr_assert_eq(fl_hash_cmp(&r1.app_hash, &r3.app_hash), 0);
+	chain_block_free(&b);
+	free_txs(txs, N);
+	fixture_close(&fx3);
+}
+
+Test(verify, thread_count_bounds)
+{
+	cr_assert_eq(chain_store_set_verify_threads(fx.store, 0), FL_EINVAL);
+	cr_assert_eq(chain_store_set_verify_threads(fx.store, CHAIN_MAX_VERIFY_THREADS + 1),
+		     FL_EINVAL);
+	cr_assert_eq(chain_store_set_verify_threads(fx.store, 2), 0);
+	cr_assert_eq(chain_store_set_verify_threads(fx.store, 4), 0);
+	cr_assert_eq(chain_store_set_verify_threads(fx.store, 1), 0);
+	cr_assert_eq(fixture_next_block(&fx, NULL, 0), 0);
+}
