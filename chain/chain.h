@@ -680,6 +680,33 @@ int chain_check_tx(chain_store *s, const chain_tx *tx, uint64_t pending_nonce,
 		   const char **reason) FL_MUST_CHECK;
 
 /*
+ * Mempool admission that sees the queued txs (chain/mempool.c): a checker
+ * over the committed state (one LMDB read transaction, taken at begin) and
+ * an in-memory overlay of the txs it admitted. Each tx runs the real rules
+ * of the next block against state + overlay (balances, nonces, one update
+ * per member and round, one vote per validator, …); an admitted tx keeps
+ * its writes in the overlay, a refused one leaves none. It never takes the
+ * store's write lock, so it runs while another thread applies blocks.
+ *
+ * The checker sees the state of its begin: after a block commits, end it
+ * and admit the txs still queued into a new one (they are checked again on
+ * the new state). Holding one open keeps LMDB from reusing the pages of
+ * later blocks, so a checker should not outlive a few blocks. Its memory
+ * grows with what it admitted: bound the mempool (count, bytes).
+ * check_tx: 0, or the rule's FL_E* code with *reason (may be NULL) its
+ * static words ("tx: nonce", "tx: balance too low", …). Signatures go
+ * through the store's cache and fill it. One checker is used by one thread
+ * at a time; several may be open at once.
+ */
+typedef struct chain_mempool_check chain_mempool_check;
+int chain_mempool_check_begin(chain_store *s, chain_mempool_check **out) FL_MUST_CHECK;
+int chain_mempool_check_tx(chain_mempool_check *ck, const chain_tx *tx,
+			   const char **reason) FL_MUST_CHECK;
+/* Txs admitted since begin. */
+size_t chain_mempool_check_count(const chain_mempool_check *ck);
+void chain_mempool_check_end(chain_mempool_check *ck);
+
+/*
  * Signatures verified once. The store keeps a bounded cache of verified
  * (digest, key, signature) triples (fl_sigcache; it holds no state and
  * changes no outcome). Admission (chain_check_tx, chain_mempool_check_tx)

@@ -80,6 +80,22 @@ int chain_txn_begin(chain_store *s, int write, chain_txn **out) FL_MUST_CHECK;
 int chain_txn_commit(chain_txn *t) FL_MUST_CHECK;
 void chain_txn_abort(chain_txn *t);
 
+/*
+ * Admission txns (overlay.c): a read txn with an in-memory overlay of
+ * writes. get/put/del/scan read the overlay over the committed state and
+ * write only to the overlay: no LMDB write lock, no change log, never
+ * committed (abort it; the overlay outlives it). mark/rollback take back
+ * the writes made since the mark; keep makes them permanent in the overlay.
+ */
+typedef struct chain_overlay chain_overlay;
+int chain_overlay_new(chain_overlay **out) FL_MUST_CHECK;
+void chain_overlay_free(chain_overlay *ov);
+size_t chain_overlay_size(const chain_overlay *ov); /* keys it holds */
+size_t chain_overlay_mark(const chain_overlay *ov);
+void chain_overlay_rollback(chain_overlay *ov, size_t mark);
+void chain_overlay_keep(chain_overlay *ov);
+int chain_txn_begin_overlay(chain_store *s, chain_overlay *ov, chain_txn **out) FL_MUST_CHECK;
+
 /* *val points into the map and is valid until the next write in this txn or
  * its end: decode it at once. FL_ENOTFOUND when absent. */
 int chain_txn_get(chain_txn *t, chain_db db, const void *key, size_t klen, const uint8_t **val,

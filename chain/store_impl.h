@@ -65,6 +65,9 @@ struct chain_txn {
 	/* chain_txn_state_hash's last answer and the log length it covered. */
 	chain_lthash *hash;
 	size_t hash_at;
+	/* An admission txn: a read txn whose writes go to this overlay
+	 * (overlay.c, not owned); never committed, no change log. */
+	chain_overlay *overlay;
 };
 
 /* After mdb_env_open, before any txn: the map is at least the data plus
@@ -72,6 +75,15 @@ struct chain_txn {
 int chain_store_map_fit(chain_store *s, size_t requested) FL_MUST_CHECK;
 /* True while this thread holds a chain_txn of any store (txn.c). */
 int chain_txn_held_by_this_thread(void);
+
+/* The overlay's side of chain_txn_get/put/del/scan (t->overlay != NULL). */
+int chain_overlay_get(chain_txn *t, chain_db db, const void *key, size_t klen,
+		      const uint8_t **val, size_t *vlen) FL_MUST_CHECK;
+int chain_overlay_put(chain_txn *t, chain_db db, const void *key, size_t klen, const void *val,
+		      size_t vlen) FL_MUST_CHECK;
+int chain_overlay_del(chain_txn *t, chain_db db, const void *key, size_t klen) FL_MUST_CHECK;
+int chain_overlay_scan(chain_txn *t, chain_db db, const void *prefix, size_t plen,
+		       chain_scan_fn fn, void *ctx) FL_MUST_CHECK;
 
 /* An LMDB return code as an FL_E* code. `what` names the operation in the
  * log line written for anything that becomes FL_EDB. */

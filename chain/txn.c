@@ -124,7 +124,7 @@ int chain_txn_commit(chain_txn *t)
 {
 	int rc;
 
-	assert(t != NULL && t->txn != NULL);
+	assert(t != NULL && t->txn != NULL && t->overlay == NULL);
 	if (t->write && t->n_log > 0 && (rc = txn_store_state_hash(t)) != FL_OK) {
 		chain_txn_abort(t);
 		return rc;
@@ -170,6 +170,8 @@ int chain_txn_get(chain_txn *t, chain_db db, const void *key, size_t klen, const
 
 	assert(t != NULL && t->txn != NULL && key != NULL && val != NULL && vlen != NULL);
 	assert((unsigned)db < CHAIN_DB_COUNT);
+	if (t->overlay != NULL)
+		return chain_overlay_get(t, db, key, klen, val, vlen);
 	*val = NULL;
 	*vlen = 0;
 	if (!txn_key_ok(t, klen))
@@ -242,6 +244,8 @@ int chain_txn_put(chain_txn *t, chain_db db, const void *key, size_t klen, const
 
 	assert(t != NULL && t->txn != NULL && key != NULL && (val != NULL || vlen == 0));
 	assert((unsigned)db < CHAIN_DB_COUNT);
+	if (t->overlay != NULL)
+		return chain_overlay_put(t, db, key, klen, val, vlen);
 	if (!t->write || !txn_key_ok(t, klen))
 		return FL_EINVAL;
 	if (logged) {
@@ -271,6 +275,8 @@ int chain_txn_del(chain_txn *t, chain_db db, const void *key, size_t klen)
 
 	assert(t != NULL && t->txn != NULL && key != NULL);
 	assert((unsigned)db < CHAIN_DB_COUNT);
+	if (t->overlay != NULL)
+		return chain_overlay_del(t, db, key, klen);
 	if (!t->write || !txn_key_ok(t, klen))
 		return FL_EINVAL;
 	/* Logged even when the key is absent: the fold then finds it absent
@@ -302,6 +308,8 @@ int chain_txn_scan(chain_txn *t, chain_db db, const void *prefix, size_t plen, c
 
 	assert(t != NULL && t->txn != NULL && fn != NULL && (prefix != NULL || plen == 0));
 	assert((unsigned)db < CHAIN_DB_COUNT);
+	if (t->overlay != NULL)
+		return chain_overlay_scan(t, db, prefix, plen, fn, ctx);
 	rc = mdb_cursor_open(t->txn, t->store->dbi[db], &cur);
 	if (rc != MDB_SUCCESS)
 		return chain_mdb_error(rc, "cursor_open");
