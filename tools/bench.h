@@ -64,6 +64,7 @@ extern const size_t bench_n_suites;
 int bench_suite_trainer(bench_ctx *b) FL_MUST_CHECK;
 int bench_suite_aggregate(bench_ctx *b) FL_MUST_CHECK;
 int bench_suite_p2p(bench_ctx *b) FL_MUST_CHECK;
+int bench_suite_chain(bench_ctx *b) FL_MUST_CHECK;
 
 /* Training FLOPs of one sample (see bench_trainer.c for the formula). */
 uint64_t bench_train_flops(const fl_spec *spec);

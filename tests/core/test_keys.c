@@ -302,3 +302,42 @@ Test(keyfile, malformed_files)
 	cr_assert_eq(fl_key_load(path, &sk, NULL), FL_ENOTFOUND);
 	remove_tmpdir();
 }
+
+/* Parsed keys are kept in a table (keys.c): a kept key answers only for
+ * its own 32 bytes, a key that is not a point is refused every time, and
+ * more keys than the table holds still check and verify right. */
+Test(keys, parsed_key_table_changes_no_answer)
+{
+	enum { N = 20000 };
+	fl_pubkey near, pk;
+	fl_seckey sk;
+	fl_hash msg;
+	fl_sig sig;
+	int invalid = 0;
+
+	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
+	cr_assert_eq(fl_pubkey_check(&pk), FL_OK);
+	fl_sha256(&msg, "t", 1);
+	cr_assert_eq(fl_sign(&sig, &sk, &msg), FL_OK);
+	/* Neighbours of a kept key: about half are not points, each time. */
+	for (size_t bit = 0; bit < 8 * FL_PUBKEY_LEN; bit++) {
+		near = pk;
+		near.b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		if (fl_pubkey_check(&near) != FL_OK) {
+			invalid++;
+			cr_assert_eq(fl_pubkey_check(&near), FL_EINVAL);
+			cr_assert_eq(fl_verify(&sig, &near, &msg), FL_ESIG);
+		}
+	}
+	cr_assert_gt(invalid, 0);
+	/* Past the table's 16384 keys, the first one is still answered right. */
+	for (uint32_t i = 0; i < N; i++) {
+		fl_hash h;
+
+		fl_sha256(&h, &i, sizeof(i));
+		memcpy(near.b, h.b, FL_PUBKEY_LEN);
+		(void)!fl_pubkey_check(&near);
+	}
+	cr_assert_eq(fl_verify(&sig, &pk, &msg), FL_OK);
+	cr_assert_eq(fl_pubkey_check(&pk), FL_OK);
+}

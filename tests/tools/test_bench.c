@@ -129,7 +129,7 @@ Test(bench, unknown_suite_is_named)
 {
 	RUN_BENCH(&run, "--quick", "trainer", "nosuch");
 	tool_assert_one_line_failure(&run, 2,
-				     "unknown suite 'nosuch' (suites: trainer, aggregate, p2p)");
+				     "unknown suite 'nosuch' (suites: trainer, aggregate, p2p, chain)");
 }
 
 Test(bench, bad_option)
@@ -145,6 +145,7 @@ Test(bench, help_lists_the_suites)
 	cr_assert_not_null(strstr(run.out, "\n  trainer "));
 	cr_assert_not_null(strstr(run.out, "\n  aggregate "));
 	cr_assert_not_null(strstr(run.out, "\n  p2p "));
+	cr_assert_not_null(strstr(run.out, "\n  chain "));
 }
 
 /* Two hosts on loopback: four figures, all against the raw TCP rate of the
@@ -183,6 +184,41 @@ Test(bench, p2p_figures, .timeout = 60)
 	want = num(small, "value") * 100 / 1e6 / num(raw, "value");
 	cr_assert(fabs(num(small, "ratio") - want) < 1e-3 + 1e-3 * want, "ratio %f, want %f",
 		  num(small, "ratio"), want);
+	for (size_t i = 0; i < n; i++)
+		json_decref(lines[i]);
+}
+
+/* A store, blocks applied and txs admitted: four figures, every ratio
+ * against the one-thread verify rate of the same run. */
+Test(bench, chain_figures, .timeout = 120)
+{
+	static const char *const names[] = {"bip340_verify_1thread", "apply_5000_cached",
+					    "apply_5000_cold_2threads", "admission_while_applying"};
+	static const char *const units[] = {"verifies/s", "tx/s", "tx/s", "tx/s"};
+	json_t *lines[16], *verify;
+	double want;
+	size_t n;
+
+	RUN_BENCH(&run, "--json", "--quick", "chain");
+	cr_assert_eq(run.status, 0, "status %d; stderr: %s", run.status, run.err);
+	cr_assert_str_empty(run.err, "stderr: %s", run.err);
+	n = tool_test_json_lines(run.out, lines, 16);
+	cr_assert_eq(n, 4, "%s", run.out);
+	verify = find(lines, n, "bip340_verify_1thread");
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(json_object_size(lines[i]), 7, "line %zu", i);
+		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "suite")), "chain");
+		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "name")), names[i]);
+		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "unit")), units[i]);
+		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "baseline_name")),
+				 "bip340_verify_1thread");
+		cr_assert_gt(num(lines[i], "value"), 0, "line %zu", i);
+		cr_assert_eq(num(lines[i], "baseline"), num(verify, "value"), "line %zu", i);
+		want = num(lines[i], "value") / num(verify, "value");
+		cr_assert(fabs(num(lines[i], "ratio") - want) < 1e-3 + 1e-3 * want,
+			  "line %zu: ratio %f, want %f", i, num(lines[i], "ratio"), want);
+	}
+	cr_assert_eq(num(verify, "ratio"), 1.0);
 	for (size_t i = 0; i < n; i++)
 		json_decref(lines[i]);
 }
