@@ -90,12 +90,15 @@ static int commit_is_empty(const chain_commit *c)
 /* The last commit carries > 2/3 of the power of the set that was in force
  * at its height (the store's history, valset.c). */
 static int check_last_commit(chain_txn *t, const char *chain_id, const chain_block *b,
-			     const chain_block_prep *prep)
+			     chain_block_prep *prep)
 {
 	int rc;
 
 	if (b->header.height == 1)
 		return commit_is_empty(&b->last_commit) ? FL_OK : FL_EINVAL;
+	/* The verify threads take the commit's signatures first. */
+	for (uint32_t k = 0; k < prep->n_sigs; k++)
+		(void)chain_block_prep_commit_ok(prep, k);
 	rc = chain_commit_check(t, chain_id, b->header.height - 1, &b->header.prev_hash,
 				&b->last_commit, prep->commit_ok);
 	return rc == FL_ENOTFOUND ? FL_ECORRUPT : rc;
@@ -104,7 +107,7 @@ static int check_last_commit(chain_txn *t, const char *chain_id, const chain_blo
 /* Everything about the block that does not need its txs applied, in the
  * order of docs/state-machine.md; *reason names the failed check. */
 static int check_header(chain_txn *t, const chain_info *info, const chain_block *b,
-			const chain_block_prep *prep, const char **reason)
+			chain_block_prep *prep, const char **reason)
 {
 	const chain_block_header *h = &b->header;
 	fl_hash expect, zero;
@@ -257,13 +260,13 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 	assert(b->n_txs == 0 || b->txs != NULL);
 	memset(res, 0, sizeof(*res));
 	res->failed_tx = UINT32_MAX;
-	/* Bytes, hashes and signatures first, outside the write lock and on
-	 * the verify threads: only the state rules need the transaction. */
-	if ((rc = chain_block_prepare(&prep, b)) != FL_OK) {
+	/* Bytes and hashes first, outside the write lock; the signatures are
+	 * then verified on the verify threads while the rules run. */
+	if ((rc = chain_block_prepare(&prep, b)) != FL_OK ||
+	    (rc = chain_block_prep_checks_begin(s, &prep, b, 0)) != FL_OK) {
 		res->reason = "store";
 		goto cleanup;
 	}
-	chain_block_prep_verify(s, &prep, b, 0);
 	if ((rc = chain_txn_begin(s, 1, &t)) != FL_OK) {
 		res->reason = "store";
 		goto cleanup;
@@ -294,6 +297,7 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 	for (uint32_t i = 0; i < b->n_txs; i++) {
 		/* The header's chain id is the store's (check 2), so the
 		 * prepared sighash is the one the rules would compute. */
+		(void)chain_block_prep_tx_ok(&prep, i);
 		x.known = &prep.txs[i];
 		rc = chain_exec_tx(&x, &b->txs[i], 0, &res->reason);
 		x.known = NULL;

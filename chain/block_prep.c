@@ -97,6 +97,7 @@ void chain_block_prep_free(chain_block_prep *p)
 {
 	if (p == NULL)
 		return;
+	chain_block_prep_checks_end(p, 1);
 	fl_writer_free(&p->enc);
 	fl_free(p->tx_hash);
 	fl_free(p->txs);

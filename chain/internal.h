@@ -435,28 +435,39 @@ typedef struct {
 	fl_hash vote_digest[CHAIN_MAX_VALIDATORS];
 	uint8_t vote_ok[CHAIN_MAX_VALIDATORS];   /* the digest was computed */
 	uint8_t commit_ok[CHAIN_MAX_VALIDATORS]; /* the precommit verified */
+	/* The checks in flight (verify_pool.c): commit signatures are items
+	 * 0..n_sigs-1, tx i is item n_sigs + i. */
+	struct chain_prep_checks *checks;
 } chain_block_prep;
 
 /* Fills p from b (sighashes under b's own chain id). Only FL_ENOMEM fails
  * it: a block that does not encode is recorded in enc_rc / root_rc for the
- * check that reports it. chain_block_prep_free also after a failure. */
+ * check that reports it. chain_block_prep_free also after a failure (it
+ * ends checks still in flight). */
 int chain_block_prepare(chain_block_prep *p, const chain_block *b) FL_MUST_CHECK;
 void chain_block_prep_free(chain_block_prep *p);
-/* Verifies p's signatures through the store's cache on up to `threads`
- * threads (0 = the store's setting), setting sig_ok and commit_ok. */
-void chain_block_prep_verify(chain_store *s, chain_block_prep *p, const chain_block *b,
-			     unsigned threads);
 
-/* The pool (verify_pool.c): fn(ctx, i) for every i < n on up to `threads`
- * threads, the caller's included; returns when all are done. p NULL or
- * threads <= 1 runs them on the caller. One batch at a time. */
+/*
+ * p's signature checks through the store's cache: begin starts them on up
+ * to `threads` threads (0 = the store's setting) and returns at once; tx_ok
+ * and commit_ok wait for one result (the caller verifies in the meantime,
+ * so with one thread each check runs when first asked for); end (cancel: 0
+ * = finish every check, 1 = drop the unstarted ones) waits for the
+ * workers. Begin fails only with FL_ENOMEM; end is safe after any begin.
+ */
+int chain_block_prep_checks_begin(chain_store *s, chain_block_prep *p, const chain_block *b,
+				  unsigned threads) FL_MUST_CHECK;
+int chain_block_prep_tx_ok(chain_block_prep *p, uint32_t i);
+int chain_block_prep_commit_ok(chain_block_prep *p, uint32_t k);
+void chain_block_prep_checks_end(chain_block_prep *p, int cancel);
+
+/* The pool (verify_pool.c): workers that run fn(ctx, i) over a batch of
+ * items claimed from a shared counter. One batch at a time. */
 #define CHAIN_MAX_VERIFY_THREADS 64
 typedef struct chain_verify_pool chain_verify_pool;
 typedef void (*chain_pool_fn)(void *ctx, size_t i);
 int chain_verify_pool_new(chain_verify_pool **out, unsigned threads) FL_MUST_CHECK;
 void chain_verify_pool_free(chain_verify_pool *p);
-void chain_verify_pool_run(chain_verify_pool *p, unsigned threads, size_t n, chain_pool_fn fn,
-			   void *ctx);
 
 /* The store's signature cache (never NULL on an open store). */
 fl_sigcache *chain_store_sigcache(chain_store *s);

@@ -1,19 +1,23 @@
 /*
- * chain/verify_pool.c — a small pthread pool for signature checks, and
- * chain_preverify_block on it. A block's signatures are independent of
- * each other and of the state, so they are verified in parallel before the
- * block's write transaction opens; the transaction then only looks up what
- * the pool found (chain_block_prep.sig_ok).
+ * chain/verify_pool.c — a small pthread pool for signature checks, and a
+ * block's checks on it. A block's signatures are independent of each other
+ * and of the state, so they are verified in parallel: the workers take
+ * them in block order from a shared counter while the caller goes on, and
+ * when the caller needs one result (the commit check, tx i's turn) it waits
+ * for it, verifying unclaimed ones itself in the meantime. So on two
+ * threads the state rules of tx i run while tx i+1.. are being verified.
+ * For a block checked before (a proposal's check, chain_preverify_block) or
+ * admitted tx by tx, every check is a cache lookup.
  *
- * The pool runs one batch at a time: the caller takes part, items are
- * claimed from a shared counter, and the call returns when every item is
- * done. Each item writes only its own result slot, so the batch needs no
- * other synchronisation. Threads and the signature cache sit outside the
- * state machine: the outcome of a block never depends on them.
+ * Each item writes only its own result and then its done flag (release),
+ * which the reader reads first (acquire): the batch needs no other
+ * synchronisation. Threads and the signature cache sit outside the state
+ * machine: the outcome of a block never depends on them.
  */
 #include "chain/store_impl.h"
 
 #include <assert.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -21,12 +25,13 @@ struct chain_verify_pool {
 	pthread_mutex_t run_lock; /* one batch at a time */
 	pthread_mutex_t mu;
 	pthread_cond_t start; /* a batch began, or stop */
-	pthread_cond_t done;  /* a worker left the batch */
+	pthread_cond_t done_cv; /* a worker left the batch */
 	int stop;
 	uint64_t batch; /* generation: a worker joins each batch once */
 	chain_pool_fn fn;
 	void *ctx;
 	size_t n_items;
+	_Atomic unsigned char *done; /* per item, set after fn returns */
 	atomic_size_t next;
 	unsigned active;  /* workers still in the batch */
 	unsigned allowed; /* workers that may join it */
@@ -38,15 +43,17 @@ struct chain_verify_pool {
  * this keeps the counter cold without leaving a thread idle at the end. */
 #define POOL_CHUNK 4
 
-static void pool_work(chain_verify_pool *p, chain_pool_fn fn, void *ctx, size_t n)
+static void pool_work(chain_verify_pool *p, size_t chunk)
 {
 	for (;;) {
-		size_t i = atomic_fetch_add(&p->next, POOL_CHUNK);
+		size_t i = atomic_fetch_add(&p->next, chunk), n = p->n_items;
 
 		if (i >= n)
 			return;
-		for (size_t end = i + POOL_CHUNK < n ? i + POOL_CHUNK : n; i < end; i++)
-			fn(ctx, i);
+		for (size_t end = i + chunk < n ? i + chunk : n; i < end; i++) {
+			p->fn(p->ctx, i);
+			atomic_store_explicit(&p->done[i], 1, memory_order_release);
+		}
 	}
 }
 
@@ -65,10 +72,10 @@ static void *pool_worker(void *arg)
 		p->allowed--;
 		p->active++;
 		pthread_mutex_unlock(&p->mu);
-		pool_work(p, p->fn, p->ctx, p->n_items);
+		pool_work(p, POOL_CHUNK);
 		pthread_mutex_lock(&p->mu);
 		if (--p->active == 0)
-			pthread_cond_signal(&p->done);
+			pthread_cond_signal(&p->done_cv);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -92,9 +99,9 @@ int chain_verify_pool_new(chain_verify_pool **out, unsigned threads)
 	pthread_mutex_init(&p->run_lock, NULL);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->start, NULL);
-	pthread_cond_init(&p->done, NULL);
+	pthread_cond_init(&p->done_cv, NULL);
 	atomic_init(&p->next, 0);
-	/* The caller of chain_verify_pool_run is one of the threads. */
+	/* The caller of a batch is one of the threads. */
 	for (unsigned i = 0; i + 1 < threads; i++) {
 		if (pthread_create(&p->threads[i], NULL, pool_worker, p) != 0) {
 			rc = FL_ENOMEM;
@@ -120,7 +127,7 @@ void chain_verify_pool_free(chain_verify_pool *p)
 	pthread_mutex_unlock(&p->mu);
 	for (unsigned i = 0; i < p->n_threads; i++)
 		pthread_join(p->threads[i], NULL);
-	pthread_cond_destroy(&p->done);
+	pthread_cond_destroy(&p->done_cv);
 	pthread_cond_destroy(&p->start);
 	pthread_mutex_destroy(&p->mu);
 	pthread_mutex_destroy(&p->run_lock);
@@ -128,80 +135,145 @@ void chain_verify_pool_free(chain_verify_pool *p)
 	fl_free(p);
 }
 
-void chain_verify_pool_run(chain_verify_pool *p, unsigned threads, size_t n, chain_pool_fn fn,
-			   void *ctx)
-{
-	assert(fn != NULL);
-	if (p == NULL || threads <= 1 || n <= POOL_CHUNK) {
-		for (size_t i = 0; i < n; i++)
-			fn(ctx, i);
-		return;
-	}
-	pthread_mutex_lock(&p->run_lock);
-	pthread_mutex_lock(&p->mu);
-	p->fn = fn;
-	p->ctx = ctx;
-	p->n_items = n;
-	atomic_store(&p->next, 0);
-	p->allowed = threads - 1 < p->n_threads ? threads - 1 : p->n_threads;
-	p->batch++;
-	pthread_cond_broadcast(&p->start);
-	pthread_mutex_unlock(&p->mu);
+/* ------------------------------------------------------------ checks */
 
-	pool_work(p, fn, ctx, n);
-
-	/* Every item is claimed; wait for the workers still finishing theirs,
-	 * and close the batch to the ones that never woke for it. */
-	pthread_mutex_lock(&p->mu);
-	p->allowed = 0;
-	while (p->active > 0)
-		pthread_cond_wait(&p->done, &p->mu);
-	pthread_mutex_unlock(&p->mu);
-	pthread_mutex_unlock(&p->run_lock);
-}
-
-/* ----------------------------------------------------- block signatures */
-
-typedef struct {
+typedef struct chain_prep_checks {
+	chain_verify_pool *pool; /* NULL: every check runs on the caller */
 	const chain_block *b;
 	chain_block_prep *prep;
 	fl_sigcache *cache;
-} preverify_job;
+	size_t n_items;
+	_Atomic unsigned char *done;
+} prep_checks;
 
-/* Item i < n_txs is tx i; the rest are the last commit's signatures. */
-static void preverify_item(void *arg, size_t i)
+/* Item k < n_sigs is commit signature k; then tx k - n_sigs. */
+static void check_item(void *arg, size_t item)
 {
-	preverify_job *j = arg;
-	const chain_block *b = j->b;
+	prep_checks *c = arg;
+	const chain_block *b = c->b;
+	chain_block_prep *p = c->prep;
 
-	if (i < b->n_txs) {
-		chain_tx_prep *t = &j->prep->txs[i];
+	if (item < p->n_sigs) {
+		const struct chain_commit_sig *s = &b->last_commit.sigs[item];
+
+		if (p->vote_ok[item])
+			p->commit_ok[item] = fl_verify_cached(c->cache, &s->sig, &s->validator,
+							      &p->vote_digest[item]) == FL_OK;
+	} else {
+		size_t i = item - p->n_sigs;
+		chain_tx_prep *t = &p->txs[i];
 
 		if (t->sighash_ok)
-			t->sig_ok = fl_verify_cached(j->cache, &b->txs[i].sig, &b->txs[i].sender,
+			t->sig_ok = fl_verify_cached(c->cache, &b->txs[i].sig, &b->txs[i].sender,
 						     &t->sighash) == FL_OK;
-	} else {
-		size_t k = i - b->n_txs;
-		const struct chain_commit_sig *s = &b->last_commit.sigs[k];
-
-		if (j->prep->vote_ok[k])
-			j->prep->commit_ok[k] = fl_verify_cached(j->cache, &s->sig, &s->validator,
-								 &j->prep->vote_digest[k]) == FL_OK;
 	}
 }
 
-void chain_block_prep_verify(chain_store *s, chain_block_prep *prep, const chain_block *b,
-			     unsigned threads)
+int chain_block_prep_checks_begin(chain_store *s, chain_block_prep *p, const chain_block *b,
+				  unsigned threads)
 {
-	preverify_job j = {b, prep, s->sigcache};
-	size_t n = (size_t)b->n_txs + (b->last_commit.n_sigs <= CHAIN_MAX_VALIDATORS
-					   ? b->last_commit.n_sigs
-					   : 0);
+	prep_checks *c;
 
-	assert(prep->n_txs == b->n_txs);
+	assert(s != NULL && p != NULL && b != NULL && p->checks == NULL);
+	assert(p->n_txs == b->n_txs);
 	if (threads == 0 || threads > s->verify_threads)
 		threads = s->verify_threads;
-	chain_verify_pool_run(s->verify_pool, threads, n, preverify_item, &j);
+	c = fl_calloc(1, sizeof(*c));
+	if (c == NULL)
+		return FL_ENOMEM;
+	c->b = b;
+	c->prep = p;
+	c->cache = s->sigcache;
+	c->n_items = (size_t)p->n_sigs + p->n_txs;
+	c->done = fl_calloc(c->n_items ? c->n_items : 1, sizeof(*c->done));
+	if (c->done == NULL) {
+		fl_free(c);
+		return FL_ENOMEM;
+	}
+	p->checks = c;
+	if (s->verify_pool == NULL || threads <= 1 || c->n_items <= POOL_CHUNK)
+		return FL_OK;
+	c->pool = s->verify_pool;
+	pthread_mutex_lock(&c->pool->run_lock);
+	pthread_mutex_lock(&c->pool->mu);
+	c->pool->fn = check_item;
+	c->pool->ctx = c;
+	c->pool->n_items = c->n_items;
+	c->pool->done = c->done;
+	atomic_store(&c->pool->next, 0);
+	c->pool->allowed = threads - 1 < c->pool->n_threads ? threads - 1 : c->pool->n_threads;
+	c->pool->batch++;
+	pthread_cond_broadcast(&c->pool->start);
+	pthread_mutex_unlock(&c->pool->mu);
+	return FL_OK;
+}
+
+/* Until item is done: verify the next unclaimed one, or, when a worker
+ * holds every one left, let it finish. */
+static void checks_wait(prep_checks *c, size_t item)
+{
+	assert(item < c->n_items);
+	if (c->pool == NULL) {
+		if (!atomic_load_explicit(&c->done[item], memory_order_acquire)) {
+			check_item(c, item);
+			atomic_store_explicit(&c->done[item], 1, memory_order_release);
+		}
+		return;
+	}
+	while (!atomic_load_explicit(&c->done[item], memory_order_acquire)) {
+		size_t j = atomic_fetch_add(&c->pool->next, 1);
+
+		if (j < c->n_items) {
+			check_item(c, j);
+			atomic_store_explicit(&c->done[j], 1, memory_order_release);
+		} else {
+			sched_yield();
+		}
+	}
+}
+
+int chain_block_prep_tx_ok(chain_block_prep *p, uint32_t i)
+{
+	assert(p->checks != NULL && i < p->n_txs);
+	checks_wait(p->checks, (size_t)p->n_sigs + i);
+	return p->txs[i].sig_ok;
+}
+
+int chain_block_prep_commit_ok(chain_block_prep *p, uint32_t k)
+{
+	assert(p->checks != NULL && k < p->n_sigs);
+	checks_wait(p->checks, k);
+	return p->commit_ok[k];
+}
+
+void chain_block_prep_checks_end(chain_block_prep *p, int cancel)
+{
+	prep_checks *c = p->checks;
+
+	if (c == NULL)
+		return;
+	if (c->pool != NULL) {
+		chain_verify_pool *pool = c->pool;
+
+		/* Cancelled: no worker claims another item (a claim past the
+		 * end finds nothing); else the caller helps with the rest. */
+		if (cancel)
+			atomic_store(&pool->next, c->n_items);
+		else
+			pool_work(pool, 1);
+		pthread_mutex_lock(&pool->mu);
+		pool->allowed = 0;
+		while (pool->active > 0)
+			pthread_cond_wait(&pool->done_cv, &pool->mu);
+		pthread_mutex_unlock(&pool->mu);
+		pthread_mutex_unlock(&pool->run_lock);
+	} else if (!cancel) {
+		for (size_t k = 0; k < c->n_items; k++)
+			checks_wait(c, k);
+	}
+	fl_free(c->done);
+	fl_free(c);
+	p->checks = NULL;
 }
 
 int chain_preverify_block(chain_store *s, const chain_block *b, unsigned threads)
@@ -210,10 +282,12 @@ int chain_preverify_block(chain_store *s, const chain_block *b, unsigned threads
 	int rc;
 
 	assert(s != NULL && b != NULL);
-	if ((rc = chain_block_prepare(&prep, b)) != FL_OK)
+	if ((rc = chain_block_prepare(&prep, b)) != FL_OK ||
+	    (rc = chain_block_prep_checks_begin(s, &prep, b, threads)) != FL_OK) {
+		chain_block_prep_free(&prep);
 		return rc;
-	chain_block_prep_verify(s, &prep, b, threads);
-	rc = FL_OK;
+	}
+	chain_block_prep_checks_end(&prep, 0);
 	for (uint32_t i = 0; i < b->n_txs && rc == FL_OK; i++)
 		if (!prep.txs[i].sig_ok)
 			rc = FL_ESIG;

@@ -223,3 +223,31 @@ Test(verify, thread_count_bounds)
 	cr_assert_eq(chain_store_set_verify_threads(fx.store, 1), 0);
 	cr_assert_eq(fixture_next_block(&fx, NULL, 0), 0);
 }
+
+/* A block refused before its txs run drops the checks still queued on the
+ * pool; the pool then serves the next block. */
+Test(verify, early_refusal_drops_queued_checks)
+{
+	enum { N = 60 };
+	chain_tx txs[N];
+	chain_block b;
+
+	cr_assert_eq(chain_store_set_verify_threads(fx.store, 2), 0);
+	cr_assert_eq(fixture_next_block(&fx, NULL, 0), 0);
+	make_transfers(txs, N);
+	cr_assert_eq(fixture_build_block(&fx, txs, N, &b), 0);
+	b.header.app_hash.b[0] ^= 1;
+	cr_assert_eq(fixture_apply(&fx, &b), FL_ECHAIN);
+	cr_assert_str_eq(fx.res.reason, "app_hash");
+	b.header.app_hash.b[0] ^= 1;
+	/* Tx 1 changed after signing, with 58 more behind it. */
+	b.txs[1].nonce += 5;
+	cr_assert_eq(chain_block_tx_root(&b.header.tx_root, &b), 0);
+	cr_assert_eq(fixture_apply(&fx, &b), FL_ESIG);
+	cr_assert_eq(fx.res.failed_tx, 1);
+	chain_block_free(&b);
+	cr_assert_eq(fixture_build_block(&fx, txs, N, &b), 0);
+	cr_assert_eq(fixture_apply(&fx, &b), 0, "%s", fx.res.reason);
+	chain_block_free(&b);
+	free_txs(txs, N);
+}
