@@ -359,3 +359,120 @@ Test(mempool, overlay_many_keys_scan_sorted)
 	chain_txn_abort(t);
 	chain_overlay_free(ov);
 }
+
+/* ------------------------------------------------ overlay vs the store */
+
+typedef struct {
+	char buf[64 * 1024];
+	size_t len;
+} dump;
+
+static int dump_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	dump *d = ctx;
+
+	if (d->len + klen + vlen + 4 < sizeof(d->buf)) {
+		memcpy(d->buf + d->len, key, klen);
+		d->buf[d->len + klen] = '=';
+		memcpy(d->buf + d->len + klen + 1, val, vlen);
+		d->buf[d->len + klen + 1 + vlen] = ';';
+		d->len += klen + vlen + 2;
+	}
+	return 0;
+}
+
+static uint32_t rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* Short keys over a small alphabet, so prefixes and equal keys are common. */
+static size_t rnd_key(uint32_t *x, char *k)
+{
+	size_t n = 1 + rnd(x) % 4;
+
+	for (size_t i = 0; i < n; i++)
+		k[i] = (char)('a' + rnd(x) % 3);
+	return n;
+}
+
+static void compare(chain_txn *w, chain_txn *o, uint32_t *x)
+{
+	static dump dw, dov;
+	char p[4];
+	size_t plen = rnd(x) % 3;
+
+	for (size_t i = 0; i < plen; i++)
+		p[i] = (char)('a' + rnd(x) % 3);
+	dw.len = dov.len = 0;
+	cr_assert_eq(chain_txn_scan(w, CHAIN_DB_TXS, p, plen, dump_one, &dw), 0);
+	cr_assert_eq(chain_txn_scan(o, CHAIN_DB_TXS, p, plen, dump_one, &dov), 0);
+	cr_assert_eq(dw.len, dov.len, "prefix '%.*s': %.*s vs %.*s", (int)plen, p, (int)dw.len,
+		     dw.buf, (int)dov.len, dov.buf);
+	cr_assert_eq(memcmp(dw.buf, dov.buf, dw.len), 0);
+	for (int i = 0; i < 8; i++) {
+		const uint8_t *v1, *v2;
+		size_t n1, n2;
+		char k[4];
+		size_t n = rnd_key(x, k);
+		int r1 = chain_txn_get(w, CHAIN_DB_TXS, k, n, &v1, &n1);
+		int r2 = chain_txn_get(o, CHAIN_DB_TXS, k, n, &v2, &n2);
+
+		cr_assert_eq(r1, r2, "get '%.*s'", (int)n, k);
+		if (r1 == 0) {
+			cr_assert_eq(n1, n2);
+			cr_assert_eq(memcmp(v1, v2, n1), 0);
+		}
+	}
+}
+
+/* The same random writes on an admission txn (a third of each batch taken
+ * back) and on a real write txn: every get and every prefix scan agree. */
+Test(mempool, overlay_agrees_with_a_write_txn)
+{
+	chain_overlay *ov = NULL;
+	chain_txn *w = NULL, *o = NULL;
+	uint32_t x = 2463534242u;
+
+	cr_assert_eq(chain_txn_begin(fx.store, 1, &w), 0);
+	for (int i = 0; i < 60; i++) {
+		char k[4];
+		size_t n = rnd_key(&x, k);
+
+		cr_assert_eq(chain_txn_put(w, CHAIN_DB_TXS, k, n, "s", 1), 0);
+	}
+	cr_assert_eq(chain_txn_commit(w), 0);
+	cr_assert_eq(chain_overlay_new(&ov), 0);
+	cr_assert_eq(chain_txn_begin_overlay(fx.store, ov, &o), 0);
+	cr_assert_eq(chain_txn_begin(fx.store, 1, &w), 0);
+	for (int round = 0; round < 400; round++) {
+		int keep = rnd(&x) % 3 != 0;
+		size_t mark = chain_overlay_mark(ov);
+
+		for (int op = 0; op < 5; op++) {
+			char k[4], v[2] = {(char)('0' + round % 10), (char)('0' + op)};
+			size_t n = rnd_key(&x, k), vlen = rnd(&x) % 3;
+			int del = rnd(&x) % 3 == 0;
+
+			if (del)
+				cr_assert_eq(chain_txn_del(o, CHAIN_DB_TXS, k, n), 0);
+			else
+				cr_assert_eq(chain_txn_put(o, CHAIN_DB_TXS, k, n, v, vlen), 0);
+			if (keep && del)
+				cr_assert_eq(chain_txn_del(w, CHAIN_DB_TXS, k, n), 0);
+			else if (keep)
+				cr_assert_eq(chain_txn_put(w, CHAIN_DB_TXS, k, n, v, vlen), 0);
+		}
+		if (keep)
+			chain_overlay_keep(ov);
+		else
+			chain_overlay_rollback(ov, mark);
+		compare(w, o, &x);
+	}
+	chain_txn_abort(w);
+	chain_txn_abort(o);
+	chain_overlay_free(ov);
+}
