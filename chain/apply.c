@@ -260,8 +260,8 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 	assert(b->n_txs == 0 || b->txs != NULL);
 	memset(res, 0, sizeof(*res));
 	res->failed_tx = UINT32_MAX;
-	/* Bytes and hashes first, outside the write lock; the signatures are
-	 * then verified on the verify threads while the rules run. */
+	/* Bytes and hashes first, outside the write lock; the verify threads
+	 * start on the signatures while the transaction opens. */
 	if ((rc = chain_block_prepare(&prep, b)) != FL_OK ||
 	    (rc = chain_block_prep_checks_begin(s, &prep, b, 0)) != FL_OK) {
 		res->reason = "store";
@@ -277,6 +277,9 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 	}
 	if ((rc = check_header(t, &info, b, &prep, &res->reason)) != FL_OK)
 		goto cleanup;
+	/* The header holds: the block is worth every verify, all of them
+	 * before the rules (see chain_block_prep_checks_now). */
+	chain_block_prep_checks_now(&prep);
 	res->reason = "block_bytes";
 	if ((rc = prep.enc_rc) != FL_OK)
 		goto cleanup;

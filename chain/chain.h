@@ -712,8 +712,8 @@ void chain_mempool_check_end(chain_mempool_check *ck);
  * changes no outcome). Admission (chain_check_tx, chain_mempool_check_tx)
  * fills it; apply and check hand a block's tx and commit signatures to the
  * store's verify threads before their write transaction opens, and wait
- * for each result only when its check comes; a cached triple costs a
- * lookup instead of a verify.
+ * for them all once the header checks pass, before the txs run; a cached
+ * triple costs a lookup instead of a verify.
  *
  * chain_store_set_verify_threads: 1..64 threads, the caller's included
  * (1, the default, starts none). Not while another call on s runs.

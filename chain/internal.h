@@ -457,6 +457,8 @@ void chain_block_prep_free(chain_block_prep *p);
  */
 int chain_block_prep_checks_begin(chain_store *s, chain_block_prep *p, const chain_block *b,
 				  unsigned threads) FL_MUST_CHECK;
+/* Waits for every check, verifying unclaimed ones on this thread. */
+void chain_block_prep_checks_now(chain_block_prep *p);
 int chain_block_prep_tx_ok(chain_block_prep *p, uint32_t i);
 int chain_block_prep_commit_ok(chain_block_prep *p, uint32_t k);
 void chain_block_prep_checks_end(chain_block_prep *p, int cancel);
