@@ -690,9 +690,11 @@ int chain_check_tx(chain_store *s, const chain_tx *tx, uint64_t pending_nonce,
  *
  * The checker sees the state of its begin: after a block commits, end it
  * and admit the txs still queued into a new one (they are checked again on
- * the new state). Holding one open keeps LMDB from reusing the pages of
- * later blocks, so a checker should not outlive a few blocks. Its memory
- * grows with what it admitted: bound the mempool (count, bytes).
+ * the new state). It holds a reader like a snapshot (below): LMDB keeps
+ * the pages of later blocks from reuse and the map cannot grow while it is
+ * open, so never wait for a block while holding one, end it after each
+ * block, and begin and end it on one thread. Its memory grows with what it
+ * admitted: bound the mempool (count, bytes).
  * check_tx: 0, or the rule's FL_E* code with *reason (may be NULL) its
  * static words ("tx: nonce", "tx: balance too low", …). Signatures go
  * through the store's cache and fill it. One checker is used by one thread
