@@ -12,6 +12,11 @@ void p2p_config_default(p2p_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_inbound = 40;
 	cfg->max_outbound = 10;
+	cfg->max_pending_inbound = 32;
+	cfg->max_pending_per_addr = 4;
+	cfg->hello_timeout_ms = 2000;
+	cfg->handshake_burst = 8;
+	cfg->handshakes_per_s = 4;
 	cfg->max_send_queue = (size_t)64 * 1024 * 1024;
 	cfg->max_frame = P2P_MAX_FRAME;
 	cfg->handshake_timeout_ms = 5000;

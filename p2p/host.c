@@ -1,7 +1,7 @@
 /*
- * p2p/host.c — the host: configuration check, the listener and accepting
- * with max_inbound, dialling with max_outbound, the peer list, and closing
- * every handle before the host is freed (p2p/p2p.h).
+ * p2p/host.c — the host: configuration check, starting (the listener and
+ * who may connect are admit.c's), dialling with max_outbound, the peer list,
+ * and closing every handle before the host is freed (p2p/p2p.h).
  *
  * Every uv handle the host owns (listener, book timer, each peer's socket
  * and timer, each request's timer) is counted in h->handles, and so are its
@@ -31,6 +31,13 @@ static int check_config(const p2p_config *cfg)
 		return FL_EINVAL;
 	if (cfg->handshake_timeout_ms == 0 || cfg->ping_interval_ms == 0)
 		return FL_EINVAL;
+	if (cfg->max_pending_inbound == 0 || cfg->max_pending_per_addr == 0 ||
+	    cfg->hello_timeout_ms == 0)
+		return FL_EINVAL;
+	/* Bounded so that admit.c's token arithmetic cannot overflow. */
+	if (cfg->handshake_burst == 0 || cfg->handshake_burst > 1000000 ||
+	    cfg->handshakes_per_s == 0 || cfg->handshakes_per_s > 1000000)
+		return FL_EINVAL;
 	if (cfg->backoff_min_ms == 0 || cfg->backoff_min_ms > cfg->backoff_max_ms)
 		return FL_EINVAL;
 	if (cfg->ban_score <= 0 || cfg->seen_cache == 0 || cfg->seen_cache > (1u << 24))
@@ -55,12 +62,15 @@ int p2p_host_new(p2p_host **out, uv_loop_t *loop, const p2p_config *cfg)
 		return FL_ENOMEM;
 	h->loop = loop;
 	h->cfg = *cfg;
+	h->listen_fd = -1;
+	h->spare_fd = -1;
 	if ((rc = fl_key_public(&h->self, &cfg->identity)) != FL_OK)
 		goto cleanup;
 	rc = FL_ENOMEM;
 	h->plain = fl_malloc(cfg->max_frame);
 	h->rbuf = fl_malloc(P2P_READ_BUF);
-	if (h->plain == NULL || h->rbuf == NULL)
+	h->rates = fl_calloc(P2P_RATES_MAX, sizeof(*h->rates));
+	if (h->plain == NULL || h->rbuf == NULL || h->rates == NULL)
 		goto cleanup;
 	if ((rc = p2p_book_init(&h->book, h)) != FL_OK)
 		goto cleanup;
@@ -77,6 +87,7 @@ cleanup:
 	p2p_book_free(&h->book);
 	fl_free(h->plain);
 	fl_free(h->rbuf);
+	fl_free(h->rates);
 	fl_wipe(&h->cfg.identity, sizeof(h->cfg.identity));
 	fl_free(h);
 	return rc;
@@ -91,6 +102,7 @@ static void finish(p2p_host *h)
 	p2p_book_free(&h->book);
 	fl_free(h->plain);
 	fl_free(h->rbuf);
+	fl_free(h->rates);
 	fl_wipe(&h->cfg.identity, sizeof(h->cfg.identity));
 	fl_free(h);
 	if (cb != NULL)
@@ -109,11 +121,6 @@ void p2p_host_blobs_closed(p2p_host *h)
 	p2p_host_handle_closed(h);
 }
 
-static void on_listener_closed(uv_handle_t *handle)
-{
-	p2p_host_handle_closed(handle->data);
-}
-
 void p2p_host_close(p2p_host *h, void (*cb)(void *arg), void *arg)
 {
 	assert(h != NULL && !h->closing);
@@ -128,64 +135,11 @@ void p2p_host_close(p2p_host *h, void (*cb)(void *arg), void *arg)
 		p2p_blobs_free(h->blobs);
 		h->blobs = NULL;
 	}
-	if (h->listening) {
-		h->listening = 0;
-		uv_close((uv_handle_t *)&h->listener, on_listener_closed);
-	}
+	p2p_admit_close(h);
 	for (p2p_peer *p = h->peers; p != NULL; p = p->next)
 		p2p_peer_close(p);
 	p2p_book_close(&h->book);
 	p2p_host_handle_closed(h);
-}
-
-/* ---------------------------------------------------------- accepting */
-
-static void on_connection(uv_stream_t *server, int status)
-{
-	p2p_host *h = server->data;
-	p2p_peer *p;
-
-	if (status < 0 || h->closing)
-		return;
-	if (p2p_peer_new(&p, h, 0) != FL_OK)
-		return;
-	if (uv_accept(server, (uv_stream_t *)&p->tcp) != 0) {
-		p2p_peer_close(p);
-		return;
-	}
-	/* Accepted then closed: leaving it in the backlog would stall the
-	 * listener, and the remote learns at once that we are full. */
-	if (h->n_in > h->cfg.max_inbound) {
-		p2p_peer_close(p);
-		return;
-	}
-	p2p_peer_begin(p);
-}
-
-static int start_listening(p2p_host *h)
-{
-	struct sockaddr_in sin, bound;
-	int len = (int)sizeof(bound);
-	char ip[32];
-	int rc;
-
-	if ((rc = p2p_listen_addr_parse(h->cfg.listen, &sin)) != FL_OK)
-		return rc;
-	if (uv_tcp_init(h->loop, &h->listener) != 0)
-		return FL_EIO;
-	h->listener.data = h;
-	h->listening = 1;
-	h->handles++;
-	if (uv_tcp_bind(&h->listener, (const struct sockaddr *)&sin, 0) != 0 ||
-	    uv_listen((uv_stream_t *)&h->listener, 128, on_connection) != 0 ||
-	    uv_tcp_getsockname(&h->listener, (struct sockaddr *)&bound, &len) != 0 ||
-	    uv_ip4_name(&bound, ip, sizeof(ip)) != 0) {
-		fl_log(FL_LOG_ERROR, "p2p", "cannot listen on %s", h->cfg.listen);
-		return FL_EIO;
-	}
-	h->port = ntohs(bound.sin_port);
-	snprintf(h->listen_addr, sizeof(h->listen_addr), "%s:%u", ip, (unsigned)h->port);
-	return FL_OK;
 }
 
 int p2p_host_start(p2p_host *h)
@@ -195,7 +149,7 @@ int p2p_host_start(p2p_host *h)
 	assert(h != NULL && !h->started && !h->closing);
 	h->started = 1;
 	p2p_book_start(h);
-	if (h->cfg.listen[0] != '\0' && (rc = start_listening(h)) != FL_OK)
+	if (h->cfg.listen[0] != '\0' && (rc = p2p_admit_listen(h)) != FL_OK)
 		return rc;
 	return FL_OK;
 }

@@ -19,12 +19,19 @@
 #define P2P_SILENT_MAX          3           /* ping intervals without a frame before a drop */
 #define P2P_WRITE_BATCH         (64 * 1024) /* frames sealed into one uv_write, at most */
 #define P2P_READ_BUF            (64 * 1024) /* one read from a socket */
+#define P2P_RATES_MAX           1024        /* addresses with a handshake token bucket */
+#define P2P_ACCEPT_BATCH        256 /* sockets accepted per loop turn, so other work runs */
+/* The kernel drops a SYN while the accept queue is full, and the dialler
+ * retries only a second later: a deep queue (capped by net.core.somaxconn,
+ * 4096 on current Linux), drained at an accept and a close per stranger,
+ * keeps a flood of connects from turning a member away at the door. */
+#define P2P_LISTEN_BACKLOG 4096
 
-/* Misbehaviour points. A forged MAC or an oversized frame cannot happen by
- * accident between two honest hosts, so it costs half a ban; a malformed or
- * unknown message may be a version mismatch, so it costs less. */
-#define P2P_PENALTY_MAC       50
-#define P2P_PENALTY_FRAME     50
+/* Misbehaviour points, only ever for what a peer provably said: a message
+ * inside a frame that opened under its session key. A bad MAC or a frame
+ * length over the maximum may be an on-path attacker's flipped bits, so it
+ * closes the session and charges nobody. A malformed or unknown message may
+ * be a version mismatch, so four of them make a ban. */
 #define P2P_PENALTY_MALFORMED 25
 
 /* ------------------------------------------------------------- peers */
@@ -65,6 +72,12 @@ struct p2p_peer {
 	fl_pubkey expect;
 	char addr[P2P_ADDR_MAX];
 	char dialled[P2P_ADDR_MAX]; /* the address we dialled; "" if inbound */
+	/* Inbound: the IPv4 address (network order), and which slot the socket
+	 * holds: pending until its AUTH is accepted, then a member slot. */
+	uint32_t ip;
+	int pending_slot, member_slot;
+	uint64_t since; /* uv_now() when the handshake began */
+	p2p_peer *pend_prev, *pend_next; /* host->pend_head: oldest first */
 
 	uv_tcp_t tcp;
 	uv_timer_t timer; /* handshake timeout, then the ping interval */
@@ -132,6 +145,13 @@ typedef struct {
 
 /* -------------------------------------------------------- seen-cache */
 
+/* One address's handshake tokens (admit.c), in thousandths of a token. */
+typedef struct {
+	uint32_t ip;
+	uint32_t milli;
+	uint64_t at; /* uv_now() of the last refill */
+} p2p_rate;
+
 typedef struct {
 	fl_hash *ring;   /* FIFO of ids, cap entries */
 	uint32_t *slots; /* open addressing over ring indexes; UINT32_MAX = empty */
@@ -145,13 +165,20 @@ struct p2p_host {
 	uv_loop_t *loop;
 	p2p_config cfg;
 	fl_pubkey self;
-	uv_tcp_t listener;
+	uv_poll_t listener; /* a plain listening socket, accepted by hand (admit.c) */
+	int listen_fd;
+	int spare_fd; /* held open so that accept can refuse a socket at EMFILE */
 	int listening;
 	uint16_t port;
 	char listen_addr[P2P_ADDR_MAX]; /* "127.0.0.1:port" once listening */
 
 	p2p_peer *peers;
-	uint32_t n_in, n_out; /* sessions not closing, by direction */
+	uint32_t n_in, n_out; /* member slots held (inbound authenticated), dials not closing */
+	uint32_t n_pending;   /* inbound sockets not yet authenticated */
+	p2p_peer *pend_head, *pend_tail;
+	p2p_rate *rates; /* P2P_RATES_MAX */
+	size_t n_rates;
+	p2p_host_stats stats;
 	size_t n_open;
 
 	p2p_book book;
@@ -172,6 +199,15 @@ struct p2p_host {
 /* host.c */
 void p2p_host_handle_closed(p2p_host *h);
 int p2p_host_dial_entry(p2p_host *h, p2p_book_entry *e) FL_MUST_CHECK;
+
+/* admit.c: the listener and the rules for strangers' sockets. */
+int p2p_admit_listen(p2p_host *h) FL_MUST_CHECK;
+void p2p_admit_close(p2p_host *h);
+/* An inbound peer's AUTH was accepted: FL_OK with a member slot taken
+ * (and its pending slot given back), or FL_ETOOBIG when all are taken. */
+int p2p_admit_member(p2p_peer *p) FL_MUST_CHECK;
+/* The peer is closing: gives back whichever slot it holds. */
+void p2p_admit_release(p2p_peer *p);
 
 /* peer.c */
 int p2p_peer_new(p2p_peer **out, p2p_host *h, int outbound);

@@ -69,8 +69,15 @@ typedef struct {
 	 * (p2p_host_listen_port tells which). */
 	char listen[P2P_ADDR_MAX];
 
-	uint32_t max_inbound;  /* default 40 */
+	uint32_t max_inbound;  /* member sessions dialled to us; default 40 */
 	uint32_t max_outbound; /* default 10 */
+	/* Inbound sockets not yet authenticated hold pending slots, never
+	 * member slots (docs/p2p.md §4, "Before authentication"). */
+	uint32_t max_pending_inbound;  /* default 32; the oldest is evicted for a newer one */
+	uint32_t max_pending_per_addr; /* from one IPv4 address; default 4 */
+	uint32_t hello_timeout_ms;     /* an inbound socket's whole HELLO; default 2000 */
+	uint32_t handshake_burst;      /* inbound handshakes per IPv4 address: a token */
+	uint32_t handshakes_per_s;     /* bucket of this size and refill; default 8, 4 */
 	size_t max_send_queue; /* bytes per peer before it is dropped as slow; default 64 MiB */
 	uint32_t max_frame;    /* <= P2P_MAX_FRAME; default P2P_MAX_FRAME */
 	uint32_t handshake_timeout_ms; /* default 5000 */
@@ -110,6 +117,20 @@ int p2p_host_new(p2p_host **out, uv_loop_t *loop, const p2p_config *cfg) FL_MUST
 /* Starts listening (if configured) and dialling persistent peers. */
 int p2p_host_start(p2p_host *h) FL_MUST_CHECK;
 uint16_t p2p_host_listen_port(const p2p_host *h);
+
+/* What the host has done with inbound sockets and handshakes, since it was
+ * created: how much a flood of strangers cost it. */
+typedef struct {
+	uint64_t accepted;        /* inbound sockets given a pending slot */
+	uint64_t refused_full;    /* closed at accept: every member slot taken */
+	uint64_t refused_addr;    /* closed at accept: max_pending_per_addr from that address */
+	uint64_t refused_rate;    /* closed at accept: that address is out of handshake tokens */
+	uint64_t evicted;         /* pending sockets closed to make room for a newer one */
+	uint64_t hello_timeouts;  /* pending sockets closed without a whole HELLO in time */
+	uint64_t ephemeral_keys;  /* X25519 key pairs made (one per handshake we answer) */
+	uint64_t key_exchanges;   /* X25519 exchanges done on a peer's HELLO */
+} p2p_host_stats;
+void p2p_host_get_stats(const p2p_host *h, p2p_host_stats *out);
 /* Closes every session and handle; `cb` runs when all are closed, after
  * which the host is freed. */
 void p2p_host_close(p2p_host *h, void (*cb)(void *arg), void *arg);

@@ -28,6 +28,7 @@
 #define FRAME_OVERHEAD (P2P_LEN_PREFIX + P2P_TAG_LEN)
 
 static void start_write(p2p_peer *p);
+static int send_hello(p2p_peer *p);
 
 /* ------------------------------------------------------- lifecycle */
 
@@ -102,10 +103,9 @@ int p2p_peer_new(p2p_peer **out, p2p_host *h, int outbound)
 	if (h->peers != NULL)
 		h->peers->prev = p;
 	h->peers = p;
+	/* An inbound socket's slot is admit.c's business: pending first. */
 	if (outbound)
 		h->n_out++;
-	else
-		h->n_in++;
 	*out = p;
 	return FL_OK;
 }
@@ -123,7 +123,7 @@ void p2p_peer_close(p2p_peer *p)
 	if (p->outbound)
 		h->n_out--;
 	else
-		h->n_in--;
+		p2p_admit_release(p);
 	p->state = P2P_PEER_CLOSING;
 	uv_close((uv_handle_t *)&p->tcp, on_handle_closed);
 	uv_close((uv_handle_t *)&p->timer, on_handle_closed);
@@ -330,6 +330,12 @@ static void on_authenticated(p2p_peer *p)
 		p2p_peer_close(p);
 		return;
 	}
+	/* A member slot only now, for a key that proved itself. */
+	if (!p->outbound && p2p_admit_member(p) != FL_OK) {
+		fl_log(FL_LOG_INFO, "p2p", "peer %s: every inbound member slot taken", p->addr);
+		p2p_peer_close(p);
+		return;
+	}
 	p->state = P2P_PEER_READY;
 	if (p2p_book_send_addrs(h, p) != FL_OK)
 		p2p_peer_close(p);
@@ -411,8 +417,10 @@ static void on_frame(p2p_peer *p)
 	uint16_t type;
 	int rc;
 
+	/* Anyone on the path can flip a bit: a frame that does not open
+	 * proves nothing about the peer, so it closes the session unscored. */
 	if (p2p_frame_open(&p->sess, p->len_hdr, p->ct, p->ct_need, h->plain) != FL_OK) {
-		misbehaved(p, P2P_PENALTY_MAC, "bad frame MAC");
+		misbehaved(p, 0, "bad frame MAC");
 		return;
 	}
 	if (p->state == P2P_PEER_AUTH) {
@@ -457,12 +465,28 @@ static size_t feed_hello(p2p_peer *p, const uint8_t *d, size_t n)
 	p->hello_have += take;
 	if (p->hello_have < need || need == HELLO_FIXED)
 		return take;
+	/* An inbound socket gets our key and HELLO only now: one that never
+	 * sends its own has cost us no crypto at all. */
+	if (!p->outbound && send_hello(p) != FL_OK) {
+		p2p_peer_close(p);
+		return take;
+	}
+	h->stats.key_exchanges++;
 	if (p2p_hello_accept(&p->sess, h->cfg.network_id, p->hello, p->hello_have) != FL_OK ||
 	    p2p_auth_make(&p->sess, h->cfg.network_id, &h->cfg.identity, auth) != FL_OK) {
 		misbehaved(p, 0, "bad HELLO");
 		return take;
 	}
 	p->state = P2P_PEER_AUTH;
+	/* The HELLO deadline is met; the rest of the handshake has what is
+	 * left of handshake_timeout_ms, counted from the accept. */
+	if (!p->outbound) {
+		uint64_t spent = uv_now(h->loop) - p->since;
+		uint64_t left = spent < h->cfg.handshake_timeout_ms
+				    ? h->cfg.handshake_timeout_ms - spent
+				    : 1;
+		uv_timer_start(&p->timer, p2p_peer_on_timer, left, 0);
+	}
 	/* AUTH is our first sealed frame: nothing else can be queued before
 	 * the session is open. */
 	if (p2p_peer_queue_raw(p, P2P_PRIO_HIGH, NULL, 0, auth, sizeof(auth), 0) != FL_OK)
@@ -489,8 +513,10 @@ static size_t feed_frame(p2p_peer *p, const uint8_t *d, size_t n)
 		 * never makes us allocate more than that. */
 		rc = p2p_frame_length(
 		    p->len_hdr, p->state == P2P_PEER_AUTH ? P2P_AUTH_LEN : cfg->max_frame, &ct_len);
+		/* The length is checked before its MAC can be: unscored, as a
+		 * bad MAC is. */
 		if (rc != FL_OK) {
-			misbehaved(p, P2P_PENALTY_FRAME, "frame length over the maximum");
+			misbehaved(p, 0, "frame length over the maximum");
 			return take;
 		}
 		if (ct_len > p->ct_cap) {
@@ -557,6 +583,12 @@ void p2p_peer_on_timer(uv_timer_t *t)
 
 	if (p->state == P2P_PEER_CLOSING)
 		return;
+	if (p->state == P2P_PEER_HELLO && !p->outbound) {
+		/* Idle strangers come by the thousand: counted, not logged. */
+		h->stats.hello_timeouts++;
+		p2p_peer_close(p);
+		return;
+	}
 	if (p->state != P2P_PEER_OPEN) {
 		misbehaved(p, 0,
 			   p->state == P2P_PEER_CONNECTING ? "connect timeout"
@@ -579,15 +611,29 @@ void p2p_peer_on_timer(uv_timer_t *t)
 		return;
 }
 
-void p2p_peer_begin(p2p_peer *p)
+/* A fresh ephemeral key, and our HELLO queued in clear. */
+static int send_hello(p2p_peer *p)
 {
 	p2p_host *h = p->host;
 	uint8_t hello[P2P_HELLO_MAX];
+	size_t n;
+	int rc;
+
+	if ((rc = p2p_hello_make(&p->sess, h->cfg.network_id, hello, &n)) != FL_OK)
+		return rc;
+	h->stats.ephemeral_keys++;
+	return p2p_peer_queue_raw(p, P2P_PRIO_HIGH, NULL, 0, hello, n, 1);
+}
+
+void p2p_peer_begin(p2p_peer *p)
+{
+	p2p_host *h = p->host;
 	struct sockaddr_storage ss;
 	int len = (int)sizeof(ss);
-	size_t n;
+	uint32_t first;
 
 	p->state = P2P_PEER_HELLO;
+	p->since = uv_now(h->loop);
 	if (uv_tcp_getpeername(&p->tcp, (struct sockaddr *)&ss, &len) == 0 &&
 	    ss.ss_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
@@ -597,10 +643,14 @@ void p2p_peer_begin(p2p_peer *p)
 				 (unsigned)ntohs(sin->sin_port));
 	}
 	(void)uv_tcp_nodelay(&p->tcp, 1);
-	uv_timer_start(&p->timer, p2p_peer_on_timer, h->cfg.handshake_timeout_ms, 0);
+	/* A dialled peer answers our HELLO; an inbound socket must send its
+	 * whole HELLO first, within hello_timeout_ms. */
+	first = h->cfg.handshake_timeout_ms;
+	if (!p->outbound && h->cfg.hello_timeout_ms < first)
+		first = h->cfg.hello_timeout_ms;
+	uv_timer_start(&p->timer, p2p_peer_on_timer, first, 0);
 	if (uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read) != 0 ||
-	    p2p_hello_make(&p->sess, h->cfg.network_id, hello, &n) != FL_OK ||
-	    p2p_peer_queue_raw(p, P2P_PRIO_HIGH, NULL, 0, hello, n, 1) != FL_OK)
+	    (p->outbound && send_hello(p) != FL_OK))
 		p2p_peer_close(p);
 }
 

@@ -74,18 +74,36 @@ Test(p2p_peers, a_pinned_key_must_match, .timeout = 20)
 	ph_net_free(&net);
 }
 
-/* A raw member that sends one frame with a flipped byte. */
-static void send_tampered(ph_net *net, const fl_seckey *sk)
+/* How a raw member ends its session. */
+typedef enum {
+	BAD_MAC,     /* a valid frame with a flipped bit in its tag */
+	BAD_LENGTH,  /* a length prefix over max_frame */
+	BAD_MESSAGE, /* a PING with a body, in a frame that opens */
+} ph_fault;
+
+/* A raw member connects with key sk, commits the fault, and is closed. */
+static void commit_fault(ph_net *net, const fl_seckey *sk, ph_fault fault)
 {
 	ph_raw raw;
 	uint8_t plain[P2P_MSG_HEADER + 4], frame[P2P_LEN_PREFIX + sizeof(plain) + P2P_TAG_LEN];
+	uint8_t huge[P2P_LEN_PREFIX] = {0x00, 0x00, 0x00, 0x10};
 
 	cr_assert_eq(ph_raw_connect(net, &raw, net->hosts[0].port, sk), FL_OK);
-	p2p_msg_header(plain, P2P_TYPE_APP);
-	memset(plain + P2P_MSG_HEADER, 1, 4);
-	cr_assert_eq(p2p_frame_seal(&raw.sess, frame, plain, sizeof(plain)), FL_OK);
-	frame[sizeof(frame) - 1] ^= 0x80; /* in the tag */
-	cr_assert_eq(ph_raw_write(net, &raw, frame, sizeof(frame)), FL_OK);
+	switch (fault) {
+	case BAD_MAC:
+		p2p_msg_header(plain, P2P_TYPE_APP);
+		memset(plain + P2P_MSG_HEADER, 1, 4);
+		cr_assert_eq(p2p_frame_seal(&raw.sess, frame, plain, sizeof(plain)), FL_OK);
+		frame[sizeof(frame) - 1] ^= 0x80; /* in the tag */
+		cr_assert_eq(ph_raw_write(net, &raw, frame, sizeof(frame)), FL_OK);
+		break;
+	case BAD_LENGTH:
+		cr_assert_eq(ph_raw_write(net, &raw, huge, sizeof(huge)), FL_OK);
+		break;
+	case BAD_MESSAGE:
+		cr_assert_eq(ph_raw_send(net, &raw, P2P_TYPE_PING, "x", 1), FL_OK);
+		break;
+	}
 	cr_assert(ph_raw_wait_closed(net, &raw, 2000));
 	ph_raw_close(&raw);
 }
@@ -103,22 +121,70 @@ Test(p2p_peers, banned_after_repeated_misbehaviour, .timeout = 20)
 	ph_add_member(&net, &pk);
 	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
 
-	send_tampered(&net, &sk);
+	commit_fault(&net, &sk, BAD_MESSAGE);
 	cr_assert(ph_run_until(&net, host0_down, &downs, 2000));
-	cr_assert_eq(net.hosts[0].last_down_score, P2P_PENALTY_MAC);
+	cr_assert_eq(net.hosts[0].last_down_score, P2P_PENALTY_MALFORMED);
 	cr_assert_not(p2p_is_banned(net.hosts[0].host, &pk));
 
-	/* The score follows the key across sessions: 2 x 50 reaches 100. */
-	send_tampered(&net, &sk);
-	downs = 2;
-	cr_assert(ph_run_until(&net, host0_down, &downs, 2000));
+	/* The score follows the key across sessions: 4 x 25 reaches 100. */
+	for (downs = 2; downs <= 4; downs++) {
+		commit_fault(&net, &sk, BAD_MESSAGE);
+		cr_assert(ph_run_until(&net, host0_down, &downs, 2000));
+	}
 	cr_assert(p2p_is_banned(net.hosts[0].host, &pk));
 
 	/* A banned member is refused like an outsider. */
 	cr_assert_neq(ph_raw_connect(&net, &raw, net.hosts[0].port, &sk), FL_OK);
 	cr_assert(ph_raw_wait_closed(&net, &raw, 2000));
 	ph_raw_close(&raw);
-	cr_assert_eq(net.hosts[0].peers_up, 2);
+	cr_assert_eq(net.hosts[0].peers_up, 4);
+	ph_net_free(&net);
+}
+
+/*
+ * An on-path attacker can flip bits in a member's frames; a frame that
+ * does not open, or a length no honest sender writes, proves nothing about
+ * the member. Four such sessions once scored 200 and banned it for ten
+ * minutes; each must only close, and the member comes straight back.
+ */
+Test(p2p_peers, frames_that_fail_authentication_close_but_never_ban, .timeout = 20)
+{
+	ph_net net;
+	ph_raw raw;
+	fl_seckey sk;
+	fl_pubkey pk;
+	int downs;
+
+	cr_assert_eq(ph_net_init(&net, 1, NULL, NULL), FL_OK);
+	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
+	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
+
+	for (downs = 1; downs <= 4; downs++) {
+		commit_fault(&net, &sk, downs % 2 ? BAD_MAC : BAD_LENGTH);
+		cr_assert(ph_run_until(&net, host0_down, &downs, 2000));
+		cr_assert_eq(net.hosts[0].last_down_score, 0, "session %d scored %d", downs,
+			     net.hosts[0].last_down_score);
+		cr_assert_not(p2p_is_banned(net.hosts[0].host, &pk));
+	}
+	cr_assert_eq(p2p_book_score(net.hosts[0].host, &pk), 0);
+
+	/* The member reconnects at once and its session works. */
+	cr_assert_eq(ph_raw_connect(&net, &raw, net.hosts[0].port, &sk), FL_OK);
+	cr_assert_eq(ph_raw_send(&net, &raw, P2P_TYPE_APP, "ok", 2), FL_OK);
+	ph_run_for(&net, 50);
+	cr_assert_eq(net.hosts[0].peers_up, 5);
+	cr_assert_eq(net.hosts[0].messages, 1);
+	ph_raw_close(&raw);
+	downs = 5;
+	cr_assert(ph_run_until(&net, host0_down, &downs, 2000));
+
+	/* What a member says inside a frame that opened is its own: scored. */
+	commit_fault(&net, &sk, BAD_MESSAGE);
+	downs = 6;
+	cr_assert(ph_run_until(&net, host0_down, &downs, 2000));
+	cr_assert_eq(net.hosts[0].last_down_score, P2P_PENALTY_MALFORMED);
+	cr_assert_eq(p2p_book_score(net.hosts[0].host, &pk), P2P_PENALTY_MALFORMED);
 	ph_net_free(&net);
 }
 
