@@ -62,17 +62,21 @@ static uint32_t pending_from(const p2p_host *h, uint32_t ip)
 }
 
 /*
- * The quota is full: the oldest socket still without a whole HELLO goes
- * first, so idle sockets, however many, cannot push out a member whose
- * HELLO has arrived and whose handshake is a round trip from done; only if
- * every pending socket has sent its HELLO does the oldest of all go.
+ * The quota is full. The list is in order of last progress (an accept, or
+ * a whole HELLO: p2p_admit_progress), so its head is the socket that has
+ * waited longest for nothing. An idle socket past its grace goes first:
+ * idle sockets, however many, cannot push out a member whose HELLO has
+ * arrived and whose handshake is a round trip from done, nor one accepted
+ * a moment ago whose HELLO is on its way. Else the head goes: sockets that
+ * sent a HELLO each took a token, so a flood of them is a slow one.
  */
 static void evict_one(p2p_host *h)
 {
+	uint64_t now = uv_now(h->loop);
 	p2p_peer *victim = h->pend_head;
 
 	for (p2p_peer *p = h->pend_head; p != NULL; p = p->pend_next) {
-		if (p->state == P2P_PEER_HELLO) {
+		if (p->state == P2P_PEER_HELLO && now - p->since >= P2P_PENDING_GRACE_MS) {
 			victim = p;
 			break;
 		}
@@ -80,6 +84,16 @@ static void evict_one(p2p_host *h)
 	assert(victim != NULL);
 	h->stats.evicted++;
 	p2p_peer_close(victim);
+}
+
+void p2p_admit_progress(p2p_peer *p)
+{
+	p2p_host *h = p->host;
+
+	if (!p->pending_slot || h->pend_tail == p)
+		return;
+	pend_remove(h, p);
+	pend_push(h, p);
 }
 
 int p2p_admit_member(p2p_peer *p)

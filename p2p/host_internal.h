@@ -26,6 +26,9 @@
  * 4096 on current Linux), drained at an accept and a close per stranger,
  * keeps a flood of connects from turning a member away at the door. */
 #define P2P_LISTEN_BACKLOG 4096
+/* A pending socket idle for less than this is evicted only after older
+ * ones: a dialler's HELLO follows its connect's last ACK at once. */
+#define P2P_PENDING_GRACE_MS 50
 
 /* Misbehaviour points, only ever for what a peer provably said: a message
  * inside a frame that opened under its session key. A bad MAC or a frame
@@ -206,6 +209,9 @@ void p2p_admit_close(p2p_host *h);
 /* An inbound peer's AUTH was accepted: FL_OK with a member slot taken
  * (and its pending slot given back), or FL_ETOOBIG when all are taken. */
 int p2p_admit_member(p2p_peer *p) FL_MUST_CHECK;
+/* An inbound peer's whole HELLO arrived: it moves to the young end of the
+ * pending list, where eviction comes last. */
+void p2p_admit_progress(p2p_peer *p);
 /* The peer is closing: gives back whichever slot it holds. */
 void p2p_admit_release(p2p_peer *p);
 

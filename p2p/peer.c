@@ -485,7 +485,9 @@ static size_t feed_hello(p2p_peer *p, const uint8_t *d, size_t n)
 		uint64_t left = spent < h->cfg.handshake_timeout_ms
 				    ? h->cfg.handshake_timeout_ms - spent
 				    : 1;
+
 		uv_timer_start(&p->timer, p2p_peer_on_timer, left, 0);
+		p2p_admit_progress(p);
 	}
 	/* AUTH is our first sealed frame: nothing else can be queued before
 	 * the session is open. */

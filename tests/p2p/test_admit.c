@@ -329,7 +329,7 @@ static void small_pending(p2p_config *cfg, size_t i, void *arg)
 	if (i == 0) {
 		cfg->max_pending_inbound = 4;
 		cfg->max_pending_per_addr = 2;
-		cfg->hello_timeout_ms = 300;
+		cfg->hello_timeout_ms = 1000;
 		cfg->handshake_timeout_ms = 5000;
 	}
 }
@@ -346,7 +346,7 @@ Test(p2p_admit, per_address_cap_eviction_and_hello_deadline, .timeout = 20)
 	p2p_session s;
 	uint8_t hello[P2P_HELLO_MAX];
 	size_t n;
-	int a[3], b[4];
+	int a[3], b[4], c[4];
 	p2p_host_stats st;
 
 	cr_assert_eq(ph_net_init(&net, 1, small_pending, NULL), FL_OK);
@@ -367,13 +367,15 @@ Test(p2p_admit, per_address_cap_eviction_and_hello_deadline, .timeout = 20)
 	cr_assert_eq(net.hosts[0].host->n_in, 0);
 
 	/* a[0] sends its HELLO; the quota (4) fills from other addresses, and
-	 * each newer socket evicts the oldest idle one, never a[0]. */
+	 * each newer socket evicts the oldest idle one (all of them idle past
+	 * P2P_PENDING_GRACE_MS), never a[0]. */
 	cr_assert_eq(send(a[0], hello, n, MSG_NOSIGNAL), (ssize_t)n);
 	for (int i = 0; i < 4; i++) {
+		ph_run_for(&net, 2 * P2P_PENDING_GRACE_MS);
 		b[i] = stranger(loopback(0, 0, 10 + (unsigned)i), net.hosts[0].port);
 		cr_assert(b[i] >= 0);
-		ph_run_for(&net, 30);
 	}
+	ph_run_for(&net, 30);
 	p2p_host_get_stats(net.hosts[0].host, &st);
 	cr_assert_eq(net.hosts[0].host->n_pending, 4);
 	/* Six for four slots: the two oldest idle ones, a[1] and b[0], went. */
@@ -383,9 +385,9 @@ Test(p2p_admit, per_address_cap_eviction_and_hello_deadline, .timeout = 20)
 	cr_assert_not(open_socket(b[0]));
 	cr_assert(open_socket(b[1]) && open_socket(b[2]) && open_socket(b[3]));
 
-	/* The idle ones miss the HELLO deadline (300 ms) long before the
+	/* The idle ones miss the HELLO deadline (1 s) long before the
 	 * handshake timeout (5 s); a[0], its HELLO in, waits on. */
-	ph_run_for(&net, 700);
+	ph_run_for(&net, 1500);
 	cr_assert_not(open_socket(b[1]));
 	cr_assert_not(open_socket(b[2]));
 	cr_assert_not(open_socket(b[3]));
@@ -394,10 +396,27 @@ Test(p2p_admit, per_address_cap_eviction_and_hello_deadline, .timeout = 20)
 	cr_assert_eq(st.hello_timeouts, 3);
 	cr_assert_eq(net.hosts[0].host->n_pending, 1);
 
+	/* Sockets that all sent a HELLO (a token each): the one whose last
+	 * progress is oldest goes, here a[0]. */
+	for (int i = 0; i < 4; i++) {
+		c[i] = stranger(loopback(0, 0, 20 + (unsigned)i), net.hosts[0].port);
+		cr_assert(c[i] >= 0);
+		ph_run_for(&net, 30);
+		cr_assert_eq(send(c[i], hello, n, MSG_NOSIGNAL), (ssize_t)n);
+		ph_run_for(&net, 30);
+	}
+	p2p_host_get_stats(net.hosts[0].host, &st);
+	cr_assert_eq(st.evicted, 3);
+	cr_assert_not(open_socket(a[0]), "the stalest handshake was kept");
+	for (int i = 0; i < 4; i++)
+		cr_assert(open_socket(c[i]), "c[%d] was evicted", i);
+
 	for (int i = 0; i < 3; i++)
 		close(a[i]);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 4; i++) {
 		close(b[i]);
+		close(c[i]);
+	}
 	p2p_session_wipe(&s);
 	ph_net_free(&net);
 }
