@@ -20,7 +20,7 @@
 #define P2P_WRITE_BATCH         (64 * 1024) /* frames sealed into one uv_write, at most */
 #define P2P_READ_BUF            (64 * 1024) /* one read from a socket */
 #define P2P_RATES_MAX           1024        /* addresses with a handshake token bucket */
-#define P2P_ACCEPT_BATCH        256 /* sockets accepted per loop turn, so other work runs */
+#define P2P_ACCEPT_BATCH        256         /* sockets accepted per loop turn, so other work runs */
 /* The kernel drops a SYN while the accept queue is full, and the dialler
  * retries only a second later: a deep queue (capped by net.core.somaxconn,
  * 4096 on current Linux), drained at an accept and a close per stranger,
@@ -79,7 +79,7 @@ struct p2p_peer {
 	 * holds: pending until its AUTH is accepted, then a member slot. */
 	uint32_t ip;
 	int pending_slot, member_slot;
-	uint64_t since; /* uv_now() when the handshake began */
+	uint64_t since;                  /* uv_now() when the handshake began */
 	p2p_peer *pend_prev, *pend_next; /* host->pend_head: oldest first */
 
 	uv_tcp_t tcp;

@@ -121,14 +121,14 @@ uint16_t p2p_host_listen_port(const p2p_host *h);
 /* What the host has done with inbound sockets and handshakes, since it was
  * created: how much a flood of strangers cost it. */
 typedef struct {
-	uint64_t accepted;        /* inbound sockets given a pending slot */
-	uint64_t refused_full;    /* closed at accept: every member slot taken */
-	uint64_t refused_addr;    /* closed at accept: max_pending_per_addr from that address */
-	uint64_t refused_rate;    /* closed at accept: that address is out of handshake tokens */
-	uint64_t evicted;         /* pending sockets closed to make room for a newer one */
-	uint64_t hello_timeouts;  /* pending sockets closed without a whole HELLO in time */
-	uint64_t ephemeral_keys;  /* X25519 key pairs made (one per handshake we answer) */
-	uint64_t key_exchanges;   /* X25519 exchanges done on a peer's HELLO */
+	uint64_t accepted;       /* inbound sockets given a pending slot */
+	uint64_t refused_full;   /* closed at accept: every member slot taken */
+	uint64_t refused_addr;   /* closed at accept: max_pending_per_addr from that address */
+	uint64_t refused_rate;   /* closed at accept: that address is out of handshake tokens */
+	uint64_t evicted;        /* pending sockets closed to make room for a newer one */
+	uint64_t hello_timeouts; /* pending sockets closed without a whole HELLO in time */
+	uint64_t ephemeral_keys; /* X25519 key pairs made (one per handshake we answer) */
+	uint64_t key_exchanges;  /* X25519 exchanges done on a peer's HELLO */
 } p2p_host_stats;
 void p2p_host_get_stats(const p2p_host *h, p2p_host_stats *out);
 /* Closes every session and handle; `cb` runs when all are closed, after

@@ -482,9 +482,8 @@ static size_t feed_hello(p2p_peer *p, const uint8_t *d, size_t n)
 	 * left of handshake_timeout_ms, counted from the accept. */
 	if (!p->outbound) {
 		uint64_t spent = uv_now(h->loop) - p->since;
-		uint64_t left = spent < h->cfg.handshake_timeout_ms
-				    ? h->cfg.handshake_timeout_ms - spent
-				    : 1;
+		uint64_t left =
+		    spent < h->cfg.handshake_timeout_ms ? h->cfg.handshake_timeout_ms - spent : 1;
 
 		uv_timer_start(&p->timer, p2p_peer_on_timer, left, 0);
 		p2p_admit_progress(p);

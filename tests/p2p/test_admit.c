@@ -223,7 +223,8 @@ Test(p2p_admit, a_member_connects_through_a_flood_of_idle_sockets, .timeout = 60
 	cr_assert_gt(st.evicted + st.hello_timeouts, 0);
 	/* Thousands of idle strangers cost the host no crypto at all: its one
 	 * key and one exchange were the member's handshake. */
-	cr_assert_eq(st.ephemeral_keys, 1, "keys made: %llu", (unsigned long long)st.ephemeral_keys);
+	cr_assert_eq(st.ephemeral_keys, 1, "keys made: %llu",
+		     (unsigned long long)st.ephemeral_keys);
 	cr_assert_eq(st.key_exchanges, 1);
 	ph_net_free(&net);
 }
