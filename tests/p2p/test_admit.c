@@ -3,7 +3,8 @@
  * §4, "Before authentication"): a member still connects while thousands of
  * idle sockets from many addresses keep reopening, HELLOs past an
  * address's handshake tokens are refused before any crypto, and the
- * per-address cap, eviction and HELLO deadline each do what they say.
+ * per-address cap, eviction and HELLO deadline each do what they say, and
+ * out of descriptors the listener still drains its backlog.
  *
  * Attackers bind to other addresses of 127.0.0.0/8 (the hosts dial from
  * 127.0.0.1), so each source address stands for one machine.
@@ -419,5 +420,56 @@ Test(p2p_admit, per_address_cap_eviction_and_hello_deadline, .timeout = 20)
 		close(c[i]);
 	}
 	p2p_session_wipe(&s);
+	ph_net_free(&net);
+}
+
+/* ------------------------------------------------ out of descriptors */
+
+Test(p2p_admit, out_of_descriptors_the_backlog_drains_without_spinning, .timeout = 20)
+{
+	ph_net net;
+	struct rlimit rl, saved;
+	int fd[16], dup_fd, closed = 0;
+	p2p_host_stats st;
+
+	cr_assert_eq(ph_net_init(&net, 1, NULL, NULL), FL_OK);
+	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
+	for (int i = 0; i < 16; i++) {
+		fd[i] = stranger(loopback(0, 0, 30 + (unsigned)i), net.hosts[0].port);
+		cr_assert(fd[i] >= 0);
+	}
+	/* The next descriptor number is the count in use (none closed yet):
+	 * allow exactly one more, so the host's second accept hits EMFILE. */
+	dup_fd = dup(0);
+	cr_assert(dup_fd >= 0);
+	close(dup_fd);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	rl = saved;
+	rl.rlim_cur = (rlim_t)dup_fd + 1;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+
+	/* 20 loop turns: the listener must not spin on EMFILE, and every
+	 * socket but the one admitted is accepted and closed. */
+	for (int k = 0; k < 20; k++)
+		uv_run(&net.loop, UV_RUN_NOWAIT);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	p2p_host_get_stats(net.hosts[0].host, &st);
+	cr_assert_eq(st.accepted, 1, "accepted %llu", (unsigned long long)st.accepted);
+	cr_assert_eq(st.refused_full, 15, "shed %llu", (unsigned long long)st.refused_full);
+	ph_run_for(&net, 50);
+	for (int i = 0; i < 16; i++)
+		closed += !open_socket(fd[i]);
+	cr_assert_eq(closed, 15);
+
+	/* With descriptors back, the host admits again. */
+	ph_raw member;
+	fl_seckey sk;
+	fl_pubkey pk;
+	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
+	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_raw_connect(&net, &member, net.hosts[0].port, &sk), FL_OK);
+	ph_raw_close(&member);
+	for (int i = 0; i < 16; i++)
+		close(fd[i]);
 	ph_net_free(&net);
 }
