@@ -13,13 +13,15 @@
  * BLOB_NONE mid-transfer is replaced and the transfer resumes at the next
  * offset; a peer that breaks the protocol or whose bytes miss the hash is
  * blamed (negative return: the host scores it) and the transfer restarts
- * from zero at the next peer.
+ * from zero at the next peer. A peer that sends no chunk for
+ * blob_progress_ms (a member that keeps its link alive but never answers)
+ * is left like one that said BLOB_NONE, and scored lightly.
  *
  * Serving is p2p/blob_serve.c.
  *
  * Re-entrancy: p2p_peer_queue may drop a slow peer, and a host may call
  * p2p_blobs_on_peer_gone from inside it. So a fetch is freed only from its
- * own timer's close callback, and the caller's callback always runs from
+ * timers' close callbacks, and the caller's callback always runs from
  * that timer, never inside p2p_blob_fetch or a host hook.
  */
 #include "p2p/blob_internal.h"
@@ -31,7 +33,9 @@
 struct blob_fetch {
 	blob_fetch *next;
 	p2p_blobs *b;
-	uv_timer_t timer; /* the timeout, then the deferred callback */
+	uv_timer_t timer;    /* the timeout, then the deferred callback */
+	uv_timer_t progress; /* the current peer's deadline for its next chunk */
+	int handles;         /* of the two timers, still open */
 	fl_hash hash;
 	uint64_t max_size;
 	p2p_blob_cb cb;
@@ -50,6 +54,7 @@ struct blob_fetch {
 	int opened;         /* the current peer's first chunk came: window open */
 	int mixed;          /* buf holds bytes of more than one peer */
 	int too_big;        /* some peer announced more than max_size */
+	int stalled;        /* some peer let its progress deadline pass */
 	int done;           /* status set, callback pending on the timer */
 	int status;
 };
@@ -63,6 +68,15 @@ static const fl_hash empty_hash = {{0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x
 
 static void fetch_schedule(blob_fetch *f);
 static void fetch_finish(blob_fetch *f, int status);
+static void progress_expired(uv_timer_t *timer);
+
+/* A chunk from the current peer (or a new peer asked): it has
+ * blob_progress_ms for the next one, else the fetch moves on. */
+static void progress_restart(blob_fetch *f)
+{
+	uv_timer_start(&f->progress, progress_expired, p2p_host_config(f->b->host)->blob_progress_ms,
+		       0);
+}
 
 void p2p_blobs_maybe_free(p2p_blobs *b)
 {
@@ -160,6 +174,7 @@ static int want_send(blob_fetch *f, uint64_t offset, uint32_t credit)
  * total before we commit memory or a window to it. */
 static int fetch_ask(blob_fetch *f)
 {
+	progress_restart(f);
 	f->opened = 0;
 	f->requested = f->received + P2P_BLOB_CHUNK;
 	if (f->have_total && f->requested > f->total)
@@ -190,6 +205,7 @@ static void fetch_leave(blob_fetch *f, int exclude)
 	if (exclude)
 		f->tried[f->n_tried++] = *p2p_peer_id(f->peer);
 	f->peer = NULL;
+	uv_timer_stop(&f->progress);
 	if (f->received > 0)
 		f->mixed = 1;
 }
@@ -226,7 +242,9 @@ static void fetch_schedule(blob_fetch *f)
 		if (best == NULL) {
 			/* All busy: a slot freeing up wakes us (blobs_wake). */
 			if (!untried)
-				fetch_finish(f, f->too_big ? FL_ETOOBIG : FL_ENOTFOUND);
+				fetch_finish(f, f->too_big   ? FL_ETOOBIG
+						: f->stalled ? FL_ETIMEOUT
+							     : FL_ENOTFOUND);
 			return;
 		}
 		f->peer = best;
@@ -248,6 +266,8 @@ static void fetch_closed(uv_handle_t *handle)
 	blob_fetch *f = handle->data;
 	p2p_blobs *b = f->b;
 
+	if (--f->handles > 0)
+		return;
 	fl_free(f->tried);
 	fl_free(f);
 	b->open_handles--;
@@ -272,6 +292,7 @@ static void fetch_deliver(uv_timer_t *timer)
 	fl_sha256_ctx_abort(f->sha);
 	f->sha = NULL;
 	uv_close((uv_handle_t *)&f->timer, fetch_closed);
+	uv_close((uv_handle_t *)&f->progress, fetch_closed);
 	if (!b->closing)
 		blobs_wake(b);
 }
@@ -285,6 +306,7 @@ static void fetch_finish(blob_fetch *f, int status)
 	f->peer = NULL;
 	if (status != FL_OK)
 		fetch_reset(f);
+	uv_timer_stop(&f->progress);
 	uv_timer_stop(&f->timer);
 	uv_timer_start(&f->timer, fetch_deliver, 0, 0);
 }
@@ -296,6 +318,24 @@ static void fetch_timeout(uv_timer_t *timer)
 
 	fetch_finish(f, FL_ETIMEOUT);
 	blobs_wake(b);
+}
+
+/* The current peer keeps its session but sent no chunk in time (it may
+ * never answer WANTs at all): the fetch moves to the next peer, keeping
+ * the bytes so far, and the silence costs the peer a little score. Only a
+ * little: a loaded but honest host can be late too. */
+static void progress_expired(uv_timer_t *timer)
+{
+	blob_fetch *f = timer->data;
+	p2p_peer *p = f->peer;
+
+	if (f->done || p == NULL)
+		return;
+	f->stalled = 1;
+	fetch_leave(f, 1);
+	p2p_peer_penalize(p, BLOB_PENALTY_STALL);
+	fetch_schedule(f);
+	blobs_wake(f->b);
 }
 
 static blob_fetch *fetch_find(p2p_blobs *b, const p2p_peer *p, const fl_hash *hash)
@@ -390,6 +430,7 @@ static int on_chunk(p2p_blobs *b, p2p_peer *p, const uint8_t *body, size_t n)
 	fl_sha256_update(f->sha, m.data, m.n);
 	f->received += m.n;
 	f->opened = 1;
+	progress_restart(f);
 	if (f->received == f->total)
 		return fetch_complete(f);
 	/* Top up once half the window has arrived: the sender never stalls,
@@ -505,9 +546,17 @@ int p2p_blob_fetch(p2p_host *h, const fl_hash *hash, uint64_t max_size, uint32_t
 		fl_free(f);
 		return FL_EIO;
 	}
+	/* Both timers count as one open handle of b; f goes when both closed. */
 	b->open_handles++;
-	f->timer.data = f;
 	f->b = b;
+	f->timer.data = f;
+	f->handles = 1;
+	if (uv_timer_init(p2p_host_loop(h), &f->progress) != 0) {
+		uv_close((uv_handle_t *)&f->timer, fetch_closed);
+		return FL_EIO;
+	}
+	f->handles = 2;
+	f->progress.data = f;
 	f->hash = *hash;
 	f->max_size = max_size < SIZE_MAX ? max_size : SIZE_MAX;
 	f->cb = cb;

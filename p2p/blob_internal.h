@@ -10,6 +10,10 @@
 #define BLOB_WINDOW     P2P_BLOB_MAX_CREDIT
 #define BLOB_PEER_SLOTS 4          /* concurrent transfers per peer, each way */
 #define BLOB_SEND_ROOM  (2u << 20) /* serve only while the peer's queue is below */
+/* Score for letting blob_progress_ms pass without a chunk: light, since a
+ * loaded honest host can be late, but a peer that keeps stalling fetches
+ * reaches the ban score (100 by default) after 20 of them. */
+#define BLOB_PENALTY_STALL 5
 
 typedef struct blob_fetch blob_fetch;
 typedef struct blob_serve blob_serve;

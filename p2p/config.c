@@ -26,4 +26,5 @@ void p2p_config_default(p2p_config *cfg)
 	cfg->ban_score = 100;
 	cfg->ban_ms = 600000;
 	cfg->seen_cache = 65536;
+	cfg->blob_progress_ms = 2000;
 }

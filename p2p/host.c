@@ -38,6 +38,8 @@ static int check_config(const p2p_config *cfg)
 	if (cfg->handshake_burst == 0 || cfg->handshake_burst > 1000000 ||
 	    cfg->handshakes_per_s == 0 || cfg->handshakes_per_s > 1000000)
 		return FL_EINVAL;
+	if (cfg->blob_progress_ms == 0)
+		return FL_EINVAL;
 	if (cfg->backoff_min_ms == 0 || cfg->backoff_min_ms > cfg->backoff_max_ms)
 		return FL_EINVAL;
 	if (cfg->ban_score <= 0 || cfg->seen_cache == 0 || cfg->seen_cache > (1u << 24))

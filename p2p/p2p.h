@@ -87,6 +87,9 @@ typedef struct {
 	int32_t ban_score;             /* default 100 */
 	uint32_t ban_ms;               /* default 600000; also the half-life of scores */
 	uint32_t seen_cache;           /* gossip ids remembered; default 65536 */
+	/* A peer asked for blob chunks that sends none for this long is left
+	 * for the next one (and scored lightly); default 2000. */
+	uint32_t blob_progress_ms;
 
 	/* Is this key a member now? Refused peers are disconnected. Required. */
 	int (*is_member)(void *ctx, const fl_pubkey *id);

@@ -501,6 +501,66 @@ Test(blob, silent_peer_times_out, .timeout = 20)
 	free(data);
 }
 
+/* A member that keeps its session but never answers a WANT (its host runs
+ * on a loop nobody runs, so its socket stays open and it never reads) is
+ * asked first. Without a progress deadline the fetch waited its whole
+ * 15 s timeout; now the honest peer serves it within a few deadlines
+ * (2 s by default), and the silent one is scored. */
+Test(blob, silent_member_cannot_stall_a_fetch, .timeout = 30)
+{
+	const uint64_t size = 300000;
+	uint8_t *data = make_bytes(size, 31);
+	fetch_result r = {0};
+	size_t silent;
+	fl_hash hash;
+	net nt;
+
+	fl_sha256(&hash, data, size);
+	net_keys(&nt, 3);
+	silent = nearer_server(&nt, &hash);
+	add_blob(&nt.nodes[1], data, size, &hash);
+	add_blob(&nt.nodes[2], data, size, &hash);
+	net_start(&nt, (int)silent);
+	nt.pump_side = 0;
+
+	r.expect = data;
+	r.expect_n = size;
+	cr_assert_eq(p2p_blob_fetch(nt.nodes[0].h, &hash, MiB, 15000, fetched, &r), FL_OK);
+	cr_assert(run_until(&nt, fetch_done, &r, 3 * 2000), "the silent peer held the fetch");
+	cr_assert_eq(r.status, FL_OK, "%s", fl_strerror(r.status));
+	cr_assert(r.match);
+	cr_assert_eq(nt.nodes[silent].read_calls, 0, "the silent peer was asked and never ran");
+	cr_assert_eq(nt.nodes[3 - silent].read_bytes, size);
+	cr_assert_eq(p2p_book_score(nt.nodes[0].h, &nt.nodes[silent].pk), 5 /* BLOB_PENALTY_STALL */);
+	cr_assert_eq(p2p_book_score(nt.nodes[0].h, &nt.nodes[3 - silent].pk), 0);
+	cr_assert_eq(r.calls, 1);
+	net_stop(&nt);
+	free(data);
+}
+
+/* The only peer stalls: the fetch ends with FL_ETIMEOUT after the progress
+ * deadline, long before its own timeout. */
+Test(blob, only_peer_stalls_ends_in_timeout, .timeout = 30)
+{
+	uint8_t *data = make_bytes(100000, 32);
+	fetch_result r = {0};
+	fl_hash hash;
+	net nt;
+
+	fl_sha256(&hash, data, 100000);
+	net_keys(&nt, 2);
+	add_blob(&nt.nodes[1], data, 100000, &hash);
+	net_start(&nt, 1);
+	nt.pump_side = 0;
+	cr_assert_eq(p2p_blob_fetch(nt.nodes[0].h, &hash, MiB, 15000, fetched, &r), FL_OK);
+	cr_assert(run_until(&nt, fetch_done, &r, 3 * 2000), "the silent peer held the fetch");
+	cr_assert_eq(r.status, FL_ETIMEOUT, "%s", fl_strerror(r.status));
+	cr_assert_gt(p2p_book_score(nt.nodes[0].h, &nt.nodes[1].pk), 0);
+	cr_assert_eq(r.calls, 1);
+	net_stop(&nt);
+	free(data);
+}
+
 /* The first server leaves once it has read past 8 MiB; by then the fetcher
  * holds at least 4 MiB (it grants at most one 4 MiB window beyond what it
  * has), and the second server resumes there instead of starting over. */
