@@ -14,6 +14,8 @@
  * loaded honest host can be late, but a peer that keeps stalling fetches
  * reaches the ban score (100 by default) after 20 of them. */
 #define BLOB_PENALTY_STALL 5
+/* Score for bytes that missed the hash (as a malformed message costs). */
+#define BLOB_PENALTY_CORRUPT 25
 
 typedef struct blob_fetch blob_fetch;
 typedef struct blob_serve blob_serve;

@@ -27,4 +27,5 @@ void p2p_config_default(p2p_config *cfg)
 	cfg->ban_ms = 600000;
 	cfg->seen_cache = 65536;
 	cfg->blob_progress_ms = 2000;
+	cfg->blob_fetch_peers = P2P_BLOB_FETCH_PEERS_MAX;
 }

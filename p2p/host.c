@@ -38,7 +38,8 @@ static int check_config(const p2p_config *cfg)
 	if (cfg->handshake_burst == 0 || cfg->handshake_burst > 1000000 ||
 	    cfg->handshakes_per_s == 0 || cfg->handshakes_per_s > 1000000)
 		return FL_EINVAL;
-	if (cfg->blob_progress_ms == 0)
+	if (cfg->blob_progress_ms == 0 || cfg->blob_fetch_peers == 0 ||
+	    cfg->blob_fetch_peers > P2P_BLOB_FETCH_PEERS_MAX)
 		return FL_EINVAL;
 	if (cfg->backoff_min_ms == 0 || cfg->backoff_min_ms > cfg->backoff_max_ms)
 		return FL_EINVAL;

@@ -191,9 +191,10 @@ void p2p_blobs_on_peer_gone(p2p_blobs *b, p2p_peer *p);
  * blobs as one open handle until then, so p2p_host_close's callback comes
  * after every fetch's FL_EIO. */
 void p2p_host_blobs_closed(p2p_host *h);
-/* Adds misbehaviour points to an authenticated peer's score (peer.c);
- * blob.c scores peers that stall a fetch. */
-void p2p_peer_penalize(p2p_peer *p, int32_t points);
+/* Adds points to id's score, banning it at ban_score (book.c); blob.c
+ * scores peers that stall a fetch or whose bytes proved wrong after the
+ * chunk that carried them. Returns 1 if the id is now banned. */
+int p2p_book_penalize(p2p_host *h, const fl_pubkey *id, int32_t points);
 /* The host's config and loop, for blob.c. */
 const p2p_config *p2p_host_config(const p2p_host *h);
 uv_loop_t *p2p_host_loop(const p2p_host *h);

@@ -28,6 +28,7 @@
 #define P2P_MAX_FRAME      (1024 * 1024) /* hard maximum of one encrypted frame's payload */
 #define P2P_ADDR_MAX       64            /* "127.0.0.1:26656" */
 #define P2P_BLOB_CHUNK     (64 * 1024)   /* blob chunk payload */
+#define P2P_BLOB_FETCH_PEERS_MAX 4       /* peers one blob fetch draws from at once */
 
 /* Message types. Below P2P_TYPE_APP: p2p's own; from it up: the caller's. */
 enum {
@@ -90,6 +91,9 @@ typedef struct {
 	/* A peer asked for blob chunks that sends none for this long is left
 	 * for the next one (and scored lightly); default 2000. */
 	uint32_t blob_progress_ms;
+	/* Peers one fetch draws from at once, each a range of the blob:
+	 * 1..P2P_BLOB_FETCH_PEERS_MAX; default P2P_BLOB_FETCH_PEERS_MAX. */
+	uint32_t blob_fetch_peers;
 
 	/* Is this key a member now? Refused peers are disconnected. Required. */
 	int (*is_member)(void *ctx, const fl_pubkey *id);
@@ -178,13 +182,19 @@ int p2p_respond(p2p_peer *p, uint64_t id, int status, const void *data, size_t n
 /* --------------------------------------------------------- blobs */
 
 /*
- * Fetch a blob by hash from any connected peer that has it: chunks of
+ * Fetch a blob by hash from the connected peers that have it: chunks of
  * P2P_BLOB_CHUNK with credit-based flow control, sent at low priority so
- * gossip, votes and requests overtake them. The SHA-256 of the whole blob
- * is checked before cb sees it; on a mismatch (or a peer without it) the
- * fetch moves to the next peer. cb gets FL_OK and the bytes (valid during
- * the callback), FL_ENOTFOUND when no peer had a matching blob, or
- * FL_ETOOBIG when a peer announced more than max_size.
+ * gossip, votes and requests overtake them; a large blob is split into
+ * ranges fetched from up to blob_fetch_peers peers at once, and a peer
+ * silent for blob_progress_ms gives its range to another. The SHA-256 of
+ * the whole blob is checked before cb sees it; on a mismatch (or a peer
+ * without it) the fetch moves to other peers, and the peer whose bytes
+ * were wrong is scored. cb gets FL_OK and the bytes (valid during the
+ * callback), FL_ENOTFOUND when no peer had a matching blob, FL_ETOOBIG when
+ * a peer announced more than max_size, FL_ETIMEOUT after timeout_ms or when
+ * the last peer stalled. Memory: the blob (up to max_size), twice that
+ * while a pieced-together copy that missed the hash is kept to find the
+ * peer that lied.
  */
 typedef void (*p2p_blob_cb)(void *arg, int status, const fl_hash *hash, const uint8_t *data,
 			    size_t n);

@@ -59,6 +59,7 @@ struct net {
 	node nodes[MAX_NODES];
 	size_t n;
 	node *close_soon; /* closed from the tick, outside host callbacks */
+	uint32_t fetch_peers; /* config.blob_fetch_peers; 0 = the default */
 };
 
 typedef struct {
@@ -269,6 +270,8 @@ static void net_start(net *nt, int side)
 		cfg.blob_size = blob_size;
 		cfg.blob_read = blob_read;
 		cfg.ctx = me;
+		if (nt->fetch_peers != 0)
+			cfg.blob_fetch_peers = nt->fetch_peers;
 		cr_assert_eq(p2p_host_new(&me->h, me->loop, &cfg), FL_OK);
 		cr_assert_eq(p2p_host_start(me->h), FL_OK);
 	}
@@ -506,7 +509,7 @@ Test(blob, silent_peer_times_out, .timeout = 20)
  * asked first. Without a progress deadline the fetch waited its whole
  * 15 s timeout; now the honest peer serves it within a few deadlines
  * (2 s by default), and the silent one is scored. */
-Test(blob, silent_member_cannot_stall_a_fetch, .timeout = 30)
+Test(blob, silent_member_cannot_stall_a_fetch, .timeout = 20)
 {
 	const uint64_t size = 300000;
 	uint8_t *data = make_bytes(size, 31);
@@ -540,7 +543,7 @@ Test(blob, silent_member_cannot_stall_a_fetch, .timeout = 30)
 
 /* The only peer stalls: the fetch ends with FL_ETIMEOUT after the progress
  * deadline, long before its own timeout. */
-Test(blob, only_peer_stalls_ends_in_timeout, .timeout = 30)
+Test(blob, only_peer_stalls_ends_in_timeout, .timeout = 20)
 {
 	uint8_t *data = make_bytes(100000, 32);
 	fetch_result r = {0};
@@ -563,7 +566,8 @@ Test(blob, only_peer_stalls_ends_in_timeout, .timeout = 30)
 
 /* The first server leaves once it has read past 8 MiB; by then the fetcher
  * holds at least 4 MiB (it grants at most one 4 MiB window beyond what it
- * has), and the second server resumes there instead of starting over. */
+ * has), and the second server resumes there instead of starting over.
+ * (With one peer per fetch; shared fetches are tested below.) */
 static void leave_at_8mib(node *me, uint64_t off, size_t len)
 {
 	(void)len;
@@ -586,6 +590,7 @@ Test(blob, peer_leaving_mid_transfer_is_replaced, .timeout = 20)
 	add_blob(&nt.nodes[1], data, size, &hash);
 	add_blob(&nt.nodes[2], data, size, &hash);
 	nt.nodes[first].on_read = leave_at_8mib;
+	nt.fetch_peers = 1; /* one peer at a time: the second resumes the first */
 	net_start(&nt, -1);
 
 	r.expect = data;
@@ -601,6 +606,107 @@ Test(blob, peer_leaving_mid_transfer_is_replaced, .timeout = 20)
 	cr_assert_lt(nt.nodes[3 - first].read_bytes, size);
 	net_stop(&nt);
 	free(data);
+}
+
+/* A 24 MiB blob that three servers have: the fetcher splits it into
+ * ranges, one per server, each with its own window; every chunk is read
+ * from exactly one server and the bytes are right. */
+Test(blob, three_peers_share_a_large_blob, .timeout = 20)
+{
+	const uint64_t size = 24 * MiB + 77;
+	uint8_t *data = make_bytes(size, 24);
+	fetch_result r = {0};
+	uint64_t sum = 0;
+	unsigned serving = 0;
+	fl_hash hash;
+	net nt;
+
+	fl_sha256(&hash, data, size);
+	net_keys(&nt, 4);
+	for (size_t i = 1; i < 4; i++)
+		add_blob(&nt.nodes[i], data, size, &hash);
+	net_start(&nt, -1);
+
+	r.expect = data;
+	r.expect_n = size;
+	cr_assert_eq(p2p_blob_fetch(nt.nodes[0].h, &hash, size, 15000, fetched, &r), FL_OK);
+	cr_assert(run_until(&nt, fetch_done, &r, 15000), "fetch did not finish");
+	cr_assert_eq(r.status, FL_OK, "%s", fl_strerror(r.status));
+	cr_assert(r.match);
+	for (size_t i = 1; i < 4; i++) {
+		cr_log_info("server %zu: %u chunks", i, nt.nodes[i].read_calls);
+		serving += nt.nodes[i].read_calls > 0;
+		sum += nt.nodes[i].read_bytes;
+		/* Each server read one range, in order (a second range, taken
+		 * over from another, is one more gap at most). */
+		cr_assert_leq(nt.nodes[i].read_gaps, 2);
+	}
+	cr_assert_eq(serving, 3, "every server served a range");
+	cr_assert_eq(sum, size, "each chunk read once");
+	cr_assert_eq(r.calls, 1);
+	net_stop(&nt);
+	free(data);
+}
+
+/* One of three servers flips a bit in every chunk it serves. Its range
+ * makes the pieced-together blob miss the hash, without telling whose
+ * bytes were wrong; the fetcher keeps them aside, fetches from one peer at
+ * a time, and once a copy verifies, blames the peer whose kept chunks
+ * differ from it: the liar, and only the liar. */
+Test(blob, liar_in_a_shared_fetch_is_found, .timeout = 20)
+{
+	const uint64_t size = 6 * MiB + 3;
+	uint8_t *good = make_bytes(size, 6), *bad = make_bytes(size, 6);
+	fetch_result r = {0};
+	fl_hash hash;
+	net nt;
+
+	for (uint64_t off = 100; off < size; off += P2P_BLOB_CHUNK)
+		bad[off] ^= 0x40;
+	fl_sha256(&hash, good, size);
+	net_keys(&nt, 4);
+	/* The liar is the one nearest the hash: it is asked first, and again
+	 * first in the one-at-a-time retry. */
+	{
+		size_t liar = 1;
+
+		for (size_t i = 2; i < 4; i++)
+			for (size_t k = 0; k < FL_HASH_LEN; k++) {
+				uint8_t di = nt.nodes[i].pk.b[k] ^ hash.b[k];
+				uint8_t dl = nt.nodes[liar].pk.b[k] ^ hash.b[k];
+
+				if (di != dl) {
+					if (di < dl)
+						liar = i;
+					break;
+				}
+			}
+		for (size_t i = 1; i < 4; i++)
+			add_blob(&nt.nodes[i], i == liar ? bad : good, size, &hash);
+		net_start(&nt, -1);
+
+		r.expect = good;
+		r.expect_n = size;
+		cr_assert_eq(p2p_blob_fetch(nt.nodes[0].h, &hash, size, 15000, fetched, &r), FL_OK);
+		cr_assert(run_until(&nt, fetch_done, &r, 15000), "fetch did not finish");
+		cr_assert_eq(r.status, FL_OK, "%s", fl_strerror(r.status));
+		cr_assert(r.match);
+		for (size_t i = 1; i < 4; i++) {
+			int32_t score = p2p_book_score(nt.nodes[0].h, &nt.nodes[i].pk);
+
+			cr_log_info("server %zu%s: %u chunks, score %d", i, i == liar ? " (liar)" : "",
+				    nt.nodes[i].read_calls, score);
+			cr_assert(nt.nodes[i].read_calls > 0);
+			if (i == liar)
+				cr_assert_gt(score, 0, "the liar was not scored");
+			else
+				cr_assert_eq(score, 0, "an honest server was scored");
+		}
+	}
+	cr_assert_eq(r.calls, 1);
+	net_stop(&nt);
+	free(good);
+	free(bad);
 }
 
 /* More fetches than the per-peer transfer slots, one of them twice, and
