@@ -709,6 +709,53 @@ Test(blob, liar_in_a_shared_fetch_is_found, .timeout = 20)
 	free(bad);
 }
 
+/* In a shared fetch, one server goes silent after 8 chunks (its loop stops
+ * running: the session stays, nothing more is sent). The rest of its range
+ * goes to the other two after the progress deadline, the blob arrives
+ * whole, and only the silent one is scored. */
+static void stall_after_8(node *me, uint64_t off, size_t len)
+{
+	(void)off;
+	(void)len;
+	if (me->read_calls == 8)
+		me->net->pump_side = 0;
+}
+
+Test(blob, stalled_range_goes_to_the_others, .timeout = 20)
+{
+	const uint64_t size = 12 * MiB + 9;
+	uint8_t *data = make_bytes(size, 12);
+	fetch_result r = {0};
+	fl_hash hash;
+	net nt;
+
+	fl_sha256(&hash, data, size);
+	net_keys(&nt, 4);
+	for (size_t i = 1; i < 4; i++)
+		add_blob(&nt.nodes[i], data, size, &hash);
+	nt.nodes[3].on_read = stall_after_8;
+	net_start(&nt, 3);
+
+	r.expect = data;
+	r.expect_n = size;
+	cr_assert_eq(p2p_blob_fetch(nt.nodes[0].h, &hash, size, 15000, fetched, &r), FL_OK);
+	cr_assert(run_until(&nt, fetch_done, &r, 15000), "fetch did not finish");
+	cr_assert_eq(r.status, FL_OK, "%s", fl_strerror(r.status));
+	cr_assert(r.match);
+	/* It stops at the end of that loop pass, having filled its send
+	 * queue's room (2 MiB, 32 chunks, and one over) at most. */
+	cr_log_info("silent server read %u chunks", nt.nodes[3].read_calls);
+	cr_assert_geq(nt.nodes[3].read_calls, 8);
+	cr_assert_leq(nt.nodes[3].read_calls, 8 + 34);
+	cr_assert(nt.nodes[1].read_calls > 0 && nt.nodes[2].read_calls > 0);
+	cr_assert_eq(p2p_book_score(nt.nodes[0].h, &nt.nodes[3].pk), 5 /* BLOB_PENALTY_STALL */);
+	cr_assert_eq(p2p_book_score(nt.nodes[0].h, &nt.nodes[1].pk), 0);
+	cr_assert_eq(p2p_book_score(nt.nodes[0].h, &nt.nodes[2].pk), 0);
+	cr_assert_eq(r.calls, 1);
+	net_stop(&nt);
+	free(data);
+}
+
 /* More fetches than the per-peer transfer slots, one of them twice, and
  * the empty blob: every callback once, every blob whole. */
 static int all_done(net *nt, void *arg)
