@@ -107,6 +107,7 @@ struct p2p_peer {
 
 	uint64_t bytes_in, bytes_out, msgs_in, msgs_out;
 	uint64_t gossip_in; /* GOSSIP frames received on this link (tests count them) */
+	uint64_t blob_chunks_in;
 	uint32_t silent;    /* ping intervals with nothing received */
 	int rx_since_tick;
 

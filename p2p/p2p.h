@@ -58,6 +58,7 @@ typedef struct {
 	uint64_t msgs_in;
 	uint64_t msgs_out;
 	size_t send_queue_bytes; /* queued, not yet written */
+	uint64_t blob_chunks_in; /* BLOB_CHUNK messages received on this session */
 	int32_t score;           /* misbehaviour score; ban at config.ban_score */
 } p2p_peer_info;
 

@@ -399,8 +399,10 @@ static int dispatch(p2p_peer *p, uint16_t type, const uint8_t *body, size_t n)
 		return p2p_request_on_request(p, body, n);
 	case P2P_TYPE_RESPONSE:
 		return p2p_request_on_response(p, body, n);
-	case P2P_TYPE_BLOB_WANT:
 	case P2P_TYPE_BLOB_CHUNK:
+		p->blob_chunks_in++;
+		/* fall through */
+	case P2P_TYPE_BLOB_WANT:
 	case P2P_TYPE_BLOB_NONE:
 		return h->blobs != NULL ? p2p_blobs_on_message(h->blobs, p, type, body, n) : FL_OK;
 	default:
@@ -669,6 +671,7 @@ void p2p_peer_get_info(const p2p_peer *p, p2p_peer_info *out)
 	out->msgs_in = p->msgs_in;
 	out->msgs_out = p->msgs_out;
 	out->send_queue_bytes = p->queued;
+	out->blob_chunks_in = p->blob_chunks_in;
 	out->score = p->sess.authenticated ? p2p_book_score(p->host, &p->sess.remote_id) : 0;
 }
 

@@ -6,6 +6,7 @@
  * deadline; nothing here measures time.
  */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "p2p/host_internal.h"
@@ -616,7 +617,7 @@ Test(blob, three_peers_share_a_large_blob, .timeout = 20)
 	const uint64_t size = 24 * MiB + 77;
 	uint8_t *data = make_bytes(size, 24);
 	fetch_result r = {0};
-	uint64_t sum = 0;
+	uint64_t sum = 0, chunks = 0;
 	unsigned serving = 0;
 	fl_hash hash;
 	net nt;
@@ -633,6 +634,17 @@ Test(blob, three_peers_share_a_large_blob, .timeout = 20)
 	cr_assert(run_until(&nt, fetch_done, &r, 15000), "fetch did not finish");
 	cr_assert_eq(r.status, FL_OK, "%s", fl_strerror(r.status));
 	cr_assert(r.match);
+	/* The fetcher's own count, per session: chunks from every server. */
+	cr_assert_eq(nt.nodes[0].n_peers, 3);
+	for (size_t i = 0; i < 3; i++) {
+		p2p_peer_info info;
+
+		p2p_peer_get_info(nt.nodes[0].peers[i], &info);
+		cr_log_info("chunks from peer %zu: %" PRIu64, i, info.blob_chunks_in);
+		cr_assert_gt(info.blob_chunks_in, 0);
+		chunks += info.blob_chunks_in;
+	}
+	cr_assert_eq(chunks, (size + P2P_BLOB_CHUNK - 1) / P2P_BLOB_CHUNK, "each chunk once");
 	for (size_t i = 1; i < 4; i++) {
 		cr_log_info("server %zu: %u chunks", i, nt.nodes[i].read_calls);
 		serving += nt.nodes[i].read_calls > 0;
