@@ -425,9 +425,7 @@ static void fetch_schedule(blob_fetch *f)
 	/* Nobody is working on it: a peer free now was adopted above, so only
 	 * busy peers (a slot freeing up wakes us, blobs_wake) or none are left. */
 	if (pick_peer(f, &untried) == NULL && !untried)
-		fetch_finish(f, f->too_big   ? FL_ETOOBIG
-				: f->stalled ? FL_ETIMEOUT
-					     : FL_ENOTFOUND);
+		fetch_finish(f, f->too_big ? FL_ETOOBIG : f->stalled ? FL_ETIMEOUT : FL_ENOTFOUND);
 }
 
 /* Fetches waiting for a peer get a chance whenever one may have freed. */

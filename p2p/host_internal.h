@@ -107,9 +107,10 @@ struct p2p_peer {
 
 	uint64_t bytes_in, bytes_out, msgs_in, msgs_out;
 	uint64_t gossip_in; /* GOSSIP frames received on this link (tests count them) */
-	uint64_t blob_chunks_in;
 	uint32_t silent;    /* ping intervals with nothing received */
 	int rx_since_tick;
+	/* BLOB_CHUNK frames received on this link (p2p_peer_info). */
+	uint64_t blob_chunks_in;
 
 	p2p_pending *pending; /* requests waiting for this peer's response */
 };

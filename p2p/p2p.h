@@ -28,7 +28,9 @@
 #define P2P_MAX_FRAME      (1024 * 1024) /* hard maximum of one encrypted frame's payload */
 #define P2P_ADDR_MAX       64            /* "127.0.0.1:26656" */
 #define P2P_BLOB_CHUNK     (64 * 1024)   /* blob chunk payload */
-#define P2P_BLOB_FETCH_PEERS_MAX 4       /* peers one blob fetch draws from at once */
+
+/* Peers one blob fetch draws from at once, at most. */
+#define P2P_BLOB_FETCH_PEERS_MAX 4
 
 /* Message types. Below P2P_TYPE_APP: p2p's own; from it up: the caller's. */
 enum {

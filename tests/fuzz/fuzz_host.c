@@ -199,7 +199,7 @@ static int peer_write(fuzz_ctx *c, const uint8_t *p, size_t n)
  * discarded after. 0 once the host has closed the connection. */
 static int peer_read(fuzz_ctx *c, int keep)
 {
-	uint8_t scratch[65536];
+	static uint8_t scratch[65536]; /* discarded: never read */
 
 	while (c->fd >= 0) {
 		uint8_t *dst = keep ? c->in + c->in_n : scratch;
@@ -268,8 +268,8 @@ static int peer_send(fuzz_ctx *c, uint16_t type, const uint8_t *body, size_t n)
  * open on both sides (the host opens it on our first message: a PING). */
 static int peer_handshake(fuzz_ctx *c)
 {
-	uint8_t hello[P2P_HELLO_MAX], auth[P2P_AUTH_LEN], frame[P2P_LEN_PREFIX + P2P_AUTH_LEN +
-								  P2P_TAG_LEN];
+	uint8_t hello[P2P_HELLO_MAX], auth[P2P_AUTH_LEN],
+	    frame[P2P_LEN_PREFIX + P2P_AUTH_LEN + P2P_TAG_LEN];
 	uint8_t plain[P2P_AUTH_LEN];
 	size_t n, hello_n, ct_len;
 

@@ -59,7 +59,7 @@ struct net {
 	uv_timer_t tick;
 	node nodes[MAX_NODES];
 	size_t n;
-	node *close_soon; /* closed from the tick, outside host callbacks */
+	node *close_soon;     /* closed from the tick, outside host callbacks */
 	uint32_t fetch_peers; /* config.blob_fetch_peers; 0 = the default */
 };
 
@@ -535,7 +535,8 @@ Test(blob, silent_member_cannot_stall_a_fetch, .timeout = 20)
 	cr_assert(r.match);
 	cr_assert_eq(nt.nodes[silent].read_calls, 0, "the silent peer was asked and never ran");
 	cr_assert_eq(nt.nodes[3 - silent].read_bytes, size);
-	cr_assert_eq(p2p_book_score(nt.nodes[0].h, &nt.nodes[silent].pk), 5 /* BLOB_PENALTY_STALL */);
+	cr_assert_eq(p2p_book_score(nt.nodes[0].h, &nt.nodes[silent].pk),
+		     5 /* BLOB_PENALTY_STALL */);
 	cr_assert_eq(p2p_book_score(nt.nodes[0].h, &nt.nodes[3 - silent].pk), 0);
 	cr_assert_eq(r.calls, 1);
 	net_stop(&nt);
@@ -706,8 +707,8 @@ Test(blob, liar_in_a_shared_fetch_is_found, .timeout = 20)
 		for (size_t i = 1; i < 4; i++) {
 			int32_t score = p2p_book_score(nt.nodes[0].h, &nt.nodes[i].pk);
 
-			cr_log_info("server %zu%s: %u chunks, score %d", i, i == liar ? " (liar)" : "",
-				    nt.nodes[i].read_calls, score);
+			cr_log_info("server %zu%s: %u chunks, score %d", i,
+				    i == liar ? " (liar)" : "", nt.nodes[i].read_calls, score);
 			cr_assert(nt.nodes[i].read_calls > 0);
 			if (i == liar)
 				cr_assert_gt(score, 0, "the liar was not scored");
