@@ -12,6 +12,10 @@
  *   even: a valid handshake first, then a sequence of operations, each
  *         u8 op, u16 LE length, that many bytes (fewer at the end):
  *           op 0xEF    the bytes raw on the socket (broken frames, bad MACs)
+ *           op 0xEE    a BLOB_CHUNK of the blob the host fetches, built here
+ *                      (chunks are too large for an input): byte 0 picks
+ *                      the chunk, byte 1 bit 0 flips a byte of it, bit 1
+ *                      announces a wrong total
  *           op >= 0xF0 an application message of type P2P_TYPE_APP + (op & 15)
  *           otherwise  a message of type op % 10 (0 is unknown), sealed
  *                      correctly so that it reaches the message handlers.
@@ -39,7 +43,8 @@
 #define SPINS_END    32
 #define SPINS_WAIT   2000 /* for the handshake: each spin waits <= 1 ms */
 #define SERVED_SIZE  (3 * P2P_BLOB_CHUNK + 100)
-#define FETCHED_SIZE 100
+#define FETCHED_SIZE (5 * P2P_BLOB_CHUNK + 7)
+#define SEND_MAX     (P2P_BLOB_CHUNK + 256) /* a chunk and its header */
 
 static void check(int cond)
 {
@@ -61,6 +66,8 @@ typedef struct {
 	int requests, response_calls;
 	fl_hash served_hash, fetched_hash;
 	uint8_t served[SERVED_SIZE];
+	uint8_t fetched[FETCHED_SIZE];
+	fl_writer out; /* a BLOB_CHUNK body */
 } fuzz_ctx;
 
 /* ---------------------------------------------------- host callbacks */
@@ -253,10 +260,11 @@ static int peer_connect(fuzz_ctx *c)
 /* Seals one plaintext message and writes it. */
 static int peer_send(fuzz_ctx *c, uint16_t type, const uint8_t *body, size_t n)
 {
-	static uint8_t plain[P2P_MSG_HEADER + 65536];
-	static uint8_t frame[P2P_LEN_PREFIX + P2P_MSG_HEADER + 65536 + P2P_TAG_LEN];
+	/* Scratch, rewritten whole by every call. */
+	static uint8_t plain[P2P_MSG_HEADER + SEND_MAX];
+	static uint8_t frame[P2P_LEN_PREFIX + P2P_MSG_HEADER + SEND_MAX + P2P_TAG_LEN];
 
-	check(n <= 65536);
+	check(n <= SEND_MAX);
 	p2p_msg_header(plain, type);
 	if (n > 0)
 		memcpy(plain + P2P_MSG_HEADER, body, n);
@@ -301,6 +309,28 @@ static int peer_handshake(fuzz_ctx *c)
 	return p2p_peer_count(c->h) == 1;
 }
 
+/* A chunk of the blob the host fetches, right or spoiled as asked. */
+static int peer_send_chunk(fuzz_ctx *c, const uint8_t *arg, size_t n)
+{
+	const size_t chunks = (FETCHED_SIZE + P2P_BLOB_CHUNK - 1) / P2P_BLOB_CHUNK;
+	uint8_t pick = n > 0 ? arg[0] : 0, how = n > 1 ? arg[1] : 0;
+	uint64_t off = (uint64_t)(pick % chunks) * P2P_BLOB_CHUNK;
+	size_t len = FETCHED_SIZE - off < P2P_BLOB_CHUNK ? FETCHED_SIZE - off : P2P_BLOB_CHUNK;
+	p2p_blob_chunk_msg m;
+	int ok;
+
+	c->fetched[off] ^= how & 1;
+	m = (p2p_blob_chunk_msg){c->fetched_hash, FETCHED_SIZE + (how & 2), off, c->fetched + off,
+				 len};
+	c->out.len = 0;
+	c->out.err = 0;
+	check(p2p_blob_chunk_encode(&c->out, &m) == FL_OK);
+	check(fl_writer_finish(&c->out) == FL_OK);
+	c->fetched[off] ^= how & 1;
+	ok = peer_send(c, P2P_TYPE_BLOB_CHUNK, c->out.buf, c->out.len);
+	return ok;
+}
+
 /* Runs the operations in data[0..size) against the open session. */
 static void peer_ops(fuzz_ctx *c, const uint8_t *data, size_t size)
 {
@@ -314,6 +344,8 @@ static void peer_ops(fuzz_ctx *c, const uint8_t *data, size_t size)
 			n = size;
 		if (op == 0xEF)
 			peer_write(c, data, n);
+		else if (op == 0xEE)
+			peer_send_chunk(c, data, n);
 		else if (op >= 0xF0)
 			peer_send(c, (uint16_t)(P2P_TYPE_APP + (op & 15)), data, n);
 		else
@@ -331,7 +363,6 @@ static void peer_ops(fuzz_ctx *c, const uint8_t *data, size_t size)
 
 static void ctx_init(fuzz_ctx *c)
 {
-	static const uint8_t fetched_blob[FETCHED_SIZE] = {'f', 'u', 'z', 'z'};
 	p2p_config cfg;
 	fl_seckey host_sk;
 
@@ -340,10 +371,13 @@ static void ctx_init(fuzz_ctx *c)
 	for (size_t i = 0; i < SERVED_SIZE; i++)
 		c->served[i] = (uint8_t)(i * 131 + (i >> 8));
 	fl_sha256(&c->served_hash, c->served, SERVED_SIZE);
-	fl_sha256(&c->fetched_hash, fetched_blob, FETCHED_SIZE);
+	for (size_t i = 0; i < FETCHED_SIZE; i++)
+		c->fetched[i] = (uint8_t)(i * 7 + (i >> 16));
+	fl_sha256(&c->fetched_hash, c->fetched, FETCHED_SIZE);
 	check(fl_key_generate(&c->sk, &c->pk) == FL_OK);
 	check(fl_key_generate(&host_sk, &c->host_pk) == FL_OK);
 	check(uv_loop_init(&c->loop) == 0);
+	fl_writer_init(&c->out, SEND_MAX);
 
 	p2p_config_default(&cfg);
 	cfg.identity = host_sk;
@@ -377,6 +411,7 @@ static void ctx_free(fuzz_ctx *c)
 	check(c->fetch_calls == c->fetches && c->response_calls == c->requests);
 	check(uv_run(&c->loop, UV_RUN_DEFAULT) == 0);
 	check(uv_loop_close(&c->loop) == 0);
+	fl_writer_free(&c->out);
 	p2p_session_wipe(&c->sess);
 	fl_wipe(&c->sk, sizeof(c->sk));
 }

@@ -756,10 +756,10 @@ Test(blob, stalled_range_goes_to_the_others, .timeout = 20)
 	cr_assert_eq(r.status, FL_OK, "%s", fl_strerror(r.status));
 	cr_assert(r.match);
 	/* It stops at the end of that loop pass, having filled its send
-	 * queue's room (2 MiB, 32 chunks, and one over) at most. */
+	 * queue's room (2 MiB, 32 chunks) at most: far from all it was asked. */
 	cr_log_info("silent server read %u chunks", nt.nodes[3].read_calls);
 	cr_assert_geq(nt.nodes[3].read_calls, 8);
-	cr_assert_leq(nt.nodes[3].read_calls, 8 + 34);
+	cr_assert_lt(nt.nodes[3].read_bytes, size / 2);
 	cr_assert(nt.nodes[1].read_calls > 0 && nt.nodes[2].read_calls > 0);
 	cr_assert_eq(p2p_book_score(nt.nodes[0].h, &nt.nodes[3].pk), 5 /* BLOB_PENALTY_STALL */);
 	cr_assert_eq(p2p_book_score(nt.nodes[0].h, &nt.nodes[1].pk), 0);
