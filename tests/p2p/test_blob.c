@@ -769,6 +769,47 @@ Test(blob, stalled_range_goes_to_the_others, .timeout = 20)
 	free(data);
 }
 
+/* In a shared fetch, one server's host closes after it has read 8 chunks:
+ * the rest of its range goes to the other two and nobody is scored. */
+static void leave_after_8(node *me, uint64_t off, size_t len)
+{
+	(void)off;
+	(void)len;
+	if (me->read_calls == 8 && !me->closed && me->net->close_soon == NULL)
+		me->net->close_soon = me;
+}
+
+Test(blob, departed_peers_range_goes_to_the_others, .timeout = 20)
+{
+	const uint64_t size = 12 * MiB + 9;
+	uint8_t *data = make_bytes(size, 13);
+	fetch_result r = {0};
+	fl_hash hash;
+	net nt;
+
+	fl_sha256(&hash, data, size);
+	net_keys(&nt, 4);
+	for (size_t i = 1; i < 4; i++)
+		add_blob(&nt.nodes[i], data, size, &hash);
+	nt.nodes[2].on_read = leave_after_8;
+	net_start(&nt, -1);
+
+	r.expect = data;
+	r.expect_n = size;
+	cr_assert_eq(p2p_blob_fetch(nt.nodes[0].h, &hash, size, 15000, fetched, &r), FL_OK);
+	cr_assert(run_until(&nt, fetch_done, &r, 15000), "fetch did not finish");
+	cr_assert_eq(r.status, FL_OK, "%s", fl_strerror(r.status));
+	cr_assert(r.match);
+	cr_assert(nt.nodes[2].closed);
+	cr_assert_lt(nt.nodes[2].read_bytes, size / 2);
+	cr_assert(nt.nodes[1].read_calls > 0 && nt.nodes[3].read_calls > 0);
+	for (size_t i = 1; i < 4; i++)
+		cr_assert_eq(p2p_book_score(nt.nodes[0].h, &nt.nodes[i].pk), 0);
+	cr_assert_eq(r.calls, 1);
+	net_stop(&nt);
+	free(data);
+}
+
 /* More fetches than the per-peer transfer slots, one of them twice, and
  * the empty blob: every callback once, every blob whole. */
 static int all_done(net *nt, void *arg)
