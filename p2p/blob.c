@@ -485,7 +485,12 @@ static void fetch_finish(blob_fetch *f, int status)
 		return;
 	if (status != FL_OK)
 		attempt_reset(f);
-	uv_timer_start(&f->timer, fetch_deliver, 0, 0);
+	/* 1 ms, not 0: libuv runs a timer started from a timer callback in the
+	 * same pass when it is already due, so a fetch retried from its own
+	 * callback with nothing to ask would complete, and be retried, again and
+	 * again inside one loop iteration. A timer due 1 ms after the loop's
+	 * cached time waits for the next iteration, whose poll lets I/O run. */
+	uv_timer_start(&f->timer, fetch_deliver, 1, 0);
 }
 
 static void fetch_timeout(uv_timer_t *timer)

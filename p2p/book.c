@@ -154,7 +154,7 @@ static void schedule(p2p_host *h)
 	p2p_book *b = &h->book;
 	uint64_t now = now_ms(h), due = UINT64_MAX;
 
-	if (!b->timer_open || h->closing)
+	if (!b->timer_open || !h->started || h->closing)
 		return;
 	for (size_t i = 0; i < P2P_BOOK_MAX; i++)
 		if (wants_dial(h, &b->entries[i]) && b->entries[i].due < due)
@@ -182,7 +182,7 @@ static void on_tick(uv_timer_t *t)
 	schedule(h);
 }
 
-void p2p_book_start(p2p_host *h)
+void p2p_book_open(p2p_host *h)
 {
 	int rc = uv_timer_init(h->loop, &h->book.timer);
 
@@ -191,6 +191,10 @@ void p2p_book_start(p2p_host *h)
 	h->book.timer.data = h;
 	h->book.timer_open = 1;
 	h->handles++;
+}
+
+void p2p_book_start(p2p_host *h)
+{
 	schedule(h);
 }
 

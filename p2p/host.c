@@ -82,6 +82,8 @@ int p2p_host_new(p2p_host **out, uv_loop_t *loop, const p2p_config *cfg)
 	if ((rc = p2p_blobs_new(&h->blobs, h)) != FL_OK)
 		goto cleanup;
 	h->handles++; /* the blobs, until p2p_host_blobs_closed */
+	/* Last: a uv handle cannot be taken back without a loop turn. */
+	p2p_book_open(h);
 	*out = h;
 	return FL_OK;
 

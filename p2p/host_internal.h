@@ -232,6 +232,10 @@ int p2p_peer_queue_raw(p2p_peer *p, p2p_prio prio, const uint8_t *head, size_t h
 int p2p_book_init(p2p_book *b, p2p_host *h) FL_MUST_CHECK;
 void p2p_book_close(p2p_book *b);
 void p2p_book_free(p2p_book *b);
+/* The book's timer, opened last in p2p_host_new: with it open, closing
+ * even a host never started calls back from the loop, never from inside
+ * p2p_host_close. */
+void p2p_book_open(p2p_host *h);
 void p2p_book_start(p2p_host *h);
 void p2p_book_on_dial_failed(p2p_host *h, p2p_book_entry *e);
 /* A dial not made by the book (p2p_dial): ties it to the idle entry for its

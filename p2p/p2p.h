@@ -13,6 +13,14 @@
  * returns; copy its id if you need it longer. Buffers passed to callbacks are
  * valid only during the callback. Send functions copy what they are given.
  *
+ * The callback promise (libuv's), for every function here that takes a
+ * callback (p2p_host_close, p2p_request, p2p_blob_fetch): if it returns an
+ * error, the callback is never called; otherwise the callback is called
+ * exactly once, never before the function has returned, and from a later
+ * loop iteration than the one that called it whenever the outcome is known
+ * at once (no peer to ask, an empty blob), so a caller that retries from
+ * its callback cannot spin the loop.
+ *
  * This is the only header another module may include from p2p/.
  */
 #ifndef FEDLEDGER_P2P_H
@@ -141,8 +149,8 @@ typedef struct {
 	uint64_t key_exchanges;  /* X25519 exchanges done on a peer's HELLO */
 } p2p_host_stats;
 void p2p_host_get_stats(const p2p_host *h, p2p_host_stats *out);
-/* Closes every session and handle; `cb` runs when all are closed, after
- * which the host is freed. */
+/* Closes every session and handle; `cb` (may be NULL) runs from the loop
+ * when all are closed, after which the host is freed. */
 void p2p_host_close(p2p_host *h, void (*cb)(void *arg), void *arg);
 
 /* A peer to keep connected: redialled with backoff whenever the session
