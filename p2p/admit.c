@@ -322,4 +322,5 @@ void p2p_host_get_stats(const p2p_host *h, p2p_host_stats *out)
 {
 	assert(h != NULL && out != NULL);
 	*out = h->stats;
+	out->queued_bytes = h->queued; /* kept by peer.c's send queues */
 }

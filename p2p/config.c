@@ -18,6 +18,7 @@ void p2p_config_default(p2p_config *cfg)
 	cfg->handshake_burst = 8;
 	cfg->handshakes_per_s = 4;
 	cfg->max_send_queue = (size_t)64 * 1024 * 1024;
+	cfg->max_queued_total = (size_t)256 * 1024 * 1024;
 	cfg->max_frame = P2P_MAX_FRAME;
 	cfg->handshake_timeout_ms = 5000;
 	cfg->ping_interval_ms = 10000;

@@ -26,8 +26,9 @@ static int check_config(const p2p_config *cfg)
 		return FL_EINVAL;
 	if (cfg->max_frame < P2P_AUTH_LEN || cfg->max_frame > P2P_MAX_FRAME)
 		return FL_EINVAL;
-	/* A queue must hold at least one full frame. */
-	if (cfg->max_send_queue < (size_t)cfg->max_frame + P2P_LEN_PREFIX + P2P_TAG_LEN)
+	/* A queue, and the host's, must hold at least one full frame. */
+	if (cfg->max_send_queue < P2P_OUT_COST((size_t)cfg->max_frame) ||
+	    cfg->max_queued_total < cfg->max_send_queue)
 		return FL_EINVAL;
 	if (cfg->handshake_timeout_ms == 0 || cfg->ping_interval_ms == 0)
 		return FL_EINVAL;

@@ -36,6 +36,21 @@
  * closes the session and charges nobody. A malformed or unknown message may
  * be a version mismatch, so four of them make a ban. */
 #define P2P_PENALTY_MALFORMED 25
+/* A member that makes us hold its bytes: a send queue over its budget or
+ * over its share of the host-wide cap (a slow-peer drop), and each message
+ * past a rate limit (PING/PONG, gossip, a duplicate flood). The session
+ * stays open for floods (the excess is dropped unread); the ban closes it,
+ * and the score lives in the book, by key, across reconnects. */
+#define P2P_PENALTY_SLOW   20
+#define P2P_PENALTY_FLOOD  5
+#define P2P_PINGS_PER_TICK 4 /* PING + PONG frames a peer may send per ping interval */
+
+/* What one queued message costs us: its p2p_out header, the allocator's
+ * own header for it (glibc: 16 bytes, rounded to 16), and the plaintext;
+ * counted instead of the wire bytes, since a 3-byte PONG holds ~48 bytes
+ * of heap. */
+#define P2P_ALLOC_OVERHEAD 16
+#define P2P_OUT_COST(pn)   (sizeof(p2p_out) + P2P_ALLOC_OVERHEAD + (pn))
 
 /* ------------------------------------------------------------- peers */
 
@@ -98,7 +113,7 @@ struct p2p_peer {
 
 	/* Writing: queues by priority, and the batch being written. */
 	p2p_out *q_head[2], *q_tail[2];
-	size_t queued; /* frame bytes queued and in flight */
+	size_t queued; /* bytes held: queued messages (p2p_out_cost) and the batch in flight */
 	uint8_t *wbuf;
 	size_t wbuf_cap, wbuf_len;
 	int writing;
@@ -111,6 +126,8 @@ struct p2p_peer {
 	int rx_since_tick;
 	/* BLOB_CHUNK frames received on this link (p2p_peer_info). */
 	uint64_t blob_chunks_in;
+	uint64_t ping_tick_at; /* uv_now() the current PING/PONG window began */
+	uint32_t pings;        /* PING and PONG frames received in it */
 
 	p2p_pending *pending; /* requests waiting for this peer's response */
 };
@@ -193,6 +210,7 @@ struct p2p_host {
 	uint8_t *rbuf;  /* P2P_READ_BUF: every socket reads into it in turn */
 	uint64_t next_request_id;
 	uint64_t dials; /* TCP connects started (tests count them) */
+	size_t queued;  /* every peer's queued bytes (cfg.max_queued_total) */
 
 	size_t handles; /* uv handles open; the host is freed at 0 once closing */
 	int started;
@@ -225,6 +243,9 @@ void p2p_peer_begin(p2p_peer *p);
 void p2p_peer_on_timer(uv_timer_t *t);
 void p2p_peer_close(p2p_peer *p);
 void p2p_peer_penalize(p2p_peer *p, int32_t points);
+/* A flood or rate-limit excess: scores the key and closes the session only
+ * once the score has banned it. Returns 1 if it did. */
+int p2p_peer_flooded(p2p_peer *p, int32_t points, const char *why);
 int p2p_peer_queue_raw(p2p_peer *p, p2p_prio prio, const uint8_t *head, size_t head_n,
 		       const uint8_t *body, size_t n, int clear) FL_MUST_CHECK;
 

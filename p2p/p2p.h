@@ -90,7 +90,12 @@ typedef struct {
 	uint32_t hello_timeout_ms;     /* an inbound socket's whole HELLO; default 2000 */
 	uint32_t handshake_burst;      /* inbound handshakes per IPv4 address: a token */
 	uint32_t handshakes_per_s;     /* bucket of this size and refill; default 8, 4 */
-	size_t max_send_queue; /* bytes per peer before it is dropped as slow; default 64 MiB */
+	/* Bytes a peer's queued messages may hold (header, allocation and
+	 * plaintext each) before it is dropped as slow (scored); default 64 MiB. */
+	size_t max_send_queue;
+	/* All peers' queued bytes together; a send that would pass it drops the
+	 * peer holding the most (scored). Default 256 MiB. */
+	size_t max_queued_total;
 	uint32_t max_frame;    /* <= P2P_MAX_FRAME; default P2P_MAX_FRAME */
 	uint32_t handshake_timeout_ms; /* default 5000 */
 	uint32_t ping_interval_ms;     /* default 10000; a peer silent 3 intervals is dropped */
@@ -137,7 +142,7 @@ int p2p_host_start(p2p_host *h) FL_MUST_CHECK;
 uint16_t p2p_host_listen_port(const p2p_host *h);
 
 /* What the host has done with inbound sockets and handshakes, since it was
- * created: how much a flood of strangers cost it. */
+ * created (how much a flood of strangers cost it), and what it holds. */
 typedef struct {
 	uint64_t accepted;       /* inbound sockets given a pending slot */
 	uint64_t refused_full;   /* closed at accept: every member slot taken */
@@ -147,6 +152,11 @@ typedef struct {
 	uint64_t hello_timeouts; /* pending sockets closed without a whole HELLO in time */
 	uint64_t ephemeral_keys; /* X25519 key pairs made (one per handshake we answer) */
 	uint64_t key_exchanges;  /* X25519 exchanges done on a peer's HELLO */
+	/* What members make it hold (docs/p2p.md §4, "Sending"). */
+	size_t queued_bytes; /* every peer's send queue now, as max_queued_total counts it */
+	size_t queued_peak;  /* the most queued_bytes has been */
+	uint64_t slow_drops; /* peers dropped for their send queue */
+	uint64_t floods;     /* messages dropped past a rate limit */
 } p2p_host_stats;
 void p2p_host_get_stats(const p2p_host *h, p2p_host_stats *out);
 /* Closes every session and handle; `cb` (may be NULL) runs from the loop

@@ -11,8 +11,9 @@
  * Writing: plaintext messages wait in a high and a low queue and are sealed
  * only when they go to the wire, in the order they go, so the counter nonces
  * match what the remote expects although high messages overtake low ones.
- * Queued bytes are bounded by max_send_queue: past it the peer is dropped as
- * slow instead of being buffered without limit.
+ * Queued bytes, counted at their heap cost (P2P_OUT_COST), are bounded by
+ * max_send_queue per peer and max_queued_total per host: past either a peer
+ * is dropped as slow and scored, instead of being buffered without limit.
  *
  * A dropped peer is not freed at once: its handles close first, and its
  * on_peer(…, 0), pending-request failures and blob hand-over happen in the
@@ -125,6 +126,9 @@ void p2p_peer_close(p2p_peer *p)
 	else
 		p2p_admit_release(p);
 	p->state = P2P_PEER_CLOSING;
+	/* Its queue is freed in the last close callback, a loop turn away, and
+	 * nothing is queued or written meanwhile: it no longer counts. */
+	h->queued -= p->queued;
 	uv_close((uv_handle_t *)&p->tcp, on_handle_closed);
 	uv_close((uv_handle_t *)&p->timer, on_handle_closed);
 }
@@ -150,12 +154,66 @@ static void misbehaved(p2p_peer *p, int32_t points, const char *why)
 	p2p_peer_close(p);
 }
 
+int p2p_peer_flooded(p2p_peer *p, int32_t points, const char *why)
+{
+	p->host->stats.floods++;
+	if (p->state == P2P_PEER_CLOSING || !p->sess.authenticated ||
+	    !p2p_book_penalize(p->host, &p->sess.remote_id, points))
+		return 0;
+	misbehaved(p, 0, why);
+	return 1;
+}
+
 /* ---------------------------------------------------------- writing */
+
+static void dropped_as_slow(p2p_peer *p, const char *why)
+{
+	p->host->stats.slow_drops++;
+	misbehaved(p, P2P_PENALTY_SLOW, why);
+}
+
+/* The open peer holding the most queued bytes. */
+static p2p_peer *largest_queue(p2p_host *h)
+{
+	p2p_peer *big = NULL;
+
+	for (p2p_peer *q = h->peers; q != NULL; q = q->next)
+		if (q->state != P2P_PEER_CLOSING && (big == NULL || q->queued > big->queued))
+			big = q;
+	return big;
+}
+
+/*
+ * Room for cost more bytes in p's queue, or FL_EIO with p dropped. Over the
+ * host-wide cap the peer holding the most goes, so one member that stops
+ * reading cannot make us drop the others that do: each victim frees at
+ * least as much as p holds, and the loop ends once p is the largest.
+ */
+static int make_room(p2p_peer *p, size_t cost)
+{
+	const p2p_config *cfg = &p->host->cfg;
+	p2p_host *h = p->host;
+
+	if (cost > cfg->max_send_queue || p->queued > cfg->max_send_queue - cost) {
+		dropped_as_slow(p, "send queue over max_send_queue, dropped as slow");
+		return FL_EIO;
+	}
+	while (cost > cfg->max_queued_total || h->queued > cfg->max_queued_total - cost) {
+		p2p_peer *big = largest_queue(h);
+		if (big == NULL || big == p || big->queued <= p->queued) {
+			dropped_as_slow(p, "host send queues over max_queued_total, dropped as slow");
+			return FL_EIO;
+		}
+		dropped_as_slow(big, "host send queues over max_queued_total, dropped as slow");
+	}
+	return FL_OK;
+}
 
 int p2p_peer_queue_raw(p2p_peer *p, p2p_prio prio, const uint8_t *head, size_t head_n,
 		       const uint8_t *body, size_t n, int clear)
 {
 	const p2p_config *cfg = &p->host->cfg;
+	p2p_host *h = p->host;
 	size_t pn, cost;
 	p2p_out *o;
 
@@ -166,13 +224,9 @@ int p2p_peer_queue_raw(p2p_peer *p, p2p_prio prio, const uint8_t *head, size_t h
 	if (n > cfg->max_frame || head_n > cfg->max_frame - n)
 		return FL_ETOOBIG;
 	pn = head_n + n;
-	cost = pn + (clear ? 0 : FRAME_OVERHEAD);
-	if (cost > cfg->max_send_queue || p->queued > cfg->max_send_queue - cost) {
-		fl_log(FL_LOG_INFO, "p2p", "peer %s: send queue over %zu bytes, dropped as slow",
-		       p->addr, cfg->max_send_queue);
-		p2p_peer_close(p);
+	cost = P2P_OUT_COST(pn);
+	if (make_room(p, cost) != FL_OK)
 		return FL_EIO;
-	}
 	o = fl_malloc(sizeof(*o) + pn);
 	if (o == NULL)
 		return FL_ENOMEM;
@@ -189,6 +243,9 @@ int p2p_peer_queue_raw(p2p_peer *p, p2p_prio prio, const uint8_t *head, size_t h
 		p->q_head[prio] = o;
 	p->q_tail[prio] = o;
 	p->queued += cost;
+	h->queued += cost;
+	if (h->queued > h->stats.queued_peak)
+		h->stats.queued_peak = h->queued;
 	start_write(p);
 	return FL_OK;
 }
@@ -228,6 +285,7 @@ static void on_write(uv_write_t *req, int status)
 	p->bytes_out += p->wbuf_len;
 	p->msgs_out += p->write_msgs;
 	p->queued -= p->wbuf_len;
+	p->host->queued -= p->wbuf_len;
 	p->wbuf_len = 0;
 	start_write(p);
 }
@@ -279,6 +337,9 @@ static void start_write(p2p_peer *p)
 			p->wbuf_cap = cap;
 		}
 		o = dequeue(p);
+		/* From here it holds its frame's bytes in wbuf, not the message. */
+		p->queued = p->queued - P2P_OUT_COST(o->n) + frame;
+		p->host->queued = p->host->queued - P2P_OUT_COST(o->n) + frame;
 		if (o->clear) {
 			memcpy(p->wbuf + len, o->data, o->n);
 		} else if (p2p_frame_seal(&p->sess, p->wbuf + len, o->data, o->n) != FL_OK) {
@@ -374,6 +435,27 @@ static void on_open(p2p_peer *p)
 		h->cfg.on_peer(h->cfg.ctx, p, 1);
 }
 
+/*
+ * An honest host sends one PING per ping interval and one PONG per PING of
+ * ours: P2P_PINGS_PER_TICK per interval leaves room for clock skew. Past
+ * it a PING is not answered (a flood of them once made us queue 137 MB of
+ * PONGs to a member that did not read) and each one scores.
+ */
+static int ping_allowed(p2p_peer *p)
+{
+	p2p_host *h = p->host;
+	uint64_t now = uv_now(h->loop);
+
+	if (now - p->ping_tick_at >= h->cfg.ping_interval_ms) {
+		p->ping_tick_at = now;
+		p->pings = 0;
+	}
+	if (++p->pings <= P2P_PINGS_PER_TICK)
+		return 1;
+	(void)p2p_peer_flooded(p, P2P_PENALTY_FLOOD, "PING/PONG flood, banned");
+	return 0;
+}
+
 static int dispatch(p2p_peer *p, uint16_t type, const uint8_t *body, size_t n)
 {
 	p2p_host *h = p->host;
@@ -387,9 +469,14 @@ static int dispatch(p2p_peer *p, uint16_t type, const uint8_t *body, size_t n)
 	case P2P_TYPE_PING:
 		if (n != 0)
 			return FL_EPROTO;
+		if (!ping_allowed(p))
+			return FL_OK;
 		return p2p_peer_queue(p, P2P_PRIO_HIGH, P2P_TYPE_PONG, NULL, 0);
 	case P2P_TYPE_PONG:
-		return n == 0 ? FL_OK : FL_EPROTO;
+		if (n != 0)
+			return FL_EPROTO;
+		(void)ping_allowed(p);
+		return FL_OK;
 	case P2P_TYPE_ADDRS:
 		return p2p_book_on_addrs(h, p, body, n);
 	case P2P_TYPE_GOSSIP:
