@@ -29,4 +29,6 @@ void p2p_config_default(p2p_config *cfg)
 	cfg->seen_cache = 65536;
 	cfg->blob_progress_ms = 2000;
 	cfg->blob_fetch_peers = P2P_BLOB_FETCH_PEERS_MAX;
+	cfg->gossip_msgs_per_s = 1000;
+	cfg->gossip_bytes_per_s = 16u * 1024 * 1024;
 }

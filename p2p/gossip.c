@@ -1,9 +1,10 @@
 /*
  * p2p/gossip.c — broadcast with a seen-cache (p2p/p2p.h).
  *
- * A message's id is SHA-256(u16 LE topic || payload). A host forwards a
- * message it has not seen to every peer but the one it came from and
- * remembers the id, so each message crosses each link at most once per
+ * A message's id is the SHA-256 of its GOSSIP body. A host remembers the
+ * id of a message it has not seen, asks the application (on_gossip's
+ * verdict) and forwards an accepted one to every peer but the one it came
+ * from, so each message crosses each link at most once per
  * direction. The cache remembers the last cfg.seen_cache ids: a ring in
  * arrival order (FIFO eviction) indexed by an open-addressing hash set.
  * The set is keyed with SipHash under a per-host random key, so a peer
@@ -109,15 +110,43 @@ int p2p_seen_add(p2p_seen *s, const fl_hash *id)
 	return 1;
 }
 
-static void gossip_id(fl_hash *out, uint16_t topic, const uint8_t *p, size_t n)
+/* The id of a GOSSIP body: core's OpenSSL SHA-256 (several times
+ * libsodium's here; every copy of every message from every peer is hashed
+ * before it can be dropped as a duplicate). The decoder accepts only the
+ * canonical encoding, so the body names the message. */
+static void gossip_id(fl_hash *out, const uint8_t *body, size_t n)
 {
-	crypto_hash_sha256_state st;
-	uint8_t t[2] = {(uint8_t)topic, (uint8_t)(topic >> 8)};
+	fl_sha256(out, body, n);
+}
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, t, sizeof(t));
-	crypto_hash_sha256_update(&st, p, n);
-	crypto_hash_sha256_final(&st, out->b);
+/* Takes one message of n body bytes from p's bucket: 1 if it fits. */
+static int gossip_bucket_take(p2p_peer *p, size_t n)
+{
+	const p2p_config *cfg = &p->host->cfg;
+	uint64_t now = uv_now(p->host->loop), elapsed;
+	uint64_t msg_cap = (uint64_t)cfg->gossip_msgs_per_s * 1000;
+	uint64_t byte_cap = (uint64_t)cfg->gossip_bytes_per_s * 1000;
+
+	if (!p->gossip_bucket_set) {
+		p->gossip_bucket_set = 1;
+		p->gossip_at = now;
+		p->gossip_msg_tokens = msg_cap;
+		p->gossip_byte_tokens = byte_cap;
+	}
+	/* A second refills the bucket: more need not be multiplied out. */
+	elapsed = now - p->gossip_at < 1000 ? now - p->gossip_at : 1000;
+	p->gossip_at = now;
+	p->gossip_msg_tokens += elapsed * cfg->gossip_msgs_per_s;
+	p->gossip_byte_tokens += elapsed * cfg->gossip_bytes_per_s;
+	if (p->gossip_msg_tokens > msg_cap)
+		p->gossip_msg_tokens = msg_cap;
+	if (p->gossip_byte_tokens > byte_cap)
+		p->gossip_byte_tokens = byte_cap;
+	if (p->gossip_msg_tokens < 1000 || p->gossip_byte_tokens < (uint64_t)n * 1000)
+		return 0;
+	p->gossip_msg_tokens -= 1000;
+	p->gossip_byte_tokens -= (uint64_t)n * 1000;
+	return 1;
 }
 
 /* Queues an encoded GOSSIP body to every open peer but `except`. A peer
@@ -146,33 +175,59 @@ int p2p_broadcast(p2p_host *h, uint16_t topic, const void *data, size_t n)
 		rc = fl_writer_finish(&w);
 	if (rc != FL_OK)
 		goto cleanup;
-	gossip_id(&id, topic, data, n);
+	gossip_id(&id, w.buf, w.len);
 	if (!p2p_seen_add(&h->seen, &id)) {
 		rc = FL_EDUP;
 		goto cleanup;
 	}
+	h->gossip_new++;
 	forward(h, NULL, w.buf, w.len);
 cleanup:
 	fl_writer_free(&w);
 	return rc;
 }
 
+/*
+ * A GOSSIP from a peer. In order, each step cheaper than the next: the
+ * peer's rate (nothing decoded or hashed past it), the encoding, the
+ * seen-cache (a duplicate beyond the peer's allowance scores), then the
+ * application's verdict, and only an accepted message is forwarded.
+ */
 int p2p_gossip_on_message(p2p_host *h, p2p_peer *from, const uint8_t *body, size_t n)
 {
+	p2p_gossip_verdict v = P2P_GOSSIP_ACCEPT;
 	p2p_gossip_msg m;
 	fl_hash id;
 	int rc;
 
+	if (!gossip_bucket_take(from, n)) {
+		h->stats.floods++;
+		(void)p2p_peer_charge(from, P2P_PENALTY_FLOOD, "gossip over its rate, banned");
+		return FL_OK;
+	}
 	if ((rc = p2p_gossip_decode(&m, body, n)) != FL_OK)
 		return rc;
-	gossip_id(&id, m.topic, m.data, m.n);
-	/* Seen already: normal on a mesh, the other copy won the race. */
-	if (!p2p_seen_add(&h->seen, &id))
+	gossip_id(&id, body, n);
+	/* Seen already: normal on a mesh (the other copy won the race), at
+	 * most once per id the host learned while this session was open. */
+	if (!p2p_seen_add(&h->seen, &id)) {
+		if (++from->gossip_dups > h->gossip_new - from->gossip_base + P2P_GOSSIP_DUP_SLACK) {
+			h->stats.floods++;
+			(void)p2p_peer_charge(from, P2P_PENALTY_FLOOD, "duplicate gossip flood, banned");
+		}
 		return FL_OK;
-	/* The decoder accepts only the canonical encoding, so the body is
-	 * forwarded as it came. */
-	forward(h, from, body, n);
+	}
+	h->gossip_new++;
 	if (h->cfg.on_gossip != NULL)
-		h->cfg.on_gossip(h->cfg.ctx, from, m.topic, m.data, m.n);
+		v = h->cfg.on_gossip(h->cfg.ctx, from, m.topic, m.data, m.n);
+	assert(v == P2P_GOSSIP_ACCEPT || v == P2P_GOSSIP_IGNORE || v == P2P_GOSSIP_REJECT);
+	if (v == P2P_GOSSIP_ACCEPT) {
+		/* The body is forwarded as it came (canonical encoding). The
+		 * callback may have closed peers or the host: forward skips
+		 * every peer that is not OPEN. */
+		forward(h, from, body, n);
+	} else if (v == P2P_GOSSIP_REJECT) {
+		(void)p2p_peer_charge(from, P2P_PENALTY_REJECT, "rejected gossip, banned");
+	}
 	return FL_OK;
 }

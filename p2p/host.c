@@ -46,6 +46,9 @@ static int check_config(const p2p_config *cfg)
 		return FL_EINVAL;
 	if (cfg->ban_score <= 0 || cfg->seen_cache == 0 || cfg->seen_cache > (1u << 24))
 		return FL_EINVAL;
+	/* The byte bucket must hold one whole frame, or big gossip never passes. */
+	if (cfg->gossip_msgs_per_s == 0 || cfg->gossip_bytes_per_s < cfg->max_frame)
+		return FL_EINVAL;
 	return FL_OK;
 }
 

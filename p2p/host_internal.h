@@ -44,6 +44,12 @@
 #define P2P_PENALTY_SLOW   20
 #define P2P_PENALTY_FLOOD  5
 #define P2P_PINGS_PER_TICK 4 /* PING + PONG frames a peer may send per ping interval */
+/* A gossip the application rejected (p2p_gossip_verdict): five ban. */
+#define P2P_PENALTY_REJECT 20
+/* Duplicates a peer may send beyond one per id the host learned while the
+ * session was open: ids it had in flight at the open, and ids its
+ * seen-cache forgot. */
+#define P2P_GOSSIP_DUP_SLACK 256
 
 /* What one queued message costs us: its p2p_out header, the allocator's
  * own header for it (glibc: 16 bytes, rounded to 16), and the plaintext;
@@ -128,6 +134,12 @@ struct p2p_peer {
 	uint64_t blob_chunks_in;
 	uint64_t ping_tick_at; /* uv_now() the current PING/PONG window began */
 	uint32_t pings;        /* PING and PONG frames received in it */
+	/* Gossip from this peer: a token bucket in messages and bytes (in
+	 * thousandths, refilled by the ms), and duplicates against the ids the
+	 * host learned since the session opened (h->gossip_new - gossip_base). */
+	int gossip_bucket_set;
+	uint64_t gossip_at, gossip_msg_tokens, gossip_byte_tokens;
+	uint64_t gossip_base, gossip_dups;
 
 	p2p_pending *pending; /* requests waiting for this peer's response */
 };
@@ -211,6 +223,7 @@ struct p2p_host {
 	uint64_t next_request_id;
 	uint64_t dials; /* TCP connects started (tests count them) */
 	size_t queued;  /* every peer's queued bytes (cfg.max_queued_total) */
+	uint64_t gossip_new; /* gossip ids added to the seen-cache, ever */
 
 	size_t handles; /* uv handles open; the host is freed at 0 once closing */
 	int started;
@@ -243,9 +256,9 @@ void p2p_peer_begin(p2p_peer *p);
 void p2p_peer_on_timer(uv_timer_t *t);
 void p2p_peer_close(p2p_peer *p);
 void p2p_peer_penalize(p2p_peer *p, int32_t points);
-/* A flood or rate-limit excess: scores the key and closes the session only
- * once the score has banned it. Returns 1 if it did. */
-int p2p_peer_flooded(p2p_peer *p, int32_t points, const char *why);
+/* A flood, a rate-limit excess or a rejected gossip: scores the key and
+ * closes the session only once the score has banned it. Returns 1 if it did. */
+int p2p_peer_charge(p2p_peer *p, int32_t points, const char *why);
 int p2p_peer_queue_raw(p2p_peer *p, p2p_prio prio, const uint8_t *head, size_t head_n,
 		       const uint8_t *body, size_t n, int clear) FL_MUST_CHECK;
 

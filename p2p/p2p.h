@@ -56,6 +56,18 @@ enum {
 
 /* --------------------------------------------------------- config */
 
+/* What the application says of a gossip message it sees for the first time:
+ * ACCEPT forwards it to every other peer; IGNORE drops it (not valid here
+ * and now, e.g. for a height we have not reached, but no proof of malice);
+ * REJECT drops it and scores the peer it came from, so return it only for
+ * a message that no honest member would relay (bad signature, malformed).
+ * Either way the id stays seen, so copies are dropped unchecked. */
+typedef enum {
+	P2P_GOSSIP_ACCEPT = 0,
+	P2P_GOSSIP_IGNORE = 1,
+	P2P_GOSSIP_REJECT = 2
+} p2p_gossip_verdict;
+
 typedef struct p2p_host p2p_host;
 typedef struct p2p_peer p2p_peer;
 
@@ -110,6 +122,11 @@ typedef struct {
 	/* Peers one fetch draws from at once, each a range of the blob:
 	 * 1..P2P_BLOB_FETCH_PEERS_MAX; default P2P_BLOB_FETCH_PEERS_MAX. */
 	uint32_t blob_fetch_peers;
+	/* Gossip each peer may send us, per second, in messages and in body
+	 * bytes (a token bucket holding one second's worth); past it a message
+	 * is dropped unread and scored. Defaults 1000 and 16 MiB. */
+	uint32_t gossip_msgs_per_s;
+	uint32_t gossip_bytes_per_s;
 
 	/* Is this key a member now? Refused peers are disconnected. Required. */
 	int (*is_member)(void *ctx, const fl_pubkey *id);
@@ -117,9 +134,11 @@ typedef struct {
 	void (*on_peer)(void *ctx, p2p_peer *peer, int connected);
 	/* An application message (type >= P2P_TYPE_APP) from a peer. */
 	void (*on_message)(void *ctx, p2p_peer *peer, uint16_t type, const uint8_t *p, size_t n);
-	/* A gossip message seen for the first time; it has been (or will be)
-	 * forwarded to the other peers already. */
-	void (*on_gossip)(void *ctx, p2p_peer *from, uint16_t topic, const uint8_t *p, size_t n);
+	/* A gossip message seen for the first time, before it goes any
+	 * further: the verdict decides whether it is forwarded (libp2p
+	 * gossipsub's validators). NULL = accept everything. */
+	p2p_gossip_verdict (*on_gossip)(void *ctx, p2p_peer *from, uint16_t topic,
+					const uint8_t *p, size_t n);
 	/* A request from a peer: answer with p2p_respond (now or later). */
 	void (*on_request)(void *ctx, p2p_peer *peer, uint64_t id, uint16_t kind, const uint8_t *p,
 			   size_t n);
@@ -186,8 +205,10 @@ int p2p_is_banned(const p2p_host *h, const fl_pubkey *id);
 int p2p_send(p2p_peer *p, uint16_t type, const void *data, size_t n) FL_MUST_CHECK;
 
 /* Gossip to every peer; each host forwards a message it sees for the first
- * time to all its peers but the sender, so each message crosses each link
- * at most once per direction. The id is SHA-256(topic || payload).
+ * time, once its on_gossip accepts it, to all its peers but the sender, so
+ * each message crosses each link at most once per direction. The id is the
+ * SHA-256 of the GOSSIP body (u16 topic, length, payload; one encoding per
+ * message). Our own message is not passed to our on_gossip.
  * FL_EDUP (nothing sent) if this host has seen that id already;
  * FL_ETOOBIG over the frame maximum. */
 int p2p_broadcast(p2p_host *h, uint16_t topic, const void *data, size_t n) FL_MUST_CHECK;

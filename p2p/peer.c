@@ -154,11 +154,10 @@ static void misbehaved(p2p_peer *p, int32_t points, const char *why)
 	p2p_peer_close(p);
 }
 
-int p2p_peer_flooded(p2p_peer *p, int32_t points, const char *why)
+int p2p_peer_charge(p2p_peer *p, int32_t points, const char *why)
 {
-	p->host->stats.floods++;
-	if (p->state == P2P_PEER_CLOSING || !p->sess.authenticated ||
-	    !p2p_book_penalize(p->host, &p->sess.remote_id, points))
+	/* Charged even if a callback has closed it meanwhile. */
+	if (!p->sess.authenticated || !p2p_book_penalize(p->host, &p->sess.remote_id, points))
 		return 0;
 	misbehaved(p, 0, why);
 	return 1;
@@ -428,6 +427,7 @@ static void on_open(p2p_peer *p)
 	p->state = P2P_PEER_OPEN;
 	h->n_open++;
 	p->announced = 1;
+	p->gossip_base = h->gossip_new;
 	uv_timer_start(&p->timer, p2p_peer_on_timer, h->cfg.ping_interval_ms,
 		       h->cfg.ping_interval_ms);
 	p2p_book_on_session(h, p);
@@ -452,7 +452,8 @@ static int ping_allowed(p2p_peer *p)
 	}
 	if (++p->pings <= P2P_PINGS_PER_TICK)
 		return 1;
-	(void)p2p_peer_flooded(p, P2P_PENALTY_FLOOD, "PING/PONG flood, banned");
+	h->stats.floods++;
+	(void)p2p_peer_charge(p, P2P_PENALTY_FLOOD, "PING/PONG flood, banned");
 	return 0;
 }
 

@@ -126,12 +126,19 @@ static void on_request(void *ctx, p2p_peer *peer, uint64_t id, uint16_t kind, co
 	(void)rc; /* the peer may be gone already */
 }
 
-static void on_gossip(void *ctx, p2p_peer *from, uint16_t topic, const uint8_t *p, size_t n)
+/* Every verdict, chosen by the payload's first byte, so the fuzzer reaches
+ * forwarding, ignoring and the reject score. */
+static p2p_gossip_verdict on_gossip(void *ctx, p2p_peer *from, uint16_t topic, const uint8_t *p,
+				    size_t n)
 {
+	static const p2p_gossip_verdict verdicts[3] = {P2P_GOSSIP_ACCEPT, P2P_GOSSIP_IGNORE,
+						       P2P_GOSSIP_REJECT};
+
 	(void)ctx;
 	(void)from;
 	(void)topic;
 	check(p != NULL || n == 0);
+	return n > 0 ? verdicts[p[0] % 3] : P2P_GOSSIP_ACCEPT;
 }
 
 static int blob_size(void *ctx, const fl_hash *hash, uint64_t *size)

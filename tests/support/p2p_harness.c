@@ -39,15 +39,18 @@ static void on_peer(void *ctx, p2p_peer *p, int connected)
 	}
 }
 
-static void on_gossip(void *ctx, p2p_peer *from, uint16_t topic, const uint8_t *p, size_t n)
+static p2p_gossip_verdict on_gossip(void *ctx, p2p_peer *from, uint16_t topic,
+				    const uint8_t *p, size_t n)
 {
 	ph_host *t = ctx;
 
 	(void)from;
 	(void)topic;
 	t->gossip++;
-	if (n > 0)
-		t->gossip_by_tag[p[0]]++;
+	if (n == 0)
+		return P2P_GOSSIP_ACCEPT;
+	t->gossip_by_tag[p[0]]++;
+	return t->verdict_by_tag[p[0]];
 }
 
 static void on_message(void *ctx, p2p_peer *peer, uint16_t type, const uint8_t *p, size_t n)

@@ -30,6 +30,8 @@ typedef struct {
 	int32_t last_down_score;  /* the score p2p_peer_get_info gave at on_peer(…, 0) */
 	int gossip;               /* on_gossip calls */
 	int gossip_by_tag[256];   /* by the payload's first byte */
+	/* on_gossip's answer, by the payload's first byte (0 = ACCEPT). */
+	p2p_gossip_verdict verdict_by_tag[256];
 	int messages;             /* on_message calls */
 	uint64_t message_bytes;
 	int requests; /* on_request calls */
