@@ -15,6 +15,9 @@
 #define P2P_BOOK_PERSISTENT_MAX 64  /* p2p_add_persistent entries */
 #define P2P_BOOK_LEARNED_MAX    256 /* addresses learned from ADDRS */
 #define P2P_BOOK_MAX            (P2P_BOOK_PERSISTENT_MAX + P2P_BOOK_LEARNED_MAX)
+#define P2P_LEARNED_PER_SOURCE  16   /* book entries one key's ADDRS may add */
+#define P2P_LEARNED_DIAL_BURST  4    /* dials of learned entries at once, host-wide */
+#define P2P_LEARNED_DIAL_MS     1000 /* then one per this many ms */
 #define P2P_SCORES_MAX          1024        /* ids with a score or a ban */
 #define P2P_SILENT_MAX          3           /* ping intervals without a frame before a drop */
 #define P2P_WRITE_BATCH         (64 * 1024) /* frames sealed into one uv_write, at most */
@@ -91,6 +94,7 @@ struct p2p_peer {
 	int announced;         /* on_peer(…, 1) was called */
 	int handles;           /* of tcp and timer, still open */
 	int duplicate;         /* closed in favour of another session to the same id */
+	int addrs_in;          /* its ADDRS came: a second one is a violation */
 	p2p_book_entry *entry; /* the book entry of this outbound session, or NULL */
 	int has_expect;
 	fl_pubkey expect;
@@ -157,6 +161,8 @@ struct p2p_book_entry {
 	uint32_t attempt; /* failed dials since the last session */
 	uint64_t due;     /* uv_now() of the next dial */
 	uint64_t learned_seq;
+	int has_source; /* learned from this key's ADDRS (P2P_LEARNED_PER_SOURCE) */
+	fl_pubkey source;
 	p2p_peer *peer; /* the session dialled for this entry, or NULL */
 };
 
@@ -173,6 +179,10 @@ typedef struct {
 	p2p_score *scores;       /* P2P_SCORES_MAX */
 	size_t n_scores;
 	uint64_t learned_seq;
+	/* Dials of learned entries, a GCRA bucket: the next is allowed from
+	 * learned_tat - (BURST - 1) * DIAL_MS on. */
+	uint64_t learned_tat;
+	uint64_t learned_dials; /* made (tests count them) */
 	uv_timer_t timer;
 	int timer_open;
 } p2p_book;

@@ -304,6 +304,14 @@ static int raw_read_frame(ph_net *net, ph_raw *r, uint8_t *plain, size_t max, si
 
 int ph_raw_connect(ph_net *net, ph_raw *r, uint16_t port, const fl_seckey *sk)
 {
+	static const uint8_t empty_addrs[1] = {0};
+
+	return ph_raw_connect_addrs(net, r, port, sk, empty_addrs, sizeof(empty_addrs));
+}
+
+int ph_raw_connect_addrs(ph_net *net, ph_raw *r, uint16_t port, const fl_seckey *sk,
+			 const uint8_t *addrs, size_t addrs_n)
+{
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
 	uint8_t hello[P2P_HELLO_MAX], auth[P2P_AUTH_LEN], frame[P2P_AUTH_LEN + 64];
 	uint8_t plain[4096];
@@ -348,10 +356,7 @@ int ph_raw_connect(ph_net *net, ph_raw *r, uint16_t port, const fl_seckey *sk)
 	if ((rc = raw_read_frame(net, r, plain, sizeof(plain), &n)) != FL_OK)
 		return rc;
 	/* Ours, so that the host opens the session too. */
-	{
-		uint8_t body[1] = {0};
-		return ph_raw_send(net, r, P2P_TYPE_ADDRS, body, sizeof(body));
-	}
+	return ph_raw_send(net, r, P2P_TYPE_ADDRS, addrs, addrs_n);
 }
 
 int ph_raw_send(ph_net *net, ph_raw *r, uint16_t type, const void *body, size_t n)

@@ -86,6 +86,9 @@ typedef struct {
  * (fresh if NULL), pumping the loop meanwhile. Then reads the host's first
  * message (ADDRS) if the host accepted us. FL_OK, or the failing step's code. */
 int ph_raw_connect(ph_net *net, ph_raw *r, uint16_t port, const fl_seckey *sk);
+/* The same with an ADDRS body of the test's choosing as our first message. */
+int ph_raw_connect_addrs(ph_net *net, ph_raw *r, uint16_t port, const fl_seckey *sk,
+			 const uint8_t *addrs, size_t addrs_n);
 /* Writes bytes as they are, pumping the loop while the socket is full. */
 int ph_raw_write(ph_net *net, ph_raw *r, const void *p, size_t n);
 /* Seals one message (header + body) and writes it. */
