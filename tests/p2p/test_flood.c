@@ -28,7 +28,7 @@ static p2p_peer *peer_with_key(ph_net *net, size_t i, const fl_pubkey *pk)
 /* A member completes a real handshake, then writes PINGs and never reads
  * the PONGs. On main every PING was answered and queued (the host's
  * queue grew by ~48 heap bytes per 23-byte PING) and nothing was scored. */
-Test(p2p_flood, ping_flood_is_throttled_scored_and_banned, .timeout = 30)
+Test(p2p_flood, ping_flood_is_throttled_scored_and_banned, .timeout = 20)
 {
 	enum { BATCH = 256, BATCHES = 64 };
 	static uint8_t frames[BATCH * (P2P_LEN_PREFIX + P2P_MSG_HEADER + P2P_TAG_LEN)];
@@ -133,7 +133,7 @@ static int all_delivered(ph_net *net, void *arg)
  * cap, the other keeps its session, and a member that reads is served
  * throughout. (On main there was no host-wide cap.)
  */
-Test(p2p_flood, host_wide_cap_drops_the_largest_queue, .timeout = 30)
+Test(p2p_flood, host_wide_cap_drops_the_largest_queue, .timeout = 20)
 {
 	static uint8_t chunk[MSG_BYTES];
 	ph_net net;

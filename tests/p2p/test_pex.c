@@ -64,7 +64,7 @@ static size_t learned_entries(const p2p_host *h)
  * at once and redialled with backoff (4 ADDRS made a host dial 256 chosen
  * addresses 1,843 times in 15 s). Now the source adds at most 16, and the
  * host dials learned entries at most BURST at once, then one a second. */
-Test(p2p_pex, addrs_of_dead_addresses_are_capped_and_dialled_slowly, .timeout = 30)
+Test(p2p_pex, addrs_of_dead_addresses_are_capped_and_dialled_slowly, .timeout = 20)
 {
 	static uint8_t body[P2P_ADDRS_MAX * (P2P_ADDR_MAX + 2) + 16];
 	ph_net net;
@@ -189,12 +189,12 @@ static void claim_while_down(int persistent)
 	ph_net_free(&net);
 }
 
-Test(p2p_pex, claim_does_not_retie_a_persistent_entry, .timeout = 30)
+Test(p2p_pex, claim_does_not_retie_a_persistent_entry, .timeout = 20)
 {
 	claim_while_down(1);
 }
 
-Test(p2p_pex, claim_does_not_retie_an_entry_whose_key_is_known, .timeout = 30)
+Test(p2p_pex, claim_does_not_retie_an_entry_whose_key_is_known, .timeout = 20)
 {
 	claim_while_down(0);
 }

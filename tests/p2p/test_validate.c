@@ -136,7 +136,7 @@ Test(p2p_validate, accepted_gossip_is_forwarded_once, .timeout = 20)
 /* The same message over and over: past the allowance (one duplicate per id
  * learned, plus P2P_GOSSIP_DUP_SLACK) each copy scores, to a ban. On main
  * duplicates were free however many came. */
-Test(p2p_validate, duplicate_flood_scores_to_a_ban, .timeout = 30)
+Test(p2p_validate, duplicate_flood_scores_to_a_ban, .timeout = 20)
 {
 	rig r;
 	int sent = 0;
@@ -175,7 +175,7 @@ static uint64_t allowance(uint64_t per_s, uint64_t ms)
 	return per_s + per_s * ms / 1000 + 1;
 }
 
-Test(p2p_validate, gossip_rate_limit_in_messages_holds, .timeout = 30)
+Test(p2p_validate, gossip_rate_limit_in_messages_holds, .timeout = 20)
 {
 	rig r;
 	p2p_host_stats st;
@@ -200,7 +200,7 @@ Test(p2p_validate, gossip_rate_limit_in_messages_holds, .timeout = 30)
 	rig_free(&r);
 }
 
-Test(p2p_validate, gossip_rate_limit_in_bytes_holds, .timeout = 30)
+Test(p2p_validate, gossip_rate_limit_in_bytes_holds, .timeout = 20)
 {
 	enum { SIZE = 64 * 1024 };
 	rig r;
