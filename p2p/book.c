@@ -150,8 +150,8 @@ static int wants_dial(const p2p_host *h, const p2p_book_entry *e)
 /*
  * When e may be dialled: its due time, and for a learned entry also the
  * host-wide bucket of learned dials. Learned addresses are claims of other
- * members, so they must not turn us into a dialler of their choosing: on
- * main 4 ADDRS made us dial 256 chosen addresses 1,843 times in 15 s.
+ * members, so they must not turn us into a dialler of their choosing: 4
+ * ADDRS once made us dial 256 chosen addresses 1,843 times in 15 s.
  */
 static uint64_t dial_at(const p2p_host *h, const p2p_book_entry *e)
 {
@@ -167,8 +167,8 @@ static void took_learned_dial(p2p_host *h)
 {
 	uint64_t now = now_ms(h);
 
-	h->book.learned_tat = (h->book.learned_tat > now ? h->book.learned_tat : now) +
-			      P2P_LEARNED_DIAL_MS;
+	h->book.learned_tat =
+	    (h->book.learned_tat > now ? h->book.learned_tat : now) + P2P_LEARNED_DIAL_MS;
 	h->book.learned_dials++;
 }
 
@@ -422,7 +422,7 @@ int p2p_book_on_addrs(p2p_host *h, p2p_peer *p, const uint8_t *body, size_t n)
 	int rc;
 
 	/* Once per session, as its first message: later ones could only
-	 * re-aim our book (on main 20 of them stopped our dials to a member). */
+	 * re-aim our book (20 of them once stopped our dials to a member). */
 	if (p->addrs_in)
 		return FL_EPROTO;
 	p->addrs_in = 1;

@@ -211,9 +211,11 @@ int p2p_gossip_on_message(p2p_host *h, p2p_peer *from, const uint8_t *body, size
 	/* Seen already: normal on a mesh (the other copy won the race), at
 	 * most once per id the host learned while this session was open. */
 	if (!p2p_seen_add(&h->seen, &id)) {
-		if (++from->gossip_dups > h->gossip_new - from->gossip_base + P2P_GOSSIP_DUP_SLACK) {
+		if (++from->gossip_dups >
+		    h->gossip_new - from->gossip_base + P2P_GOSSIP_DUP_SLACK) {
 			h->stats.floods++;
-			(void)p2p_peer_charge(from, P2P_PENALTY_FLOOD, "duplicate gossip flood, banned");
+			(void)p2p_peer_charge(from, P2P_PENALTY_FLOOD,
+					      "duplicate gossip flood, banned");
 		}
 		return FL_OK;
 	}

@@ -15,9 +15,9 @@
 #define P2P_BOOK_PERSISTENT_MAX 64  /* p2p_add_persistent entries */
 #define P2P_BOOK_LEARNED_MAX    256 /* addresses learned from ADDRS */
 #define P2P_BOOK_MAX            (P2P_BOOK_PERSISTENT_MAX + P2P_BOOK_LEARNED_MAX)
-#define P2P_LEARNED_PER_SOURCE  16   /* book entries one key's ADDRS may add */
-#define P2P_LEARNED_DIAL_BURST  4    /* dials of learned entries at once, host-wide */
-#define P2P_LEARNED_DIAL_MS     1000 /* then one per this many ms */
+#define P2P_LEARNED_PER_SOURCE  16          /* book entries one key's ADDRS may add */
+#define P2P_LEARNED_DIAL_BURST  4           /* dials of learned entries at once, host-wide */
+#define P2P_LEARNED_DIAL_MS     1000        /* then one per this many ms */
 #define P2P_SCORES_MAX          1024        /* ids with a score or a ban */
 #define P2P_SILENT_MAX          3           /* ping intervals without a frame before a drop */
 #define P2P_WRITE_BATCH         (64 * 1024) /* frames sealed into one uv_write, at most */
@@ -231,8 +231,8 @@ struct p2p_host {
 	uint8_t *plain; /* one frame's plaintext; the loop is single-threaded */
 	uint8_t *rbuf;  /* P2P_READ_BUF: every socket reads into it in turn */
 	uint64_t next_request_id;
-	uint64_t dials; /* TCP connects started (tests count them) */
-	size_t queued;  /* every peer's queued bytes (cfg.max_queued_total) */
+	uint64_t dials;      /* TCP connects started (tests count them) */
+	size_t queued;       /* every peer's queued bytes (cfg.max_queued_total) */
 	uint64_t gossip_new; /* gossip ids added to the seen-cache, ever */
 
 	size_t handles; /* uv handles open; the host is freed at 0 once closing */

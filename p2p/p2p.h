@@ -108,7 +108,7 @@ typedef struct {
 	/* All peers' queued bytes together; a send that would pass it drops the
 	 * peer holding the most (scored). Default 256 MiB. */
 	size_t max_queued_total;
-	uint32_t max_frame;    /* <= P2P_MAX_FRAME; default P2P_MAX_FRAME */
+	uint32_t max_frame;            /* <= P2P_MAX_FRAME; default P2P_MAX_FRAME */
 	uint32_t handshake_timeout_ms; /* default 5000 */
 	uint32_t ping_interval_ms;     /* default 10000; a peer silent 3 intervals is dropped */
 	uint32_t backoff_min_ms;       /* reconnect: default 250 */
@@ -137,8 +137,8 @@ typedef struct {
 	/* A gossip message seen for the first time, before it goes any
 	 * further: the verdict decides whether it is forwarded (libp2p
 	 * gossipsub's validators). NULL = accept everything. */
-	p2p_gossip_verdict (*on_gossip)(void *ctx, p2p_peer *from, uint16_t topic,
-					const uint8_t *p, size_t n);
+	p2p_gossip_verdict (*on_gossip)(void *ctx, p2p_peer *from, uint16_t topic, const uint8_t *p,
+					size_t n);
 	/* A request from a peer: answer with p2p_respond (now or later). */
 	void (*on_request)(void *ctx, p2p_peer *peer, uint64_t id, uint16_t kind, const uint8_t *p,
 			   size_t n);

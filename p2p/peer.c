@@ -200,7 +200,8 @@ static int make_room(p2p_peer *p, size_t cost)
 	while (cost > cfg->max_queued_total || h->queued > cfg->max_queued_total - cost) {
 		p2p_peer *big = largest_queue(h);
 		if (big == NULL || big == p || big->queued <= p->queued) {
-			dropped_as_slow(p, "host send queues over max_queued_total, dropped as slow");
+			dropped_as_slow(p,
+					"host send queues over max_queued_total, dropped as slow");
 			return FL_EIO;
 		}
 		dropped_as_slow(big, "host send queues over max_queued_total, dropped as slow");

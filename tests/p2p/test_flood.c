@@ -26,7 +26,7 @@ static p2p_peer *peer_with_key(ph_net *net, size_t i, const fl_pubkey *pk)
 /* ------------------------------------------------------------ PING flood */
 
 /* A member completes a real handshake, then writes PINGs and never reads
- * the PONGs. On main every PING was answered and queued (the host's
+ * the PONGs. Before the limit every PING was answered and queued (the host's
  * queue grew by ~48 heap bytes per 23-byte PING) and nothing was scored. */
 Test(p2p_flood, ping_flood_is_throttled_scored_and_banned, .timeout = 20)
 {
@@ -53,9 +53,9 @@ Test(p2p_flood, ping_flood_is_throttled_scored_and_banned, .timeout = 20)
 		for (int k = 0; k < BATCH; k++) {
 			uint8_t plain[P2P_MSG_HEADER];
 			p2p_msg_header(plain, P2P_TYPE_PING);
-			cr_assert_eq(
-			    p2p_frame_seal(&raw.sess, frames + (size_t)k * frame_len, plain, sizeof(plain)),
-			    FL_OK);
+			cr_assert_eq(p2p_frame_seal(&raw.sess, frames + (size_t)k * frame_len,
+						    plain, sizeof(plain)),
+				     FL_OK);
 		}
 		if (ph_raw_write(&net, &raw, frames, sizeof(frames)) != FL_OK)
 			write_failed = 1;
@@ -131,7 +131,7 @@ static int all_delivered(ph_net *net, void *arg)
  * own budget, but together they pass the host's. The one holding the most
  * is dropped as slow (and scored), the host's queued bytes never pass the
  * cap, the other keeps its session, and a member that reads is served
- * throughout. (On main there was no host-wide cap.)
+ * throughout. (There was no host-wide cap before.)
  */
 Test(p2p_flood, host_wide_cap_drops_the_largest_queue, .timeout = 20)
 {

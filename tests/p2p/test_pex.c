@@ -3,7 +3,7 @@
  * per session, a claim that never re-ties an entry whose key is known or
  * that is persistent, learned addresses capped per source key, and dials
  * to learned addresses rate-limited host-wide (docs/p2p.md, "ADDRS and the
- * peer book"). Each test reproduces an attack that worked on main.
+ * peer book"). Each test reproduces an attack that worked before these rules.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -60,7 +60,7 @@ static size_t learned_entries(const p2p_host *h)
 	return n;
 }
 
-/* 64 dead addresses in one ADDRS: on main every one became an entry dialled
+/* 64 dead addresses in one ADDRS: before the cap every one became an entry dialled
  * at once and redialled with backoff (4 ADDRS made a host dial 256 chosen
  * addresses 1,843 times in 15 s). Now the source adds at most 16, and the
  * host dials learned entries at most BURST at once, then one a second. */
@@ -146,7 +146,7 @@ static int host0_alone(ph_net *net, void *arg)
 /*
  * Host 0 reaches host 1 through an entry that is persistent (unpinned) or
  * learned by a dial of ours (its key proved). While host 1 is down a member
- * claims host 1's address as its own in its ADDRS. On main the claim
+ * claims host 1's address as its own in its ADDRS. Before the rule the claim
  * re-tied the entry to the claimer's key, and host 0 never dialled host 1
  * again while the claimer stayed connected.
  */
@@ -179,7 +179,7 @@ static void claim_while_down(int persistent)
 	ph_run_for(&net, 20);
 	cr_assert_eq(ph_host_start(&net, 1, addr1), FL_OK);
 	/* Within the raw client's life: silent, it is dropped after 3 ping
-	 * intervals (6 s), which would release a claim on main too. Redials
+	 * intervals (6 s), which would release a claim without the rule too. Redials
 	 * back off to at most 400 ms here. */
 	cr_assert(ph_run_until(&net, host0_has_host1, NULL, 4000),
 		  "a claim stopped our dials to a member");

@@ -68,7 +68,7 @@ static void fetch_again(retry_state *s)
 
 /* A host without peers: every fetch ends FL_ENOTFOUND at once, and the
  * callback fetches again. The loop must poll for I/O between any two
- * completions (on main the retry's 0 ms timer ran again in the same timer
+ * completions (before the fix the retry's 0 ms timer ran again in the same timer
  * pass: all RETRIES completions, and so a retry loop of any length, with no
  * poll in between). The loop runs in UV_RUN_DEFAULT, whose every iteration
  * is one timer pass and one poll (UV_RUN_ONCE adds a second timer pass
@@ -119,7 +119,7 @@ static int anyone(void *ctx, const fl_pubkey *id)
 }
 
 /* p2p_host_close takes a callback too: a host that was never started has
- * few handles, but its callback still comes from the loop, once (on main
+ * few handles, but its callback still comes from the loop, once (before the fix
  * it ran inside p2p_host_close). */
 Test(p2p_promise, host_close_calls_back_from_the_loop, .timeout = 20)
 {

@@ -134,7 +134,7 @@ Test(p2p_validate, accepted_gossip_is_forwarded_once, .timeout = 20)
 }
 
 /* The same message over and over: past the allowance (one duplicate per id
- * learned, plus P2P_GOSSIP_DUP_SLACK) each copy scores, to a ban. On main
+ * learned, plus P2P_GOSSIP_DUP_SLACK) each copy scores, to a ban. Before,
  * duplicates were free however many came. */
 Test(p2p_validate, duplicate_flood_scores_to_a_ban, .timeout = 20)
 {

@@ -39,8 +39,8 @@ static void on_peer(void *ctx, p2p_peer *p, int connected)
 	}
 }
 
-static p2p_gossip_verdict on_gossip(void *ctx, p2p_peer *from, uint16_t topic,
-				    const uint8_t *p, size_t n)
+static p2p_gossip_verdict on_gossip(void *ctx, p2p_peer *from, uint16_t topic, const uint8_t *p,
+				    size_t n)
 {
 	ph_host *t = ctx;
 

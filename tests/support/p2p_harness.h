@@ -32,7 +32,7 @@ typedef struct {
 	int gossip_by_tag[256];   /* by the payload's first byte */
 	/* on_gossip's answer, by the payload's first byte (0 = ACCEPT). */
 	p2p_gossip_verdict verdict_by_tag[256];
-	int messages;             /* on_message calls */
+	int messages; /* on_message calls */
 	uint64_t message_bytes;
 	int requests; /* on_request calls */
 	int respond;  /* answer requests at once (else stay silent) */
