@@ -244,3 +244,60 @@ Test(p2p_flood, queue_counts_header_and_allocation, .timeout = 20)
 	ph_raw_close(&raw);
 	ph_net_free(&net);
 }
+
+/* ------------------------------------------------- repeated slow drops */
+
+static void small_queue(p2p_config *cfg, size_t i, void *arg)
+{
+	(void)arg;
+	if (i == 0) {
+		cfg->max_frame = 64 * 1024;
+		cfg->max_send_queue = 256 * 1024;
+	}
+}
+
+/* A member that reconnects and stops reading, again and again: each drop
+ * scores P2P_PENALTY_SLOW against its key, which outlives the sessions,
+ * until the key is banned and refused at its next handshake. */
+Test(p2p_flood, repeated_slow_drops_ban_the_key, .timeout = 20)
+{
+	static uint8_t chunk[32 * 1024];
+	const int rounds = (100 + P2P_PENALTY_SLOW - 1) / P2P_PENALTY_SLOW;
+	ph_net net;
+	ph_raw raw;
+	fl_seckey sk;
+	fl_pubkey pk;
+	p2p_host_stats st;
+
+	cr_assert_eq(ph_net_init(&net, 1, small_queue, NULL), FL_OK);
+	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
+	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
+	for (int r = 1; r <= rounds; r++) {
+		p2p_peer *p;
+		int dropped = 0;
+
+		cr_assert_eq(ph_raw_connect(&net, &raw, net.hosts[0].port, &sk), FL_OK, "round %d",
+			     r);
+		ph_run_for(&net, 20);
+		cr_assert_not_null(p = peer_with_key(&net, 0, &pk));
+		/* Bounded: 4096 x 32 KiB = 128 MiB passes any socket buffer. */
+		for (int k = 0; k < 4096 && !dropped; k++) {
+			int rc = p2p_send(p, APP_TYPE, chunk, sizeof(chunk));
+			cr_assert(rc == FL_OK || rc == FL_EIO);
+			dropped = rc == FL_EIO;
+			uv_run(&net.loop, UV_RUN_NOWAIT);
+		}
+		cr_assert(dropped, "round %d: never dropped", r);
+		cr_assert(ph_raw_wait_closed(&net, &raw, 3000));
+		ph_raw_close(&raw);
+		ph_run_for(&net, 20);
+		cr_assert_eq(net.hosts[0].last_down_score, r * P2P_PENALTY_SLOW);
+	}
+	p2p_host_get_stats(net.hosts[0].host, &st);
+	cr_assert_eq(st.slow_drops, (uint64_t)rounds);
+	cr_assert(p2p_is_banned(net.hosts[0].host, &pk));
+	cr_assert_neq(ph_raw_connect(&net, &raw, net.hosts[0].port, &sk), FL_OK);
+	ph_raw_close(&raw);
+	ph_net_free(&net);
+}
