@@ -11,6 +11,7 @@
 #include "chain/store_impl.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,17 +66,100 @@ static int lookup(MDB_txn *txn, MDB_dbi dbi, const touched_key *k, MDB_val *v, i
 	return chain_mdb_error(rc, "get (state hash)");
 }
 
-/* acc += sum over distinct touched keys of element(now) - element(before). */
+/* One element to add or remove: key and value point into the base reader
+ * or the write txn, valid until the txn writes again (none does while the
+ * fold runs). */
+typedef struct {
+	const void *key, *val;
+	size_t vlen;
+	uint16_t klen;
+	uint8_t db, add;
+} fold_elem;
+
+/* Elements a pool item folds: a few tens of microseconds of work, so the
+ * threads share out the tail without contending for the counter. */
+#define FOLD_ITEM 16
+/* Below this many elements the fold stays on the caller. */
+#define FOLD_PARALLEL_MIN 64
+
+/* Each thread sums into its own slot (accumulator, hasher, error); the
+ * slots are added at the end. The sum mod 2^16 does not depend on the
+ * order, so nor does the result on the threads. */
+typedef struct {
+	chain_lthash acc;
+	chain_lthasher *h;
+	int rc;
+} fold_slot;
+
+typedef struct {
+	const fold_elem *elems;
+	size_t n;
+	fold_slot *slots;
+} fold_ctx;
+
+static void fold_item(void *arg, unsigned slot, size_t item)
+{
+	fold_ctx *c = arg;
+	fold_slot *sl = &c->slots[slot];
+	size_t end = (item + 1) * FOLD_ITEM < c->n ? (item + 1) * FOLD_ITEM : c->n;
+
+	if (sl->rc != FL_OK)
+		return;
+	if (sl->h == NULL && (sl->rc = chain_lthasher_new(&sl->h)) != FL_OK)
+		return;
+	for (size_t i = item * FOLD_ITEM; i < end && sl->rc == FL_OK; i++) {
+		const fold_elem *e = &c->elems[i];
+
+		sl->rc = chain_lthash_fold(sl->h, &sl->acc, e->add, e->db, e->key, e->klen, e->val,
+					   e->vlen);
+	}
+}
+
+/* acc += the sum of the elements, on the store's verify threads when
+ * there are enough of them to share. */
+static int fold_elems(chain_store *s, const fold_elem *elems, size_t n, chain_lthash *acc)
+{
+	chain_verify_pool *pool = n >= FOLD_PARALLEL_MIN ? s->verify_pool : NULL;
+	unsigned n_slots = chain_verify_pool_slots(pool);
+	fold_ctx c;
+	int rc = FL_OK;
+
+	c.elems = elems;
+	c.n = n;
+	c.slots = fl_calloc(n_slots, sizeof(*c.slots));
+	if (c.slots == NULL)
+		return FL_ENOMEM;
+	chain_verify_pool_run(pool, s->verify_threads, fold_item, &c,
+			      (n + FOLD_ITEM - 1) / FOLD_ITEM);
+	for (unsigned k = 0; k < n_slots; k++) {
+		if (rc == FL_OK)
+			rc = c.slots[k].rc;
+		for (size_t i = 0; i < CHAIN_LTHASH_LANES; i++)
+			acc->lane[i] = (uint16_t)(acc->lane[i] + c.slots[k].acc.lane[i]);
+		chain_lthasher_free(c.slots[k].h);
+	}
+	fl_free(c.slots);
+	return rc;
+}
+
+/* acc += sum over distinct touched keys of element(now) - element(before).
+ * The lookups stay on this thread (an LMDB txn is one thread's); only the
+ * hashing, the cost, is shared out. */
 static int fold_touched(chain_txn *t, chain_lthash *acc)
 {
 	chain_store *s = t->store;
-	chain_lthasher *h = NULL;
 	touched_key *keys;
-	int rc;
+	fold_elem *elems = NULL;
+	size_t n = 0;
+	int rc = FL_OK;
 
 	keys = fl_malloc(t->n_log * sizeof(*keys));
-	if (keys == NULL)
-		return FL_ENOMEM;
+	/* At most two elements a key: its value before and now. */
+	if (keys == NULL || t->n_log > SIZE_MAX / (2 * sizeof(*elems)) ||
+	    (elems = fl_malloc(2 * t->n_log * sizeof(*elems))) == NULL) {
+		rc = FL_ENOMEM;
+		goto cleanup;
+	}
 	for (size_t i = 0; i < t->n_log; i++) {
 		keys[i].key = t->keys + t->log[i].off;
 		keys[i].klen = t->log[i].klen;
@@ -84,8 +168,6 @@ static int fold_touched(chain_txn *t, chain_lthash *acc)
 	/* Sorted only to find the distinct keys: the sum is the same in any
 	 * order. */
 	qsort(keys, t->n_log, sizeof(*keys), touched_cmp);
-	if ((rc = chain_lthasher_new(&h)) != FL_OK)
-		goto cleanup;
 	/* Only this txn's holder renews the base reader, and no commit can
 	 * land while it holds LMDB's writer lock: the base sees exactly the
 	 * state this txn started from. */
@@ -106,16 +188,17 @@ static int fold_touched(chain_txn *t, chain_lthash *acc)
 		if (had && has && before.mv_size == now.mv_size &&
 		    memcmp(before.mv_data, now.mv_data, now.mv_size) == 0)
 			continue;
-		if (had && (rc = chain_lthash_fold(h, acc, 0, keys[i].db, keys[i].key, keys[i].klen,
-						   before.mv_data, before.mv_size)) != FL_OK)
-			goto cleanup;
-		if (has && (rc = chain_lthash_fold(h, acc, 1, keys[i].db, keys[i].key, keys[i].klen,
-						   now.mv_data, now.mv_size)) != FL_OK)
-			goto cleanup;
+		if (had)
+			elems[n++] = (fold_elem){keys[i].key, before.mv_data, before.mv_size,
+						 keys[i].klen, keys[i].db, 0};
+		if (has)
+			elems[n++] = (fold_elem){keys[i].key, now.mv_data, now.mv_size,
+						 keys[i].klen, keys[i].db, 1};
 	}
+	rc = fold_elems(s, elems, n, acc);
 
 cleanup:
-	chain_lthasher_free(h);
+	fl_free(elems);
 	fl_free(keys);
 	return rc;
 }

@@ -278,8 +278,10 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 	if ((rc = check_header(t, &info, b, &prep, &res->reason)) != FL_OK)
 		goto cleanup;
 	/* The header holds: the block is worth every verify, all of them
-	 * before the rules (see chain_block_prep_checks_now). */
+	 * before the rules (see chain_block_prep_checks_now), and the pool is
+	 * free again for the state hash's fold (apphash.c). */
 	chain_block_prep_checks_now(&prep);
+	chain_block_prep_checks_end(&prep, 0);
 	res->reason = "block_bytes";
 	if ((rc = prep.enc_rc) != FL_OK)
 		goto cleanup;

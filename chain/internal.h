@@ -459,17 +459,26 @@ int chain_block_prep_checks_begin(chain_store *s, chain_block_prep *p, const cha
 				  unsigned threads) FL_MUST_CHECK;
 /* Waits for every check, verifying unclaimed ones on this thread. */
 void chain_block_prep_checks_now(chain_block_prep *p);
+/* Also after end without cancel: the result then is simply read. */
 int chain_block_prep_tx_ok(chain_block_prep *p, uint32_t i);
 int chain_block_prep_commit_ok(chain_block_prep *p, uint32_t k);
 void chain_block_prep_checks_end(chain_block_prep *p, int cancel);
 
-/* The pool (verify_pool.c): workers that run fn(ctx, i) over a batch of
- * items claimed from a shared counter. One batch at a time. */
+/* The pool (verify_pool.c): workers that run fn(ctx, slot, i) over a
+ * batch of items claimed from a shared counter. One batch at a time. slot
+ * names the thread (0 the caller, 1.. a worker; below
+ * chain_verify_pool_slots) so that fn can keep per-thread state. */
 #define CHAIN_MAX_VERIFY_THREADS 64
 typedef struct chain_verify_pool chain_verify_pool;
-typedef void (*chain_pool_fn)(void *ctx, size_t i);
+typedef void (*chain_pool_fn)(void *ctx, unsigned slot, size_t i);
 int chain_verify_pool_new(chain_verify_pool **out, unsigned threads) FL_MUST_CHECK;
 void chain_verify_pool_free(chain_verify_pool *p);
+unsigned chain_verify_pool_slots(const chain_verify_pool *p);
+/* fn over items 0..n-1 on up to `threads` threads, the caller among them;
+ * returns once all have run. p NULL, or busy with another batch: all on
+ * the caller, in order. Only speed may depend on which thread ran what. */
+void chain_verify_pool_run(chain_verify_pool *p, unsigned threads, chain_pool_fn fn, void *ctx,
+			   size_t n);
 
 /* The store's signature cache (never NULL on an open store). */
 fl_sigcache *chain_store_sigcache(chain_store *s);

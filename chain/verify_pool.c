@@ -37,14 +37,22 @@ struct chain_verify_pool {
 	unsigned active;  /* workers still in the batch */
 	unsigned allowed; /* workers that may join it */
 	unsigned n_threads;
-	pthread_t *threads;
+	struct pool_thread *threads;
+};
+
+/* A worker and the slot it passes to fn: 1 + its index (the caller of a
+ * batch is slot 0). */
+struct pool_thread {
+	pthread_t id;
+	chain_verify_pool *pool;
+	unsigned slot;
 };
 
 /* Items are claimed a few at a time: a verify is tens of microseconds, so
  * this keeps the counter cold without leaving a thread idle at the end. */
 #define POOL_CHUNK 4
 
-static void pool_work(chain_verify_pool *p, size_t chunk)
+static void pool_work(chain_verify_pool *p, unsigned slot, size_t chunk)
 {
 	for (;;) {
 		size_t i = atomic_fetch_add(&p->next, chunk), n = p->n_items;
@@ -52,15 +60,17 @@ static void pool_work(chain_verify_pool *p, size_t chunk)
 		if (i >= n)
 			return;
 		for (size_t end = i + chunk < n ? i + chunk : n; i < end; i++) {
-			p->fn(p->ctx, i);
-			atomic_store_explicit(&p->done[i], 1, memory_order_release);
+			p->fn(p->ctx, slot, i);
+			if (p->done != NULL)
+				atomic_store_explicit(&p->done[i], 1, memory_order_release);
 		}
 	}
 }
 
 static void *pool_worker(void *arg)
 {
-	chain_verify_pool *p = arg;
+	struct pool_thread *me = arg;
+	chain_verify_pool *p = me->pool;
 	uint64_t seen = 0;
 
 	pthread_mutex_lock(&p->mu);
@@ -73,7 +83,7 @@ static void *pool_worker(void *arg)
 		p->allowed--;
 		p->active++;
 		pthread_mutex_unlock(&p->mu);
-		pool_work(p, POOL_CHUNK);
+		pool_work(p, me->slot, POOL_CHUNK);
 		pthread_mutex_lock(&p->mu);
 		if (--p->active == 0)
 			pthread_cond_signal(&p->done_cv);
@@ -104,7 +114,9 @@ int chain_verify_pool_new(chain_verify_pool **out, unsigned threads)
 	atomic_init(&p->next, 0);
 	/* The caller of a batch is one of the threads. */
 	for (unsigned i = 0; i + 1 < threads; i++) {
-		if (pthread_create(&p->threads[i], NULL, pool_worker, p) != 0) {
+		p->threads[i].pool = p;
+		p->threads[i].slot = i + 1;
+		if (pthread_create(&p->threads[i].id, NULL, pool_worker, &p->threads[i]) != 0) {
 			rc = FL_ENOMEM;
 			break;
 		}
@@ -127,13 +139,62 @@ void chain_verify_pool_free(chain_verify_pool *p)
 	pthread_cond_broadcast(&p->start);
 	pthread_mutex_unlock(&p->mu);
 	for (unsigned i = 0; i < p->n_threads; i++)
-		pthread_join(p->threads[i], NULL);
+		pthread_join(p->threads[i].id, NULL);
 	pthread_cond_destroy(&p->done_cv);
 	pthread_cond_destroy(&p->start);
 	pthread_mutex_destroy(&p->mu);
 	pthread_mutex_destroy(&p->run_lock);
 	fl_free(p->threads);
 	fl_free(p);
+}
+
+/* With run_lock held: wakes up to threads - 1 workers on fn over n items
+ * (done: per-item flags, or NULL). */
+static void batch_start(chain_verify_pool *p, unsigned threads, chain_pool_fn fn, void *ctx,
+			size_t n, _Atomic unsigned char *done)
+{
+	pthread_mutex_lock(&p->mu);
+	p->fn = fn;
+	p->ctx = ctx;
+	p->n_items = n;
+	p->done = done;
+	atomic_store(&p->next, 0);
+	p->allowed = threads - 1 < p->n_threads ? threads - 1 : p->n_threads;
+	p->batch++;
+	pthread_cond_broadcast(&p->start);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* No worker joins the batch any more, and those in it have left. */
+static void batch_finish(chain_verify_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->allowed = 0;
+	while (p->active > 0)
+		pthread_cond_wait(&p->done_cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+unsigned chain_verify_pool_slots(const chain_verify_pool *p)
+{
+	return p == NULL ? 1 : p->n_threads + 1;
+}
+
+void chain_verify_pool_run(chain_verify_pool *p, unsigned threads, chain_pool_fn fn, void *ctx,
+			   size_t n)
+{
+	assert(fn != NULL);
+	/* Busy (a preverify on another thread holds it, or this thread's own
+	 * checks): everything on this thread rather than a wait. */
+	if (p == NULL || threads <= 1 || n <= 1 || pthread_mutex_trylock(&p->run_lock) != 0) {
+		for (size_t i = 0; i < n; i++)
+			fn(ctx, 0, i);
+		return;
+	}
+	batch_start(p, threads, fn, ctx, n, NULL);
+	pool_work(p, 0, 1);
+	batch_finish(p);
+	pthread_mutex_unlock(&p->run_lock);
 }
 
 /* ------------------------------------------------------------ checks */
@@ -148,12 +209,13 @@ typedef struct chain_prep_checks {
 } prep_checks;
 
 /* Item k < n_sigs is commit signature k; then tx k - n_sigs. */
-static void check_item(void *arg, size_t item)
+static void check_item(void *arg, unsigned slot, size_t item)
 {
 	prep_checks *c = arg;
 	const chain_block *b = c->b;
 	chain_block_prep *p = c->prep;
 
+	(void)slot;
 	if (item < p->n_sigs) {
 		const struct chain_commit_sig *s = &b->last_commit.sigs[item];
 
@@ -196,16 +258,7 @@ int chain_block_prep_checks_begin(chain_store *s, chain_block_prep *p, const cha
 		return FL_OK;
 	c->pool = s->verify_pool;
 	pthread_mutex_lock(&c->pool->run_lock);
-	pthread_mutex_lock(&c->pool->mu);
-	c->pool->fn = check_item;
-	c->pool->ctx = c;
-	c->pool->n_items = c->n_items;
-	c->pool->done = c->done;
-	atomic_store(&c->pool->next, 0);
-	c->pool->allowed = threads - 1 < c->pool->n_threads ? threads - 1 : c->pool->n_threads;
-	c->pool->batch++;
-	pthread_cond_broadcast(&c->pool->start);
-	pthread_mutex_unlock(&c->pool->mu);
+	batch_start(c->pool, threads, check_item, c, c->n_items, c->done);
 	return FL_OK;
 }
 
@@ -216,7 +269,7 @@ static void checks_wait(prep_checks *c, size_t item)
 	assert(item < c->n_items);
 	if (c->pool == NULL) {
 		if (!atomic_load_explicit(&c->done[item], memory_order_acquire)) {
-			check_item(c, item);
+			check_item(c, 0, item);
 			atomic_store_explicit(&c->done[item], 1, memory_order_release);
 		}
 		return;
@@ -225,7 +278,7 @@ static void checks_wait(prep_checks *c, size_t item)
 		size_t j = atomic_fetch_add(&c->pool->next, 1);
 
 		if (j < c->n_items) {
-			check_item(c, j);
+			check_item(c, 0, j);
 			atomic_store_explicit(&c->done[j], 1, memory_order_release);
 		} else {
 			sched_yield();
@@ -248,8 +301,10 @@ void chain_block_prep_checks_now(chain_block_prep *p)
 
 int chain_block_prep_tx_ok(chain_block_prep *p, uint32_t i)
 {
-	assert(p->checks != NULL && i < p->n_txs);
-	checks_wait(p->checks, (size_t)p->n_sigs + i);
+	assert(i < p->n_txs);
+	/* Ended: every check is done. */
+	if (p->checks != NULL)
+		checks_wait(p->checks, (size_t)p->n_sigs + i);
 	return p->txs[i].sig_ok;
 }
 
@@ -274,12 +329,8 @@ void chain_block_prep_checks_end(chain_block_prep *p, int cancel)
 		if (cancel)
 			atomic_store(&pool->next, c->n_items);
 		else
-			pool_work(pool, 1);
-		pthread_mutex_lock(&pool->mu);
-		pool->allowed = 0;
-		while (pool->active > 0)
-			pthread_cond_wait(&pool->done_cv, &pool->mu);
-		pthread_mutex_unlock(&pool->mu);
+			pool_work(pool, 0, 1);
+		batch_finish(pool);
 		pthread_mutex_unlock(&pool->run_lock);
 	} else if (!cancel) {
 		for (size_t k = 0; k < c->n_items; k++)
