@@ -260,10 +260,16 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 	assert(b->n_txs == 0 || b->txs != NULL);
 	memset(res, 0, sizeof(*res));
 	res->failed_tx = UINT32_MAX;
-	/* Bytes and hashes first, outside the write lock; the verify threads
-	 * start on the signatures while the transaction opens. */
+	/* Bytes and hashes first, outside the write lock: the verify threads
+	 * prepare the txs (this one helping), then start on the signatures
+	 * while this one assembles the block and the transaction opens. */
 	if ((rc = chain_block_prepare(&prep, b)) != FL_OK ||
 	    (rc = chain_block_prep_checks_begin(s, &prep, b, 0)) != FL_OK) {
+		res->reason = "store";
+		goto cleanup;
+	}
+	chain_block_prep_txs_wait(&prep);
+	if ((rc = chain_block_prep_assemble(&prep, b)) != FL_OK) {
 		res->reason = "store";
 		goto cleanup;
 	}

@@ -418,6 +418,8 @@ int chain_state_info(chain_txn *t, chain_info *out) FL_MUST_CHECK;
  * commit_ok on the verify threads, before the write transaction opens. */
 
 typedef struct {
+	fl_writer enc; /* the tx's encoding, until assembled into the block's */
+	int enc_rc;    /* why the tx does not encode, else 0 */
 	fl_hash sighash;
 	uint8_t sighash_ok; /* the tx encodes and the header's chain id is valid */
 	uint8_t sig_ok;     /* its signature verified (or was in the cache) */
@@ -428,6 +430,7 @@ typedef struct {
 	int enc_rc;      /* why the block does not encode (check 13) */
 	int root_rc;     /* why a tx does not encode (check 6), else 0 */
 	fl_hash tx_root; /* when root_rc == 0 */
+	int id_ok;       /* the header's chain id is valid (sighashes computed) */
 	uint32_t n_txs;
 	fl_hash *tx_hash;   /* n_txs, owned */
 	chain_tx_prep *txs; /* n_txs, owned */
@@ -435,16 +438,22 @@ typedef struct {
 	fl_hash vote_digest[CHAIN_MAX_VALIDATORS];
 	uint8_t vote_ok[CHAIN_MAX_VALIDATORS];   /* the digest was computed */
 	uint8_t commit_ok[CHAIN_MAX_VALIDATORS]; /* the precommit verified */
-	/* The checks in flight (verify_pool.c): commit signatures are items
-	 * 0..n_sigs-1, tx i is item n_sigs + i. */
+	/* The checks in flight (verify_pool.c): tx i's preparation is item
+	 * i, commit signatures are items n_txs..n_txs+n_sigs-1, tx i's
+	 * signature is item n_txs + n_sigs + i. */
 	struct chain_prep_checks *checks;
 } chain_block_prep;
 
-/* Fills p from b (sighashes under b's own chain id). Only FL_ENOMEM fails
- * it: a block that does not encode is recorded in enc_rc / root_rc for the
- * check that reports it. chain_block_prep_free also after a failure (it
- * ends checks still in flight). */
+/* A block's preparation in three steps. prepare: the arrays and the
+ * commit's vote digests. prep_tx: tx i's encoding, hash and sighash (under
+ * b's own chain id), run by the checks (chain_block_prep_txs_wait waits
+ * for all of them). assemble: the block's bytes and the tx root. Only
+ * FL_ENOMEM fails them: a block that does not encode is recorded in
+ * enc_rc / root_rc for the check that reports it. chain_block_prep_free
+ * also after a failure (it ends checks still in flight). */
 int chain_block_prepare(chain_block_prep *p, const chain_block *b) FL_MUST_CHECK;
+void chain_block_prep_tx(chain_block_prep *p, const chain_block *b, uint32_t i);
+int chain_block_prep_assemble(chain_block_prep *p, const chain_block *b) FL_MUST_CHECK;
 void chain_block_prep_free(chain_block_prep *p);
 
 /*
@@ -457,6 +466,8 @@ void chain_block_prep_free(chain_block_prep *p);
  */
 int chain_block_prep_checks_begin(chain_store *s, chain_block_prep *p, const chain_block *b,
 				  unsigned threads) FL_MUST_CHECK;
+/* Waits for every tx's preparation, running unclaimed ones on this thread. */
+void chain_block_prep_txs_wait(chain_block_prep *p);
 /* Waits for every check, verifying unclaimed ones on this thread. */
 void chain_block_prep_checks_now(chain_block_prep *p);
 /* Also after end without cancel: the result then is simply read. */

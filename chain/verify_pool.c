@@ -208,7 +208,23 @@ typedef struct chain_prep_checks {
 	_Atomic unsigned char *done;
 } prep_checks;
 
-/* Item k < n_sigs is commit signature k; then tx k - n_sigs. */
+static void checks_wait(prep_checks *c, size_t item);
+
+/* Until tx i is prepared. It was claimed before any signature check (the
+ * counter only grows, and the preparations are the first items), so a
+ * worker is on it when it is not done yet: only wait. */
+static void prepared_wait(prep_checks *c, uint32_t i)
+{
+	if (c->pool == NULL) {
+		checks_wait(c, i);
+		return;
+	}
+	while (!atomic_load_explicit(&c->done[i], memory_order_acquire))
+		sched_yield();
+}
+
+/* Item i < n_txs prepares tx i; then commit signature i - n_txs; then the
+ * signature of tx i - n_txs - n_sigs. */
 static void check_item(void *arg, unsigned slot, size_t item)
 {
 	prep_checks *c = arg;
@@ -216,16 +232,20 @@ static void check_item(void *arg, unsigned slot, size_t item)
 	chain_block_prep *p = c->prep;
 
 	(void)slot;
-	if (item < p->n_sigs) {
-		const struct chain_commit_sig *s = &b->last_commit.sigs[item];
+	if (item < p->n_txs) {
+		chain_block_prep_tx(p, b, (uint32_t)item);
+	} else if (item - p->n_txs < p->n_sigs) {
+		size_t k = item - p->n_txs;
+		const struct chain_commit_sig *s = &b->last_commit.sigs[k];
 
-		if (p->vote_ok[item])
-			p->commit_ok[item] = fl_verify_cached(c->cache, &s->sig, &s->validator,
-							      &p->vote_digest[item]) == FL_OK;
+		if (p->vote_ok[k])
+			p->commit_ok[k] = fl_verify_cached(c->cache, &s->sig, &s->validator,
+							   &p->vote_digest[k]) == FL_OK;
 	} else {
-		size_t i = item - p->n_sigs;
+		uint32_t i = (uint32_t)(item - p->n_txs - p->n_sigs);
 		chain_tx_prep *t = &p->txs[i];
 
+		prepared_wait(c, i);
 		if (t->sighash_ok)
 			t->sig_ok = fl_verify_cached(c->cache, &b->txs[i].sig, &b->txs[i].sender,
 						     &t->sighash) == FL_OK;
@@ -247,7 +267,7 @@ int chain_block_prep_checks_begin(chain_store *s, chain_block_prep *p, const cha
 	c->b = b;
 	c->prep = p;
 	c->cache = s->sigcache;
-	c->n_items = (size_t)p->n_sigs + p->n_txs;
+	c->n_items = (size_t)p->n_sigs + 2 * (size_t)p->n_txs;
 	c->done = fl_calloc(c->n_items ? c->n_items : 1, sizeof(*c->done));
 	if (c->done == NULL) {
 		fl_free(c);
@@ -286,6 +306,13 @@ static void checks_wait(prep_checks *c, size_t item)
 	}
 }
 
+void chain_block_prep_txs_wait(chain_block_prep *p)
+{
+	assert(p->checks != NULL);
+	for (uint32_t i = 0; i < p->n_txs; i++)
+		checks_wait(p->checks, i);
+}
+
 void chain_block_prep_checks_now(chain_block_prep *p)
 {
 	prep_checks *c = p->checks;
@@ -304,14 +331,14 @@ int chain_block_prep_tx_ok(chain_block_prep *p, uint32_t i)
 	assert(i < p->n_txs);
 	/* Ended: every check is done. */
 	if (p->checks != NULL)
-		checks_wait(p->checks, (size_t)p->n_sigs + i);
+		checks_wait(p->checks, (size_t)p->n_txs + p->n_sigs + i);
 	return p->txs[i].sig_ok;
 }
 
 int chain_block_prep_commit_ok(chain_block_prep *p, uint32_t k)
 {
 	assert(p->checks != NULL && k < p->n_sigs);
-	checks_wait(p->checks, k);
+	checks_wait(p->checks, (size_t)p->n_txs + k);
 	return p->commit_ok[k];
 }
 
