@@ -41,8 +41,10 @@ int chain_exec_tx(chain_exec *x, const chain_tx *tx, uint64_t pending_nonce, con
 	}
 	/* Also runs the field checks: the signature covers the canonical
 	 * encoding, and only a well-formed tx has one. A prepared tx has
-	 * encoded (so its fields are in range) and been verified already. */
-	if (x->known != NULL && x->known->sig_ok)
+	 * encoded (so its fields are in range) and been verified already, or
+	 * is being verified for a caller that judges it later (sig_ok is then
+	 * not read: a verify thread may be writing it). */
+	if (x->known != NULL && (x->sig_later ? x->known->sighash_ok : x->known->sig_ok))
 		rc = FL_OK;
 	else
 		rc = chain_tx_verify_cached(tx, x->chain_id, x->sigcache);
@@ -247,6 +249,33 @@ static void exec_init(chain_exec *x, chain_txn *t, const chain_info *info, uint6
 	x->beacon = *beacon;
 }
 
+/* The verdict on the txs' signatures once the txs have run with them
+ * unchecked (sig_later): rc is how the rest went and res->failed_tx the tx
+ * that failed (UINT32_MAX: none). A bad signature at or before that tx is
+ * the block's failure, as it was when each tx checked its own before its
+ * rule; one after it never counts. This thread verifies unclaimed ones
+ * while it waits. */
+static int signatures_verdict(chain_exec *x, const chain_block *b, chain_block_prep *prep, int rc,
+			      chain_block_result *res)
+{
+	uint32_t upto = res->failed_tx != UINT32_MAX ? res->failed_tx + 1 : b->n_txs;
+
+	for (uint32_t i = 0; i < upto; i++) {
+		int vrc;
+
+		if (chain_block_prep_tx_ok(prep, i))
+			continue;
+		/* The in-order check's own code and reason (it verified again
+		 * what the threads had refused). */
+		if ((vrc = chain_tx_verify_cached(&b->txs[i], x->chain_id, x->sigcache)) == FL_OK)
+			continue;
+		res->failed_tx = i;
+		res->reason = vrc == FL_ESIG ? "tx: signature" : "tx: fields";
+		return vrc;
+	}
+	return rc;
+}
+
 static int run_block(chain_store *s, const chain_block *b, chain_block_result *res, int keep)
 {
 	chain_validator_set set;
@@ -283,11 +312,6 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 	}
 	if ((rc = check_header(t, &info, b, &prep, &res->reason)) != FL_OK)
 		goto cleanup;
-	/* The header holds: the block is worth every verify, all of them
-	 * before the rules (see chain_block_prep_checks_now), and the pool is
-	 * free again for the state hash's fold (apphash.c). */
-	chain_block_prep_checks_now(&prep);
-	chain_block_prep_checks_end(&prep, 0);
 	res->reason = "block_bytes";
 	if ((rc = prep.enc_rc) != FL_OK)
 		goto cleanup;
@@ -305,23 +329,34 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 	res->reason = "begin_block";
 	if ((rc = chain_begin_block(&x)) != FL_OK)
 		goto cleanup;
+	/* The txs run with their signatures still being verified on the
+	 * other threads, and this one joins them after its own serial work
+	 * (run_signatures): what the block does with a bad signature is
+	 * decided there, exactly as if each tx had checked its own first. */
+	x.sig_later = 1;
 	for (uint32_t i = 0; i < b->n_txs; i++) {
 		/* The header's chain id is the store's (check 2), so the
 		 * prepared sighash is the one the rules would compute. */
-		(void)chain_block_prep_tx_ok(&prep, i);
 		x.known = &prep.txs[i];
 		rc = chain_exec_tx(&x, &b->txs[i], 0, &res->reason);
 		x.known = NULL;
 		if (rc != FL_OK) {
 			res->failed_tx = i;
-			goto cleanup;
+			goto signatures;
 		}
 	}
 	res->reason = "end_block";
 	if ((rc = chain_valset_end_block(&x)) != FL_OK)
-		goto cleanup;
+		goto signatures;
+	/* Checks already all done (cached signatures): the pool is free for
+	 * the state hash's fold (apphash.c). */
+	if (chain_block_prep_checks_done(&prep))
+		chain_block_prep_checks_end(&prep, 0);
 	res->reason = "store";
-	if ((rc = write_block(&x, b, &prep, &set, &res->app_hash)) != FL_OK)
+	rc = write_block(&x, b, &prep, &set, &res->app_hash);
+
+signatures:
+	if ((rc = signatures_verdict(&x, b, &prep, rc, res)) != FL_OK)
 		goto cleanup;
 	if (keep) {
 		rc = chain_txn_commit(t);

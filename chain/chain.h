@@ -713,9 +713,10 @@ void chain_mempool_check_end(chain_mempool_check *ck);
  * (digest, key, signature) triples (fl_sigcache; it holds no state and
  * changes no outcome). Admission (chain_check_tx, chain_mempool_check_tx)
  * fills it; apply and check hand a block's tx and commit signatures to the
- * store's verify threads before their write transaction opens, and wait
- * for them all once the header checks pass, before the txs run; a cached
- * triple costs a lookup instead of a verify.
+ * store's verify threads before their write transaction opens, run the txs
+ * while those threads verify, then wait for them all before the commit (the
+ * outcome is the one of checking each tx's signature before its rule); a
+ * cached triple costs a lookup instead of a verify.
  *
  * chain_store_set_verify_threads: 1..64 threads, the caller's included
  * (1, the default, starts none). Not while another call on s runs.
@@ -723,7 +724,11 @@ void chain_mempool_check_end(chain_mempool_check *ck);
  * arrived, on up to `threads` threads (0 = the store's setting; at most
  * that), filling the cache without any lock on the store. FL_OK when every
  * signature verified, FL_ESIG when one did not (the block will fail),
- * FL_ENOMEM. It checks nothing else.
+ * FL_ENOMEM. It checks nothing else. A node calls it on a block as it
+ * arrives, off its loop thread and before chain_check_block or
+ * chain_apply_block: the block's signatures are then all verified on
+ * several threads before any write transaction opens, and the check or
+ * apply costs a lookup a signature.
  */
 int chain_store_set_verify_threads(chain_store *s, unsigned threads) FL_MUST_CHECK;
 int chain_preverify_block(chain_store *s, const chain_block *b, unsigned threads) FL_MUST_CHECK;

@@ -414,8 +414,9 @@ int chain_state_info(chain_txn *t, chain_info *out) FL_MUST_CHECK;
 /* ---------------------------------------------- prepared blocks (block_prep.c)
  * What apply needs of a block's bytes, computed once per block: its
  * encoding, each tx's hash and sighash from one encoding of the tx, the tx
- * root, the commit's vote digests; verify_pool.c then fills sig_ok and
- * commit_ok on the verify threads, before the write transaction opens. */
+ * root, the commit's vote digests; verify_pool.c prepares the txs and then
+ * fills sig_ok and commit_ok on the verify threads, from before the write
+ * transaction opens (apply.c reads sig_ok only after the txs have run). */
 
 typedef struct {
 	fl_writer enc; /* the tx's encoding, until assembled into the block's */
@@ -468,8 +469,8 @@ int chain_block_prep_checks_begin(chain_store *s, chain_block_prep *p, const cha
 				  unsigned threads) FL_MUST_CHECK;
 /* Waits for every tx's preparation, running unclaimed ones on this thread. */
 void chain_block_prep_txs_wait(chain_block_prep *p);
-/* Waits for every check, verifying unclaimed ones on this thread. */
-void chain_block_prep_checks_now(chain_block_prep *p);
+/* Whether every check is done already (no wait). */
+int chain_block_prep_checks_done(const chain_block_prep *p);
 /* Also after end without cancel: the result then is simply read. */
 int chain_block_prep_tx_ok(chain_block_prep *p, uint32_t i);
 int chain_block_prep_commit_ok(chain_block_prep *p, uint32_t k);
@@ -515,6 +516,9 @@ typedef struct {
 	/* Signature checks (outside consensus: they only save work). */
 	fl_sigcache *sigcache;    /* verified triples; may be NULL */
 	const chain_tx_prep *known; /* of the tx chain_exec_tx runs, if prepared */
+	/* known's signature is judged by the caller after the rules (apply.c:
+	 * the txs run while the verify threads check them). */
+	int sig_later;
 } chain_exec;
 
 /* 128-bit intermediates for power thresholds and reward shares. */

@@ -2,13 +2,16 @@
  * chain/verify_pool.c — a small pthread pool for signature checks, and a
  * block's checks on it. A block's signatures are independent of each other
  * and of the state, so they are verified in parallel: the workers take
- * them in block order from a shared counter from before the write
- * transaction opens, and the caller waits for a result when it needs one
- * (the commit check), verifying unclaimed ones itself in the meantime, then
- * for all of them once the header checks have passed (so a block with a
- * bad header costs no verify on one thread, and few on several). For a
- * block checked before (a proposal's check, chain_preverify_block) or
- * admitted tx by tx, every check is a cache lookup.
+ * items in block order from a shared counter from before the write
+ * transaction opens (first each tx's preparation, block_prep.c, then the
+ * signatures), and the caller waits for a result when it needs one (the
+ * commit check), doing unclaimed items itself in the meantime. Apply runs
+ * the txs while the workers verify and joins them afterwards (apply.c), so
+ * a block with a bad header costs no verify on one thread, and few on
+ * several. For a block checked before (a proposal's check,
+ * chain_preverify_block) or admitted tx by tx, every check is a cache
+ * lookup. chain_verify_pool_run lends the same threads to other work (the
+ * state hash's fold, apphash.c).
  *
  * Each item writes only its own result and then its done flag (release),
  * which the reader reads first (acquire): the batch needs no other
@@ -313,17 +316,16 @@ void chain_block_prep_txs_wait(chain_block_prep *p)
 		checks_wait(p->checks, i);
 }
 
-void chain_block_prep_checks_now(chain_block_prep *p)
+int chain_block_prep_checks_done(const chain_block_prep *p)
 {
-	prep_checks *c = p->checks;
+	const prep_checks *c = p->checks;
 
-	assert(c != NULL);
-	/* Every check in one pass, this thread helping the workers, before
-	 * the rules run: a verify interleaved with the rules' LMDB work ran
-	 * at about 60 % of its speed (its curve tables left the cache), which
-	 * cost more than the overlap gained. */
+	if (c == NULL)
+		return 1;
 	for (size_t k = 0; k < c->n_items; k++)
-		checks_wait(c, k);
+		if (!atomic_load_explicit(&c->done[k], memory_order_acquire))
+			return 0;
+	return 1;
 }
 
 int chain_block_prep_tx_ok(chain_block_prep *p, uint32_t i)

@@ -251,3 +251,113 @@ Test(verify, early_refusal_drops_queued_checks)
 	chain_block_free(&b);
 	free_txs(txs, N);
 }
+
+/* The block on the three stores (1, 2 and 3 verify threads): the same
+ * code, failing tx and reason everywhere, and that failing tx expected. */
+static void apply_on_all(chain_fixture *f[3], const chain_block *b, int want_rc, uint32_t want_tx)
+{
+	chain_block_result r[3];
+	int rc[3];
+
+	for (int k = 0; k < 3; k++)
+		rc[k] = chain_apply_block(f[k]->store, b, &r[k]);
+	for (int k = 0; k < 3; k++) {
+		cr_assert_eq(rc[k], rc[0], "store %d: %d vs %d", k, rc[k], rc[0]);
+		cr_assert_eq(r[k].failed_tx, r[0].failed_tx, "store %d", k);
+		cr_assert_eq(r[k].reason == NULL, r[0].reason == NULL, "store %d", k);
+		if (r[0].reason != NULL)
+			cr_assert_str_eq(r[k].reason, r[0].reason, "store %d", k);
+		cr_assert_eq(fl_hash_cmp(&r[k].app_hash, &r[0].app_hash), 0, "store %d", k);
+	}
+	if (want_rc == FL_OK) {
+		cr_assert_eq(rc[0], FL_OK, "%s", r[0].reason);
+		return;
+	}
+	cr_assert_eq(r[0].failed_tx, want_tx, "failed at %u (%s)", r[0].failed_tx, r[0].reason);
+	if (want_rc == FL_ESIG) {
+		cr_assert_eq(rc[0], FL_ESIG);
+		cr_assert_str_eq(r[0].reason, "tx: signature");
+	} else {
+		/* A rule's refusal, not a signature's. */
+		cr_assert_neq(rc[0], FL_OK);
+		cr_assert_neq(rc[0], FL_ESIG, "%s", r[0].reason);
+	}
+}
+
+/* Tx j of b spends more than its sender has, signed again (a rule fails,
+ * not its signature); the tx root follows. */
+static void overspend(chain_block *b, uint32_t j)
+{
+	b->txs[j].u.transfer.amount = 1000000000;
+	cr_assert_eq(fixture_sign_nonce(&fx, &b->txs[j], j % 7, b->txs[j].nonce), 0);
+	cr_assert_eq(chain_block_tx_root(&b->header.tx_root, b), 0);
+}
+
+/* Tx j's signature no longer matches it; the tx root follows (it covers
+ * the signature). */
+static void forge(chain_block *b, uint32_t j)
+{
+	b->txs[j].sig.b[5] ^= 0x10;
+	cr_assert_eq(chain_block_tx_root(&b->header.tx_root, b), 0);
+}
+
+/* The txs run while their signatures are checked on the other threads:
+ * whatever the threads, a bad signature fails the block at its own tx
+ * when no earlier tx failed, a rule's refusal before it wins, and the
+ * signature wins over a refusal at or after its tx. */
+Test(verify, bad_signature_anywhere_same_outcome_on_1_2_3_threads)
+{
+	enum { N = 64 };
+	static const uint32_t bad_at[] = {0, 1, N / 2, N - 2, N - 1};
+	chain_fixture fx2, fx3;
+	chain_fixture *all[3] = {&fx, &fx2, &fx3};
+	chain_tx txs[N];
+	chain_block b;
+
+	open_fixture(&fx2);
+	open_fixture(&fx3);
+	cr_assert_eq(chain_store_set_verify_threads(fx2.store, 2), 0);
+	cr_assert_eq(chain_store_set_verify_threads(fx3.store, 3), 0);
+	for (int k = 0; k < 3; k++)
+		cr_assert_eq(fixture_next_block(all[k], NULL, 0), 0);
+	make_transfers(txs, N);
+
+	for (size_t c = 0; c < FL_ARRAY_LEN(bad_at); c++) {
+		cr_assert_eq(fixture_build_block(&fx, txs, N, &b), 0);
+		forge(&b, bad_at[c]);
+		apply_on_all(all, &b, FL_ESIG, bad_at[c]);
+		chain_block_free(&b);
+	}
+	/* A bad signature before an overspend: the signature. */
+	cr_assert_eq(fixture_build_block(&fx, txs, N, &b), 0);
+	overspend(&b, 40);
+	forge(&b, 10);
+	apply_on_all(all, &b, FL_ESIG, 10);
+	chain_block_free(&b);
+	/* An overspend before a bad signature: the overspend. */
+	cr_assert_eq(fixture_build_block(&fx, txs, N, &b), 0);
+	overspend(&b, 10);
+	forge(&b, 40);
+	apply_on_all(all, &b, FL_EFUNDS, 10);
+	chain_block_free(&b);
+	/* Both on one tx: the signature is checked first. */
+	cr_assert_eq(fixture_build_block(&fx, txs, N, &b), 0);
+	overspend(&b, 20);
+	forge(&b, 20);
+	apply_on_all(all, &b, FL_ESIG, 20);
+	chain_block_free(&b);
+	/* Several bad ones: the first. */
+	cr_assert_eq(fixture_build_block(&fx, txs, N, &b), 0);
+	forge(&b, 50);
+	forge(&b, 33);
+	forge(&b, 63);
+	apply_on_all(all, &b, FL_ESIG, 33);
+	chain_block_free(&b);
+	/* The honest block: one app hash on all three. */
+	cr_assert_eq(fixture_build_block(&fx, txs, N, &b), 0);
+	apply_on_all(all, &b, FL_OK, 0);
+	chain_block_free(&b);
+	free_txs(txs, N);
+	fixture_close(&fx2);
+	fixture_close(&fx3);
+}
