@@ -8,6 +8,7 @@
 #include "chain/store_impl.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Records (open) or forgets the thread that holds the write txn. */
@@ -229,6 +230,22 @@ static int log_push(chain_txn *t, chain_db db, const void *key, size_t klen)
 	return FL_OK;
 }
 
+/* The key is the last one logged (a rule re-writing the account the nonce
+ * bump just wrote, as a transfer does): logging it again would only give
+ * the fold's sort more to do. The cached hash no longer covers the txn. */
+static int log_repeats(chain_txn *t, chain_db db, const void *key, size_t klen)
+{
+	const chain_touch *c;
+
+	if (t->n_log == 0)
+		return 0;
+	c = &t->log[t->n_log - 1];
+	if (c->db != (uint8_t)db || c->klen != klen || memcmp(t->keys + c->off, key, klen) != 0)
+		return 0;
+	t->hash_at = SIZE_MAX;
+	return 1;
+}
+
 static void log_pop(chain_txn *t)
 {
 	assert(t->n_log > 0);
@@ -248,6 +265,7 @@ int chain_txn_put(chain_txn *t, chain_db db, const void *key, size_t klen, const
 		return chain_overlay_put(t, db, key, klen, val, vlen);
 	if (!t->write || !txn_key_ok(t, klen))
 		return FL_EINVAL;
+	logged = logged && !log_repeats(t, db, key, klen);
 	if (logged) {
 		rc = log_push(t, db, key, klen);
 		if (rc != FL_OK)
@@ -281,6 +299,7 @@ int chain_txn_del(chain_txn *t, chain_db db, const void *key, size_t klen)
 		return FL_EINVAL;
 	/* Logged even when the key is absent: the fold then finds it absent
 	 * before and after, which changes nothing. */
+	logged = logged && !log_repeats(t, db, key, klen);
 	if (logged) {
 		rc = log_push(t, db, key, klen);
 		if (rc != FL_OK)

@@ -623,3 +623,24 @@ Test(apphash, fold_on_threads_is_bit_exact)
 	cr_assert(same(&one, &two));
 	cr_assert(same(&one, &three));
 }
+
+/* A write of the key just written is logged once, yet the hash asked for
+ * in between does not stand for the txn afterwards. */
+Test(apphash, rewrite_of_last_key_after_hash_refolds)
+{
+	chain_lthash mid, end, h;
+	chain_txn *t;
+
+	ah_setup();
+	cr_assert_eq(chain_txn_begin(ah_store, 1, &t), FL_OK);
+	put_s(t, CHAIN_DB_ACCOUNTS, "a", "1");
+	cr_assert_eq(chain_txn_state_hash(t, &mid), FL_OK);
+	put_s(t, CHAIN_DB_ACCOUNTS, "a", "2");
+	cr_assert_eq(chain_txn_state_hash(t, &end), FL_OK);
+	cr_assert(!same(&mid, &end));
+	cr_assert_eq(chain_txn_commit(t), FL_OK);
+	stored(&h);
+	cr_assert(same(&h, &end));
+	recomputed(&h);
+	cr_assert(same(&h, &end));
+}
