@@ -293,7 +293,7 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 	 * prepare the txs (this one helping), then start on the signatures
 	 * while this one assembles the block and the transaction opens. */
 	if ((rc = chain_block_prepare(&prep, b)) != FL_OK ||
-	    (rc = chain_block_prep_checks_begin(s, &prep, b, 0)) != FL_OK) {
+	    (rc = chain_block_prep_checks_begin(s, &prep, b, 0, !keep)) != FL_OK) {
 		res->reason = "store";
 		goto cleanup;
 	}

@@ -716,7 +716,9 @@ void chain_mempool_check_end(chain_mempool_check *ck);
  * store's verify threads before their write transaction opens, run the txs
  * while those threads verify, then wait for them all before the commit (the
  * outcome is the one of checking each tx's signature before its rule); a
- * cached triple costs a lookup instead of a verify.
+ * cached triple costs a lookup instead of a verify. Check adds what it
+ * verified to the cache; apply only looks up (its signatures are never
+ * checked again).
  *
  * chain_store_set_verify_threads: 1..64 threads, the caller's included
  * (1, the default, starts none). Not while another call on s runs.

@@ -459,14 +459,16 @@ void chain_block_prep_free(chain_block_prep *p);
 
 /*
  * p's signature checks through the store's cache: begin starts them on up
- * to `threads` threads (0 = the store's setting) and returns at once; tx_ok
+ * to `threads` threads (0 = the store's setting) and returns at once
+ * (remember: what verifies is added to the cache; apply, whose signatures
+ * are never checked again, only looks up); tx_ok
  * and commit_ok wait for one result (the caller verifies in the meantime,
  * so with one thread each check runs when first asked for); end (cancel: 0
  * = finish every check, 1 = drop the unstarted ones) waits for the
  * workers. Begin fails only with FL_ENOMEM; end is safe after any begin.
  */
 int chain_block_prep_checks_begin(chain_store *s, chain_block_prep *p, const chain_block *b,
-				  unsigned threads) FL_MUST_CHECK;
+				  unsigned threads, int remember) FL_MUST_CHECK;
 /* Waits for every tx's preparation, running unclaimed ones on this thread. */
 void chain_block_prep_txs_wait(chain_block_prep *p);
 /* Whether every check is done already (no wait). */

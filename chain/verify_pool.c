@@ -207,6 +207,7 @@ typedef struct chain_prep_checks {
 	const chain_block *b;
 	chain_block_prep *prep;
 	fl_sigcache *cache;
+	int remember; /* add what verifies to the cache (else lookups only) */
 	size_t n_items;
 	_Atomic unsigned char *done;
 } prep_checks;
@@ -226,6 +227,14 @@ static void prepared_wait(prep_checks *c, uint32_t i)
 		sched_yield();
 }
 
+static int verify(const prep_checks *c, const fl_sig *sig, const fl_pubkey *pk,
+		  const fl_hash *msg)
+{
+	if (c->remember)
+		return fl_verify_cached(c->cache, sig, pk, msg) == FL_OK;
+	return fl_verify_lookup(c->cache, sig, pk, msg) == FL_OK;
+}
+
 /* Item i < n_txs prepares tx i; then commit signature i - n_txs; then the
  * signature of tx i - n_txs - n_sigs. */
 static void check_item(void *arg, unsigned slot, size_t item)
@@ -242,21 +251,19 @@ static void check_item(void *arg, unsigned slot, size_t item)
 		const struct chain_commit_sig *s = &b->last_commit.sigs[k];
 
 		if (p->vote_ok[k])
-			p->commit_ok[k] = fl_verify_cached(c->cache, &s->sig, &s->validator,
-							   &p->vote_digest[k]) == FL_OK;
+			p->commit_ok[k] = verify(c, &s->sig, &s->validator, &p->vote_digest[k]);
 	} else {
 		uint32_t i = (uint32_t)(item - p->n_txs - p->n_sigs);
 		chain_tx_prep *t = &p->txs[i];
 
 		prepared_wait(c, i);
 		if (t->sighash_ok)
-			t->sig_ok = fl_verify_cached(c->cache, &b->txs[i].sig, &b->txs[i].sender,
-						     &t->sighash) == FL_OK;
+			t->sig_ok = verify(c, &b->txs[i].sig, &b->txs[i].sender, &t->sighash);
 	}
 }
 
 int chain_block_prep_checks_begin(chain_store *s, chain_block_prep *p, const chain_block *b,
-				  unsigned threads)
+				  unsigned threads, int remember)
 {
 	prep_checks *c;
 
@@ -270,6 +277,7 @@ int chain_block_prep_checks_begin(chain_store *s, chain_block_prep *p, const cha
 	c->b = b;
 	c->prep = p;
 	c->cache = s->sigcache;
+	c->remember = remember;
 	c->n_items = (size_t)p->n_sigs + 2 * (size_t)p->n_txs;
 	c->done = fl_calloc(c->n_items ? c->n_items : 1, sizeof(*c->done));
 	if (c->done == NULL) {
@@ -377,7 +385,7 @@ int chain_preverify_block(chain_store *s, const chain_block *b, unsigned threads
 
 	assert(s != NULL && b != NULL);
 	if ((rc = chain_block_prepare(&prep, b)) != FL_OK ||
-	    (rc = chain_block_prep_checks_begin(s, &prep, b, threads)) != FL_OK) {
+	    (rc = chain_block_prep_checks_begin(s, &prep, b, threads, 1)) != FL_OK) {
 		chain_block_prep_free(&prep);
 		return rc;
 	}

@@ -233,6 +233,10 @@ int fl_sigcache_contains(fl_sigcache *c, const fl_hash *msg, const fl_pubkey *pk
  * NULL (plain fl_verify). Failures are never cached. */
 int fl_verify_cached(fl_sigcache *c, const fl_sig *sig, const fl_pubkey *pk,
 		     const fl_hash *msg) FL_MUST_CHECK;
+/* The same without adding: for signatures never checked again (a block
+ * being applied), which would only cost an insert and evict others. */
+int fl_verify_lookup(fl_sigcache *c, const fl_sig *sig, const fl_pubkey *pk,
+		     const fl_hash *msg) FL_MUST_CHECK;
 
 /*
  * Key files: one line "fedledger-seckey-v1 <64 hex>\n", mode 0600, written

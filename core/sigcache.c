@@ -123,40 +123,59 @@ int fl_sigcache_contains(fl_sigcache *c, const fl_hash *msg, const fl_pubkey *pk
 	return hit;
 }
 
-static void sigcache_insert(fl_sigcache *c, const fl_hash *msg, const fl_pubkey *pk,
-			    const fl_sig *sig)
+/* The entry goes in unless there already (clock eviction when full). */
+static void sigcache_insert(fl_sigcache *c, size_t i, const fl_hash *entry)
 {
 	sigcache_bucket *b;
-	fl_hash entry;
-	size_t i = sigcache_entry(c, &entry, msg, pk, sig);
 	int w;
 
 	pthread_mutex_lock(&c->locks[i % SIGCACHE_STRIPES]);
 	b = &c->buckets[i];
-	if (bucket_find(b, &entry) < 0) {
+	if (bucket_find(b, entry) < 0) {
 		for (w = 0; w < SIGCACHE_WAYS && (b->used >> w & 1); w++)
 			;
 		if (w == SIGCACHE_WAYS) {
 			w = b->hand;
 			b->hand = (uint8_t)((b->hand + 1) % SIGCACHE_WAYS);
 		}
-		memcpy(b->tag[w], entry.b, FL_HASH_LEN);
+		memcpy(b->tag[w], entry->b, FL_HASH_LEN);
 		b->used |= (uint8_t)(1u << w);
 	}
 	pthread_mutex_unlock(&c->locks[i % SIGCACHE_STRIPES]);
 }
 
-int fl_verify_cached(fl_sigcache *c, const fl_sig *sig, const fl_pubkey *pk, const fl_hash *msg)
+/* The entry is computed once for the lookup and the insert. */
+static int verify_through(fl_sigcache *c, const fl_sig *sig, const fl_pubkey *pk,
+			  const fl_hash *msg, int remember)
 {
-	int rc;
+	fl_hash entry;
+	size_t i = 0;
+	int rc, hit;
 
 	assert(sig != NULL && pk != NULL && msg != NULL);
-	if (c != NULL && fl_sigcache_contains(c, msg, pk, sig))
-		return FL_OK;
+	if (c != NULL) {
+		i = sigcache_entry(c, &entry, msg, pk, sig);
+		pthread_mutex_lock(&c->locks[i % SIGCACHE_STRIPES]);
+		hit = bucket_find(&c->buckets[i], &entry) >= 0;
+		pthread_mutex_unlock(&c->locks[i % SIGCACHE_STRIPES]);
+		if (hit)
+			return FL_OK;
+	}
 	rc = fl_verify(sig, pk, msg);
 	/* Only what verified goes in: a failure is never remembered, so an
 	 * invalid triple is checked (and refused) every time. */
-	if (rc == FL_OK && c != NULL)
-		sigcache_insert(c, msg, pk, sig);
+	if (rc == FL_OK && c != NULL && remember)
+		sigcache_insert(c, i, &entry);
 	return rc;
 }
+
+int fl_verify_cached(fl_sigcache *c, const fl_sig *sig, const fl_pubkey *pk, const fl_hash *msg)
+{
+	return verify_through(c, sig, pk, msg, 1);
+}
+
+int fl_verify_lookup(fl_sigcache *c, const fl_sig *sig, const fl_pubkey *pk, const fl_hash *msg)
+{
+	return verify_through(c, sig, pk, msg, 0);
+}
+

@@ -99,6 +99,30 @@ Test(verify, check_block_fills_the_cache_that_apply_uses)
 	free_txs(txs, 8);
 }
 
+/* Apply's signatures are never checked again: a cold block, on one thread
+ * and on two, leaves the cache as it found it (no insert that would only
+ * cost time and evict the mempool's entries). */
+Test(verify, apply_adds_nothing_to_the_cache)
+{
+	enum { N = 12 };
+	chain_tx txs[N];
+	chain_block b;
+
+	cr_assert_eq(fixture_next_block(&fx, NULL, 0), 0);
+	for (unsigned threads = 1; threads <= 2; threads++) {
+		cr_assert_eq(chain_store_set_verify_threads(fx.store, threads), 0);
+		make_transfers(txs, N);
+		cr_assert_eq(fixture_build_block(&fx, txs, N, &b), 0);
+		cr_assert_eq(fixture_apply(&fx, &b), 0, "%s", fx.res.reason);
+		for (uint32_t i = 0; i < N; i++)
+			cr_assert_eq(tx_cached(fx.store, &b.txs[i]), 0, "tx %u", i);
+		for (uint32_t k = 0; k < b.last_commit.n_sigs; k++)
+			cr_assert_eq(commit_sig_cached(fx.store, &b.last_commit, k), 0);
+		chain_block_free(&b);
+		free_txs(txs, N);
+	}
+}
+
 Test(verify, admission_fills_the_cache)
 {
 	chain_tx tx;

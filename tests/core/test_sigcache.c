@@ -68,6 +68,30 @@ Test(sigcache, hit_only_for_the_triple_that_verified)
 	fl_sigcache_free(c);
 }
 
+/* A lookup-only verify: a hit is a hit, a miss verifies and adds nothing,
+ * a bad signature is refused. */
+Test(sigcache, lookup_verifies_without_adding)
+{
+	fl_sigcache *c = NULL;
+	signed_msg a, b;
+	fl_sig bad;
+
+	make_signed(&a, 3);
+	make_signed(&b, 4);
+	cr_assert_eq(fl_sigcache_new(&c, 0), FL_OK);
+	cr_assert_eq(fl_verify_lookup(c, &a.sig, &a.pk, &a.msg), FL_OK);
+	cr_assert_eq(fl_sigcache_contains(c, &a.msg, &a.pk, &a.sig), 0);
+	cr_assert_eq(fl_verify_cached(c, &b.sig, &b.pk, &b.msg), FL_OK);
+	cr_assert_eq(fl_verify_lookup(c, &b.sig, &b.pk, &b.msg), FL_OK);
+	cr_assert_eq(fl_sigcache_contains(c, &b.msg, &b.pk, &b.sig), 1);
+	bad = a.sig;
+	bad.b[10] ^= 1;
+	cr_assert_eq(fl_verify_lookup(c, &bad, &a.pk, &a.msg), FL_ESIG);
+	cr_assert_eq(fl_verify_lookup(NULL, &a.sig, &a.pk, &a.msg), FL_OK);
+	cr_assert_eq(fl_verify_lookup(NULL, &bad, &a.pk, &a.msg), FL_ESIG);
+	fl_sigcache_free(c);
+}
+
 Test(sigcache, salted_per_cache)
 {
 	fl_sigcache *c1 = NULL, *c2 = NULL;
