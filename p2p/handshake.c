@@ -51,10 +51,10 @@ int p2p_hello_make(p2p_session *s, const char *network_id, uint8_t *out, size_t 
 	/* Idempotent; fails only when the OS has no usable RNG. */
 	if (sodium_init() < 0)
 		return FL_ECRYPTO;
-	p2p_session_wipe(s);
+	sodium_memzero(s, sizeof(*s));
 	randombytes_buf(s->eph_sk, sizeof(s->eph_sk));
 	if (crypto_scalarmult_curve25519_base(s->eph_pk, s->eph_sk) != 0) {
-		p2p_session_wipe(s);
+		sodium_memzero(s, sizeof(*s));
 		return FL_ECRYPTO;
 	}
 
@@ -143,6 +143,8 @@ int p2p_hello_accept(p2p_session *s, const char *network_id, const uint8_t *p, s
 	if ((rc = derive_key(ours_lower ? s->recv_key : s->send_key, shared, &s->transcript,
 			     personal_hi)) != FL_OK)
 		goto cleanup;
+	if ((rc = p2p_frame_keys_init(s)) != FL_OK)
+		goto cleanup;
 	memcpy(s->remote_eph, remote, EPH_LEN);
 	s->send_nonce = 0;
 	s->recv_nonce = 0;
@@ -216,5 +218,6 @@ int p2p_auth_accept(p2p_session *s, const char *network_id, const uint8_t *p, si
 void p2p_session_wipe(p2p_session *s)
 {
 	assert(s != NULL);
+	p2p_frame_keys_free(s);
 	sodium_memzero(s, sizeof(*s));
 }

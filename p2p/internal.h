@@ -46,6 +46,8 @@
 #define P2P_TAG_LEN    16
 #define P2P_LEN_PREFIX 4
 
+struct evp_cipher_ctx_st; /* OpenSSL's EVP_CIPHER_CTX */
+
 typedef struct {
 	uint8_t eph_sk[32];
 	uint8_t eph_pk[32];
@@ -55,12 +57,18 @@ typedef struct {
 	uint8_t recv_key[P2P_KEY_LEN];
 	uint64_t send_nonce;
 	uint64_t recv_nonce;
+	/* One cipher context per direction, keyed once by p2p_hello_accept
+	 * (frame.c); owned by the session and freed by p2p_session_wipe. A
+	 * copy of a session shares them: wipe only one of the two. */
+	struct evp_cipher_ctx_st *send_ctx, *recv_ctx;
 	int keys_ready;    /* after p2p_hello_accept */
 	int authenticated; /* after p2p_auth_accept */
 	fl_pubkey remote_id;
 } p2p_session;
 
-/* Fresh ephemeral key; writes HELLO (*n bytes, <= P2P_HELLO_MAX). */
+/* Fresh ephemeral key; writes HELLO (*n bytes, <= P2P_HELLO_MAX). s is
+ * uninitialised memory or a wiped session (a keyed one must be wiped first,
+ * or its cipher contexts leak). */
 int p2p_hello_make(p2p_session *s, const char *network_id, uint8_t *out, size_t *n) FL_MUST_CHECK;
 /* Parses the remote HELLO (exactly one message of n bytes), checks magic,
  * version and network id (FL_EPROTO / FL_EVERSION / FL_ECHAIN), derives keys. */
@@ -73,7 +81,7 @@ int p2p_auth_make(const p2p_session *s, const char *network_id, const fl_seckey 
  * remote_id and authenticated. Membership is the host's check. */
 int p2p_auth_accept(p2p_session *s, const char *network_id, const uint8_t *p,
 		    size_t n) FL_MUST_CHECK;
-/* Wipes keys. */
+/* Wipes keys and frees the cipher contexts; the session is all zero after. */
 void p2p_session_wipe(p2p_session *s);
 
 /*
@@ -81,7 +89,12 @@ void p2p_session_wipe(p2p_session *s);
  * included), then L bytes; the 4 length bytes are the AEAD's associated
  * data, so a changed length fails the MAC. L - 16 <= max_frame.
  */
-/* Seals plaintext p[0..n) into out (n + P2P_LEN_PREFIX + P2P_TAG_LEN bytes). */
+/* The two cipher contexts from send_key / recv_key (FL_ENOMEM); called by
+ * p2p_hello_accept, freed by p2p_session_wipe. */
+int p2p_frame_keys_init(p2p_session *s) FL_MUST_CHECK;
+void p2p_frame_keys_free(p2p_session *s);
+/* Seals plaintext p[0..n) into out (n + P2P_LEN_PREFIX + P2P_TAG_LEN bytes);
+ * p may not overlap out. */
 int p2p_frame_seal(p2p_session *s, uint8_t *out, const uint8_t *p, size_t n) FL_MUST_CHECK;
 /* From the 4 length bytes: the ciphertext length to read next, or
  * FL_ETOOBIG (over max_frame: disconnect without reading/allocating) or
@@ -89,8 +102,8 @@ int p2p_frame_seal(p2p_session *s, uint8_t *out, const uint8_t *p, size_t n) FL_
 int p2p_frame_length(const uint8_t hdr[P2P_LEN_PREFIX], uint32_t max_frame,
 		     size_t *ct_len) FL_MUST_CHECK;
 /* Opens ciphertext ct[0..ct_len) (hdr = its length bytes) into out
- * (ct_len - P2P_TAG_LEN bytes). FL_ECRYPTO on a bad MAC; the receive nonce
- * advances only on success. */
+ * (ct_len - P2P_TAG_LEN bytes); out may be ct (opened in place). FL_ECRYPTO
+ * on a bad MAC, with out zeroed; the receive nonce advances only on success. */
 int p2p_frame_open(p2p_session *s, const uint8_t hdr[P2P_LEN_PREFIX], const uint8_t *ct,
 		   size_t ct_len, uint8_t *out) FL_MUST_CHECK;
 

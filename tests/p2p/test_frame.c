@@ -6,6 +6,7 @@
 #include "p2p/internal.h"
 
 #include <criterion/criterion.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,123 @@ static void le32(uint8_t out[4], uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
 		out[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A session keyed by hand, both directions with the same key (the wire
+ * format does not depend on how the key was derived). */
+static void session_with_key(p2p_session *s, const uint8_t key[P2P_KEY_LEN], uint64_t nonce)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->send_key, key, P2P_KEY_LEN);
+	memcpy(s->recv_key, key, P2P_KEY_LEN);
+	s->keys_ready = 1;
+	s->send_nonce = nonce;
+	s->recv_nonce = nonce;
+	cr_assert_eq(p2p_frame_keys_init(s), FL_OK);
+}
+
+/* The frame as libsodium's crypto_aead_chacha20poly1305_ietf sealed it
+ * before frames moved to OpenSSL: length, then ciphertext and tag. */
+static void sodium_frame(uint8_t *out, const uint8_t key[32], uint64_t counter, const uint8_t *p,
+			 size_t n)
+{
+	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES] = {0};
+	unsigned long long ct_len;
+
+	for (int i = 0; i < 8; i++)
+		nonce[i] = (uint8_t)(counter >> (8 * i));
+	le32(out, (uint32_t)(n + P2P_TAG_LEN));
+	cr_assert_eq(crypto_aead_chacha20poly1305_ietf_encrypt(out + 4, &ct_len, p, n, out, 4, NULL,
+							       nonce, key),
+		     0);
+	cr_assert_eq(ct_len, n + P2P_TAG_LEN);
+}
+
+/* The wire format is unchanged by the move to OpenSSL: for fixed keys and
+ * nonces (the counter's low and high bytes, and the last usable value) and
+ * sizes around the 64-byte ChaCha block and the SIMD strides, every sealed
+ * frame is byte-identical to libsodium's, and libsodium's frames open. */
+Test(frame, openssl_frames_match_libsodium)
+{
+	static const size_t sizes[] = {0, 1, 15, 16, 63, 64, 65, 255, 256, 257, 511, 512, 1000,
+				       4096, 65536 + 83, P2P_MAX_FRAME};
+	static const uint64_t counters[] = {0, 1, 0xff, 0x100000000ull, 0x0102030405060708ull,
+					    UINT64_MAX - 1};
+	uint8_t *msg = malloc(P2P_MAX_FRAME), *ours = malloc(P2P_MAX_FRAME + 20);
+	uint8_t *theirs = malloc(P2P_MAX_FRAME + 20), *out = malloc(P2P_MAX_FRAME);
+	uint8_t key[P2P_KEY_LEN];
+
+	cr_assert(msg && ours && theirs && out);
+	for (size_t i = 0; i < P2P_MAX_FRAME; i++)
+		msg[i] = (uint8_t)(i * 131 + 7);
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < sizeof(key); i++)
+			key[i] = (uint8_t)(k == 0 ? i : 0xff - 3 * i);
+		for (size_t c = 0; c < FL_ARRAY_LEN(counters); c++) {
+			for (size_t z = 0; z < FL_ARRAY_LEN(sizes); z++) {
+				size_t n = sizes[z];
+				p2p_session s;
+
+				session_with_key(&s, key, counters[c]);
+				cr_assert_eq(p2p_frame_seal(&s, ours, msg, n), FL_OK);
+				sodium_frame(theirs, key, counters[c], msg, n);
+				cr_assert_eq(memcmp(ours, theirs, n + 20), 0,
+					     "key %d counter %zu size %zu", k, c, n);
+				cr_assert_eq(p2p_frame_open(&s, theirs, theirs + 4, n + 16, out),
+					     FL_OK);
+				cr_assert_eq(memcmp(out, msg, n), 0);
+				p2p_session_wipe(&s);
+			}
+		}
+	}
+	free(msg);
+	free(ours);
+	free(theirs);
+	free(out);
+}
+
+/* One vector pinned in hex (from libsodium): key 00 01 .. 1f, counter
+ * 0x0102030405060708, 37 bytes 80 81 .. a4. */
+Test(frame, pinned_vector)
+{
+	static const char hex[] = "35000000a50ebfabb4f2a21a89fd502e863c0f9d441a5913e839f4897a61f8d1"
+				  "1302e44a5b3ce26dc66a44b1eec6decfdf5223aeac3036f863";
+	uint8_t key[P2P_KEY_LEN], msg[37], frame[37 + 20], want[37 + 20], out[37];
+	p2p_session s;
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)i;
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)(0x80 + i);
+	cr_assert_eq(sodium_hex2bin(want, sizeof(want), hex, sizeof(hex) - 1, NULL, NULL, NULL), 0);
+	session_with_key(&s, key, 0x0102030405060708ull);
+	cr_assert_eq(p2p_frame_seal(&s, frame, msg, sizeof(msg)), FL_OK);
+	cr_assert_eq(memcmp(frame, want, sizeof(want)), 0);
+	cr_assert_eq(p2p_frame_open(&s, frame, frame + 4, sizeof(msg) + 16, out), FL_OK);
+	cr_assert_eq(memcmp(out, msg, sizeof(msg)), 0);
+	p2p_session_wipe(&s);
+}
+
+/* Opened in place (out == ct), as the host does for large frames; a
+ * refused frame leaves no unverified plaintext behind. */
+Test(frame, open_in_place_and_refused_output_zeroed)
+{
+	p2p_session a, b;
+	uint8_t msg[300], frame[300 + 20], copy[300 + 20];
+
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)(i ^ 0x5c);
+	keyed_pair(&a, &b);
+	cr_assert_eq(p2p_frame_seal(&a, frame, msg, sizeof(msg)), FL_OK);
+	memcpy(copy, frame, sizeof(frame));
+	copy[sizeof(copy) - 1] ^= 1; /* the tag */
+	cr_assert_eq(p2p_frame_open(&b, copy, copy + 4, sizeof(msg) + 16, copy + 4), FL_ECRYPTO);
+	for (size_t i = 0; i < sizeof(msg); i++)
+		cr_assert_eq(copy[4 + i], 0, "byte %zu", i);
+	cr_assert_eq(p2p_frame_open(&b, frame, frame + 4, sizeof(msg) + 16, frame + 4), FL_OK);
+	cr_assert_eq(memcmp(frame + 4, msg, sizeof(msg)), 0);
+	p2p_session_wipe(&a);
+	p2p_session_wipe(&b);
 }
 
 Test(frame, round_trip_sizes)
@@ -73,6 +191,8 @@ Test(frame, same_plaintext_differs_per_frame)
 	cr_assert_eq(p2p_frame_seal(&a, f1, msg, sizeof(msg)), FL_OK);
 	cr_assert_eq(p2p_frame_seal(&a, f2, msg, sizeof(msg)), FL_OK);
 	cr_assert_neq(memcmp(f1 + 4, f2 + 4, sizeof(msg) + 16), 0);
+	p2p_session_wipe(&a);
+	p2p_session_wipe(&b);
 }
 
 Test(frame, length_limits)
@@ -124,6 +244,8 @@ Test(frame, tampered_ciphertext)
 	/* The receive nonce did not move: the genuine frame still opens. */
 	cr_assert_eq(p2p_frame_open(&b, frame, frame + 4, sizeof(frame) - 4, out), FL_OK);
 	cr_assert_eq(memcmp(out, msg, sizeof(msg)), 0);
+	p2p_session_wipe(&a);
+	p2p_session_wipe(&b);
 }
 
 /* The receiver reads the length it is told, then that many bytes: a changed
@@ -151,6 +273,8 @@ Test(frame, tampered_length)
 	hdr[1] ^= 1;
 	cr_assert_eq(p2p_frame_open(&b, hdr, stream + 4, sizeof(msg) + 16, out), FL_EPROTO);
 	cr_assert_eq(b.recv_nonce, 0);
+	p2p_session_wipe(&a);
+	p2p_session_wipe(&b);
 }
 
 Test(frame, replay_reorder_reflect)
@@ -176,6 +300,8 @@ Test(frame, replay_reorder_reflect)
 	cr_assert_eq(p2p_frame_seal(&a, f1, m1, 8), FL_OK);
 	cr_assert_eq(p2p_frame_seal(&a, f2, m2, 8), FL_OK);
 	cr_assert_eq(p2p_frame_open(&b, f2, f2 + 4, 24, out), FL_ECRYPTO);
+	p2p_session_wipe(&a);
+	p2p_session_wipe(&b);
 }
 
 Test(frame, session_from_another_handshake)
@@ -187,6 +313,10 @@ Test(frame, session_from_another_handshake)
 	keyed_pair(&c, &d);
 	cr_assert_eq(p2p_frame_seal(&a, f, (const uint8_t *)"payload", 8), FL_OK);
 	cr_assert_eq(p2p_frame_open(&d, f, f + 4, 24, out), FL_ECRYPTO);
+	p2p_session_wipe(&a);
+	p2p_session_wipe(&b);
+	p2p_session_wipe(&c);
+	p2p_session_wipe(&d);
 }
 
 Test(frame, nonce_exhaustion)
@@ -202,6 +332,8 @@ Test(frame, nonce_exhaustion)
 	cr_assert_eq(out[0], 'x');
 	cr_assert_eq(p2p_frame_seal(&a, f, (const uint8_t *)"y", 1), FL_EPROTO);
 	cr_assert_eq(p2p_frame_open(&b, f, f + 4, 17, out), FL_EPROTO);
+	p2p_session_wipe(&a);
+	p2p_session_wipe(&b);
 }
 
 Test(frame, open_rejects_inconsistent_lengths)
@@ -214,4 +346,6 @@ Test(frame, open_rejects_inconsistent_lengths)
 	cr_assert_eq(p2p_frame_open(&b, f, f + 4, 15, out), FL_EPROTO);
 	le32(f, 16);
 	cr_assert_eq(p2p_frame_open(&b, f, f + 4, 17, out), FL_EPROTO);
+	p2p_session_wipe(&a);
+	p2p_session_wipe(&b);
 }

@@ -120,6 +120,9 @@ Test(handshake, wrong_network_id)
 	cr_assert_eq(p2p_hello_accept(&a.s, NET, c.hello, c.hello_n), FL_ECHAIN);
 	cr_assert_eq(p2p_hello_accept(&b.s, "fedledger-other", a.hello, a.hello_n), FL_ECHAIN);
 	cr_assert_eq(a.s.keys_ready, 0);
+	p2p_session_wipe(&a.s);
+	p2p_session_wipe(&b.s);
+	p2p_session_wipe(&c.s);
 }
 
 Test(handshake, invalid_local_network_id)
@@ -159,6 +162,8 @@ Test(handshake, bad_magic_and_version)
 	cr_assert_eq(a.s.keys_ready, 0);
 	/* The good one still works after all the refusals. */
 	cr_assert_eq(p2p_hello_accept(&a.s, NET, b.hello, b.hello_n), FL_OK);
+	p2p_session_wipe(&a.s);
+	p2p_session_wipe(&b.s);
 }
 
 Test(handshake, truncated_and_overlong_hello)
@@ -185,6 +190,8 @@ Test(handshake, truncated_and_overlong_hello)
 	h[6] = P2P_NETWORK_ID_MAX + 1;
 	cr_assert_eq(p2p_hello_accept(&a.s, NET, h, sizeof(h)), FL_EPROTO);
 	cr_assert_eq(a.s.keys_ready, 0);
+	p2p_session_wipe(&a.s);
+	p2p_session_wipe(&b.s);
 }
 
 /* Low-order points of Curve25519 (u = 0, 1, p - 1) and a non-canonical
@@ -213,6 +220,8 @@ Test(handshake, low_order_ephemeral_refused)
 		cr_assert_eq(p2p_hello_accept(&a.s, NET, h, b.hello_n), FL_EPROTO, "key %zu", k);
 		cr_assert_eq(a.s.keys_ready, 0);
 	}
+	p2p_session_wipe(&a.s);
+	p2p_session_wipe(&b.s);
 }
 
 Test(handshake, reflection_refused)
@@ -222,6 +231,7 @@ Test(handshake, reflection_refused)
 	side_init(&a, NET);
 	cr_assert_eq(p2p_hello_accept(&a.s, NET, a.hello, a.hello_n), FL_EPROTO);
 	cr_assert_eq(a.s.keys_ready, 0);
+	p2p_session_wipe(&a.s);
 }
 
 /* AUTH checked directly (the frame layer is tested on its own). */
@@ -277,6 +287,10 @@ Test(handshake, forged_auth)
 	/* The genuine one still passes. */
 	cr_assert_eq(p2p_auth_accept(&a.s, NET, auth, sizeof(auth)), FL_OK);
 	cr_assert_eq(fl_pubkey_cmp(&a.s.remote_id, &b.pk), 0);
+	p2p_session_wipe(&a.s);
+	p2p_session_wipe(&b.s);
+	p2p_session_wipe(&c.s);
+	p2p_session_wipe(&d.s);
 }
 
 Test(handshake, wipe_clears_everything)
@@ -353,4 +367,6 @@ Test(handshake, key_schedule_matches_spec)
 		fl_domain_hash(&digest, "p2p-auth", NET, t.b, 32);
 		cr_assert_eq(fl_verify(&sig, &pk, &digest), FL_OK);
 	}
+	p2p_session_wipe(&a);
+	p2p_session_wipe(&b);
 }
