@@ -32,6 +32,7 @@
 /* A pending socket idle for less than this is evicted only after older
  * ones: a dialler's HELLO follows its connect's last ACK at once. */
 #define P2P_PENDING_GRACE_MS 50
+#define P2P_DIRECT_READ         (16 * 1024) /* a frame's rest read into its own buffer */
 
 /* Misbehaviour points, only ever for what a peer provably said: a message
  * inside a frame that opened under its session key. A bad MAC or a frame

@@ -30,6 +30,7 @@
 
 static void start_write(p2p_peer *p);
 static int send_hello(p2p_peer *p);
+static void frame_body_read(p2p_peer *p);
 
 /* ------------------------------------------------------- lifecycle */
 
@@ -499,10 +500,13 @@ static int dispatch(p2p_peer *p, uint16_t type, const uint8_t *body, size_t n)
 	}
 }
 
-static void on_frame(p2p_peer *p)
+/* One whole frame: hdr its 4 length bytes, ct its ct_len bytes, opened into
+ * plain (which may be ct: the frame is opened in place). */
+static void on_frame(p2p_peer *p, const uint8_t *hdr, const uint8_t *ct, size_t ct_len,
+		     uint8_t *plain)
 {
 	p2p_host *h = p->host;
-	size_t n = p->ct_need - P2P_TAG_LEN;
+	size_t n = ct_len - P2P_TAG_LEN;
 	const uint8_t *body;
 	size_t body_len;
 	uint16_t type;
@@ -510,12 +514,12 @@ static void on_frame(p2p_peer *p)
 
 	/* Anyone on the path can flip a bit: a frame that does not open
 	 * proves nothing about the peer, so it closes the session unscored. */
-	if (p2p_frame_open(&p->sess, p->len_hdr, p->ct, p->ct_need, h->plain) != FL_OK) {
+	if (p2p_frame_open(&p->sess, hdr, ct, ct_len, plain) != FL_OK) {
 		misbehaved(p, 0, "bad frame MAC");
 		return;
 	}
 	if (p->state == P2P_PEER_AUTH) {
-		if (p2p_auth_accept(&p->sess, h->cfg.network_id, h->plain, n) != FL_OK) {
+		if (p2p_auth_accept(&p->sess, h->cfg.network_id, plain, n) != FL_OK) {
 			misbehaved(p, 0, "bad AUTH");
 			return;
 		}
@@ -523,7 +527,7 @@ static void on_frame(p2p_peer *p)
 		return;
 	}
 	p->msgs_in++;
-	rc = p2p_msg_parse(h->plain, n, &type, &body, &body_len);
+	rc = p2p_msg_parse(plain, n, &type, &body, &body_len);
 	if (rc == FL_OK && p->state == P2P_PEER_READY) {
 		on_open(p);
 		if (p->state != P2P_PEER_OPEN)
@@ -611,6 +615,12 @@ static size_t feed_frame(p2p_peer *p, const uint8_t *d, size_t n)
 			misbehaved(p, 0, "frame length over the maximum");
 			return take;
 		}
+		/* The whole frame is in the read buffer (small messages): open it
+		 * from there, without copying it into the frame buffer first. */
+		if (take == P2P_LEN_PREFIX && n - take >= ct_len) {
+			on_frame(p, d, d + P2P_LEN_PREFIX, ct_len, p->host->plain);
+			return take + ct_len;
+		}
 		if (ct_len > p->ct_cap) {
 			uint8_t *nb = fl_realloc(p->ct, ct_len);
 			if (nb == NULL) {
@@ -628,18 +638,32 @@ static size_t feed_frame(p2p_peer *p, const uint8_t *d, size_t n)
 	take = p->ct_need - p->ct_have < n ? p->ct_need - p->ct_have : n;
 	memcpy(p->ct + p->ct_have, d, take);
 	p->ct_have += take;
-	if (p->ct_have == p->ct_need) {
-		p->in_body = 0;
-		on_frame(p);
-	}
+	frame_body_read(p);
 	return take;
+}
+
+/* ct_have grew; a complete frame is opened in place in p->ct. */
+static void frame_body_read(p2p_peer *p)
+{
+	if (p->ct_have < p->ct_need)
+		return;
+	p->in_body = 0;
+	on_frame(p, p->len_hdr, p->ct, p->ct_need, p->ct);
 }
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
 	p2p_peer *p = handle->data;
+	size_t left = p->ct_need - p->ct_have;
 
 	(void)suggested;
+	/* The rest of a large frame goes straight into its frame buffer: no
+	 * copy on the read path. Below P2P_DIRECT_READ a copy from the shared
+	 * buffer is cheaper than the extra read for the next frame's header. */
+	if (p->in_body && p->state != P2P_PEER_CLOSING && left >= P2P_DIRECT_READ) {
+		*buf = uv_buf_init((char *)p->ct + p->ct_have, (unsigned)left);
+		return;
+	}
 	/* One buffer per host: read callbacks consume it before returning. */
 	*buf = uv_buf_init((char *)p->host->rbuf, P2P_READ_BUF);
 }
@@ -659,6 +683,13 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	n = (size_t)nread;
 	p->bytes_in += n;
 	p->rx_since_tick = 1;
+	if (d != p->host->rbuf) {
+		/* Read into p->ct by on_alloc, at most the frame's remaining bytes. */
+		assert(p->in_body && n <= p->ct_need - p->ct_have);
+		p->ct_have += n;
+		frame_body_read(p);
+		return;
+	}
 	while (n > 0 && p->state != P2P_PEER_CLOSING) {
 		size_t used =
 		    p->state == P2P_PEER_HELLO ? feed_hello(p, d, n) : feed_frame(p, d, n);

@@ -61,12 +61,14 @@ static void sodium_frame(uint8_t *out, const uint8_t key[32], uint64_t counter, 
 
 /* The wire format is unchanged by the move to OpenSSL: for fixed keys and
  * nonces (the counter's low and high bytes, and the last usable value) and
- * sizes around the 64-byte ChaCha block and the SIMD strides, every sealed
- * frame is byte-identical to libsodium's, and libsodium's frames open. */
+ * sizes around the 64-byte ChaCha block, the SIMD strides and frame.c's
+ * small-frame cut-over (192), every sealed frame is byte-identical to
+ * libsodium's, and libsodium's frames open. */
 Test(frame, openssl_frames_match_libsodium)
 {
-	static const size_t sizes[] = {0, 1, 15, 16, 63, 64, 65, 255, 256, 257, 511, 512, 1000,
-				       4096, 65536 + 83, P2P_MAX_FRAME};
+	static const size_t sizes[] = {0,   1,   15,  16,  63,   64,   65,         103,
+				       191, 192, 193, 255, 256,  257,  511,        512,
+				       1000, 4096, 65536 + 83, P2P_MAX_FRAME};
 	static const uint64_t counters[] = {0, 1, 0xff, 0x100000000ull, 0x0102030405060708ull,
 					    UINT64_MAX - 1};
 	uint8_t *msg = malloc(P2P_MAX_FRAME), *ours = malloc(P2P_MAX_FRAME + 20);
@@ -125,23 +127,29 @@ Test(frame, pinned_vector)
 }
 
 /* Opened in place (out == ct), as the host does for large frames; a
- * refused frame leaves no unverified plaintext behind. */
+ * refused frame leaves no unverified plaintext behind (both frame.c paths:
+ * a small frame and a large one). */
 Test(frame, open_in_place_and_refused_output_zeroed)
 {
+	static const size_t sizes[] = {50, 300};
 	p2p_session a, b;
 	uint8_t msg[300], frame[300 + 20], copy[300 + 20];
 
 	for (size_t i = 0; i < sizeof(msg); i++)
 		msg[i] = (uint8_t)(i ^ 0x5c);
 	keyed_pair(&a, &b);
-	cr_assert_eq(p2p_frame_seal(&a, frame, msg, sizeof(msg)), FL_OK);
-	memcpy(copy, frame, sizeof(frame));
-	copy[sizeof(copy) - 1] ^= 1; /* the tag */
-	cr_assert_eq(p2p_frame_open(&b, copy, copy + 4, sizeof(msg) + 16, copy + 4), FL_ECRYPTO);
-	for (size_t i = 0; i < sizeof(msg); i++)
-		cr_assert_eq(copy[4 + i], 0, "byte %zu", i);
-	cr_assert_eq(p2p_frame_open(&b, frame, frame + 4, sizeof(msg) + 16, frame + 4), FL_OK);
-	cr_assert_eq(memcmp(frame + 4, msg, sizeof(msg)), 0);
+	for (size_t k = 0; k < FL_ARRAY_LEN(sizes); k++) {
+		size_t n = sizes[k];
+
+		cr_assert_eq(p2p_frame_seal(&a, frame, msg, n), FL_OK);
+		memcpy(copy, frame, n + 20);
+		copy[n + 19] ^= 1; /* the tag */
+		cr_assert_eq(p2p_frame_open(&b, copy, copy + 4, n + 16, copy + 4), FL_ECRYPTO);
+		for (size_t i = 0; i < n; i++)
+			cr_assert_eq(copy[4 + i], 0, "size %zu byte %zu", n, i);
+		cr_assert_eq(p2p_frame_open(&b, frame, frame + 4, n + 16, frame + 4), FL_OK);
+		cr_assert_eq(memcmp(frame + 4, msg, n), 0);
+	}
 	p2p_session_wipe(&a);
 	p2p_session_wipe(&b);
 }
