@@ -163,9 +163,8 @@ int p2p_frame_open(p2p_session *s, const uint8_t hdr[P2P_LEN_PREFIX], const uint
 	if (pt_len <= FRAME_SMALL) {
 		/* libsodium checks the tag before it writes a byte, and zeroes
 		 * out on failure; in place is allowed. */
-		if (crypto_aead_chacha20poly1305_ietf_decrypt(out, NULL, NULL, ct, ct_len, hdr,
-							      P2P_LEN_PREFIX, nonce,
-							      s->recv_key) != 0)
+		if (crypto_aead_chacha20poly1305_ietf_decrypt(
+			out, NULL, NULL, ct, ct_len, hdr, P2P_LEN_PREFIX, nonce, s->recv_key) != 0)
 			return FL_ECRYPTO;
 		s->recv_nonce++;
 		return FL_OK;

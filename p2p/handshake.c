@@ -1,10 +1,12 @@
 /*
  * p2p/handshake.c — the session handshake (internal.h, "session crypto"):
  * HELLO in clear with an ephemeral X25519 key, directional ChaCha20-Poly1305
- * keys from the shared secret and the transcript, then AUTH (identity key and
- * BIP340 signature over the transcript) as each side's first frame.
+ * keys from the shared secret and the transcript, then AUTH in two frames
+ * each way: the identity key, then a BIP340 signature over the transcript,
+ * the version, the signer's role and both identities.
  *
- * Pure functions over byte buffers: no I/O, no allocation.
+ * Pure functions over byte buffers: no I/O; the only allocation is the two
+ * cipher contexts (frame.c).
  */
 #include "p2p/internal.h"
 
@@ -40,18 +42,20 @@ static int network_id_len(const char *network_id, size_t *len)
 	return FL_OK;
 }
 
-int p2p_hello_make(p2p_session *s, const char *network_id, uint8_t *out, size_t *n)
+int p2p_hello_make(p2p_session *s, const char *network_id, p2p_role role, uint8_t *out, size_t *n)
 {
 	size_t id_len;
 	int rc;
 
 	assert(s != NULL && out != NULL && n != NULL);
+	assert(role == P2P_ROLE_INITIATOR || role == P2P_ROLE_RESPONDER);
 	if ((rc = network_id_len(network_id, &id_len)) != FL_OK)
 		return rc;
 	/* Idempotent; fails only when the OS has no usable RNG. */
 	if (sodium_init() < 0)
 		return FL_ECRYPTO;
 	sodium_memzero(s, sizeof(*s));
+	s->role = role;
 	randombytes_buf(s->eph_sk, sizeof(s->eph_sk));
 	if (crypto_scalarmult_curve25519_base(s->eph_pk, s->eph_sk) != 0) {
 		sodium_memzero(s, sizeof(*s));
@@ -162,15 +166,60 @@ cleanup:
 	return rc;
 }
 
-static void auth_digest(fl_hash *out, const p2p_session *s, const char *network_id)
+/*
+ * What a side signs: fl_domain_hash("p2p-auth", network id, body) with
+ *   body = T || u8 version || u8 signer's role || signer's id || peer's id.
+ * T binds the session (both ephemeral keys, the network); the role stops a
+ * signature from being reflected back in the other direction (both sides
+ * share T); the two ids stop it from being presented for, or to, another
+ * key; the version stops it from being accepted by a host speaking another.
+ */
+static void auth_digest(fl_hash *out, const p2p_session *s, const char *network_id,
+			p2p_role signer_role, const fl_pubkey *signer, const fl_pubkey *peer)
 {
-	fl_domain_hash(out, "p2p-auth", network_id, s->transcript.b, FL_HASH_LEN);
+	uint8_t body[P2P_AUTH_BODY_LEN];
+	size_t k = 0;
+
+	memcpy(body + k, s->transcript.b, FL_HASH_LEN);
+	k += FL_HASH_LEN;
+	body[k++] = P2P_VERSION;
+	body[k++] = (uint8_t)signer_role;
+	memcpy(body + k, signer->b, FL_PUBKEY_LEN);
+	k += FL_PUBKEY_LEN;
+	memcpy(body + k, peer->b, FL_PUBKEY_LEN);
+	k += FL_PUBKEY_LEN;
+	assert(k == sizeof(body));
+	fl_domain_hash(out, "p2p-auth", network_id, body, k);
+}
+
+static p2p_role other_role(p2p_role r)
+{
+	return r == P2P_ROLE_INITIATOR ? P2P_ROLE_RESPONDER : P2P_ROLE_INITIATOR;
+}
+
+void p2p_auth_id_make(p2p_session *s, const fl_pubkey *self, uint8_t out[P2P_AUTH_ID_LEN])
+{
+	assert(s != NULL && self != NULL && out != NULL);
+	assert(s->keys_ready);
+	s->local_id = *self;
+	memcpy(out, self->b, FL_PUBKEY_LEN);
+}
+
+int p2p_auth_id_accept(p2p_session *s, const uint8_t *p, size_t n)
+{
+	assert(s != NULL && p != NULL);
+	assert(s->keys_ready);
+	if (s->has_remote_claim || n != P2P_AUTH_ID_LEN)
+		return FL_EPROTO;
+	/* Only a claim: it becomes remote_id when its signature verifies. */
+	memcpy(s->remote_claim.b, p, FL_PUBKEY_LEN);
+	s->has_remote_claim = 1;
+	return FL_OK;
 }
 
 int p2p_auth_make(const p2p_session *s, const char *network_id, const fl_seckey *identity,
-		  uint8_t out[P2P_AUTH_LEN])
+		  uint8_t out[P2P_AUTH_SIG_LEN])
 {
-	fl_pubkey pk;
 	fl_sig sig;
 	fl_hash digest;
 	size_t id_len;
@@ -180,19 +229,18 @@ int p2p_auth_make(const p2p_session *s, const char *network_id, const fl_seckey 
 	assert(s->keys_ready);
 	if ((rc = network_id_len(network_id, &id_len)) != FL_OK)
 		return rc;
-	if ((rc = fl_key_public(&pk, identity)) != FL_OK)
-		return rc;
-	auth_digest(&digest, s, network_id);
+	/* Both identities are named: ours sent, theirs received. */
+	if (!s->has_remote_claim)
+		return FL_ESTATE;
+	auth_digest(&digest, s, network_id, s->role, &s->local_id, &s->remote_claim);
 	if ((rc = fl_sign(&sig, identity, &digest)) != FL_OK)
 		return rc;
-	memcpy(out, pk.b, FL_PUBKEY_LEN);
-	memcpy(out + FL_PUBKEY_LEN, sig.b, FL_SIG_LEN);
+	memcpy(out, sig.b, FL_SIG_LEN);
 	return FL_OK;
 }
 
 int p2p_auth_accept(p2p_session *s, const char *network_id, const uint8_t *p, size_t n)
 {
-	fl_pubkey pk;
 	fl_sig sig;
 	fl_hash digest;
 	size_t id_len;
@@ -202,15 +250,16 @@ int p2p_auth_accept(p2p_session *s, const char *network_id, const uint8_t *p, si
 	assert(s->keys_ready);
 	if ((rc = network_id_len(network_id, &id_len)) != FL_OK)
 		return rc;
-	if (s->authenticated || n != P2P_AUTH_LEN)
+	if (s->authenticated || !s->has_remote_claim || n != P2P_AUTH_SIG_LEN)
 		return FL_EPROTO;
-	memcpy(pk.b, p, FL_PUBKEY_LEN);
-	memcpy(sig.b, p + FL_PUBKEY_LEN, FL_SIG_LEN);
-	auth_digest(&digest, s, network_id);
+	memcpy(sig.b, p, FL_SIG_LEN);
+	/* Signed by the other role, naming the claimed key as signer and ours
+	 * as its peer. */
+	auth_digest(&digest, s, network_id, other_role(s->role), &s->remote_claim, &s->local_id);
 	/* fl_verify also refuses a key that is not a curve point (FL_ESIG). */
-	if ((rc = fl_verify(&sig, &pk, &digest)) != FL_OK)
+	if ((rc = fl_verify(&sig, &s->remote_claim, &digest)) != FL_OK)
 		return rc;
-	s->remote_id = pk;
+	s->remote_id = s->remote_claim;
 	s->authenticated = 1;
 	return FL_OK;
 }

@@ -20,8 +20,8 @@
 /* ================================================= session crypto */
 
 /*
- * Handshake, in the spirit of CometBFT's SecretConnection:
- *   1. each side sends HELLO in clear: magic "FLP2P", u8 version 1,
+ * Handshake, in the spirit of CometBFT's SecretConnection (docs/p2p.md §1):
+ *   1. each side sends HELLO in clear: magic "FLP2P", u8 version 2,
  *      u8 len + network id, 32-byte ephemeral X25519 public key;
  *   2. both compute the X25519 shared secret (all-zero = low-order point:
  *      refused) and the transcript hash
@@ -30,23 +30,32 @@
  *   3. two ChaCha20-Poly1305 (IETF) keys are derived from the shared secret
  *      and T (BLAKE2b keyed by the secret, personalised per direction); the
  *      side whose ephemeral key sorts lower sends with the first;
- *   4. each side sends, as its first encrypted frame, AUTH: its 32-byte
- *      secp256k1 x-only identity and a BIP340 signature over
- *      fl_domain_hash("p2p-auth", network id, T). A signature over T proves
- *      possession of the identity key for this very session.
+ *   4. AUTH, two frames each way: first the 32-byte secp256k1 x-only
+ *      identity; once the peer's has arrived, a BIP340 signature over
+ *      fl_domain_hash("p2p-auth", network id,
+ *                     T || u8 version || u8 signer's role || signer id || peer id).
+ *      The role is the dialler's (initiator, 0) or the listener's
+ *      (responder, 1), so a signature is good for one session, one
+ *      direction, one pair of keys and one version only.
  * Frame nonces are 96-bit little-endian counters per direction, starting at
  * 0; a replayed, dropped or reordered frame fails its MAC.
  */
-#define P2P_MAGIC      "FLP2P"
-#define P2P_MAGIC_LEN  5
-#define P2P_VERSION    1
-#define P2P_HELLO_MAX  (P2P_MAGIC_LEN + 1 + 1 + P2P_NETWORK_ID_MAX + 32)
-#define P2P_AUTH_LEN   (FL_PUBKEY_LEN + FL_SIG_LEN)
-#define P2P_KEY_LEN    32
-#define P2P_TAG_LEN    16
-#define P2P_LEN_PREFIX 4
+#define P2P_MAGIC         "FLP2P"
+#define P2P_MAGIC_LEN     5
+#define P2P_VERSION       2 /* 2: AUTH names role, version and both identities */
+#define P2P_HELLO_MAX     (P2P_MAGIC_LEN + 1 + 1 + P2P_NETWORK_ID_MAX + 32)
+#define P2P_AUTH_ID_LEN   FL_PUBKEY_LEN
+#define P2P_AUTH_SIG_LEN  FL_SIG_LEN
+#define P2P_AUTH_LEN      FL_SIG_LEN /* the larger AUTH frame: the cap before AUTH */
+#define P2P_AUTH_BODY_LEN (FL_HASH_LEN + 2 + 2 * FL_PUBKEY_LEN)
+#define P2P_KEY_LEN       32
+#define P2P_TAG_LEN       16
+#define P2P_LEN_PREFIX    4
 
 struct evp_cipher_ctx_st; /* OpenSSL's EVP_CIPHER_CTX */
+
+/* Who opened the TCP connection: part of what each side signs. */
+typedef enum { P2P_ROLE_INITIATOR = 0, P2P_ROLE_RESPONDER = 1 } p2p_role;
 
 typedef struct {
 	uint8_t eph_sk[32];
@@ -61,23 +70,39 @@ typedef struct {
 	 * (frame.c); owned by the session and freed by p2p_session_wipe. A
 	 * copy of a session shares them: wipe only one of the two. */
 	struct evp_cipher_ctx_st *send_ctx, *recv_ctx;
-	int keys_ready;    /* after p2p_hello_accept */
-	int authenticated; /* after p2p_auth_accept */
-	fl_pubkey remote_id;
+	int keys_ready;         /* after p2p_hello_accept */
+	int authenticated;      /* after p2p_auth_accept */
+	p2p_role role;          /* ours */
+	fl_pubkey local_id;     /* set by p2p_auth_id_make */
+	int has_remote_claim;   /* after p2p_auth_id_accept */
+	fl_pubkey remote_claim; /* the identity the peer announced, not yet proved */
+	fl_pubkey remote_id;    /* proved: set by p2p_auth_accept */
 } p2p_session;
 
 /* Fresh ephemeral key; writes HELLO (*n bytes, <= P2P_HELLO_MAX). s is
  * uninitialised memory or a wiped session (a keyed one must be wiped first,
- * or its cipher contexts leak). */
-int p2p_hello_make(p2p_session *s, const char *network_id, uint8_t *out, size_t *n) FL_MUST_CHECK;
+ * or its cipher contexts leak); role is ours in this connection. */
+int p2p_hello_make(p2p_session *s, const char *network_id, p2p_role role, uint8_t *out,
+		   size_t *n) FL_MUST_CHECK;
 /* Parses the remote HELLO (exactly one message of n bytes), checks magic,
- * version and network id (FL_EPROTO / FL_EVERSION / FL_ECHAIN), derives keys. */
+ * version and network id (FL_EPROTO / FL_EVERSION / FL_ECHAIN), derives keys
+ * (FL_ENOMEM if the cipher contexts cannot be had). */
 int p2p_hello_accept(p2p_session *s, const char *network_id, const uint8_t *p,
 		     size_t n) FL_MUST_CHECK;
-/* The AUTH plaintext (P2P_AUTH_LEN bytes) for our identity. */
+/* The first AUTH frame's plaintext (P2P_AUTH_ID_LEN bytes): our identity,
+ * remembered as the key our signature names. */
+void p2p_auth_id_make(p2p_session *s, const fl_pubkey *self, uint8_t out[P2P_AUTH_ID_LEN]);
+/* The remote's first AUTH frame: the identity it claims (FL_EPROTO for a
+ * size other than 32 or a second one). Proved only by p2p_auth_accept. */
+int p2p_auth_id_accept(p2p_session *s, const uint8_t *p, size_t n) FL_MUST_CHECK;
+/* The second AUTH frame's plaintext (P2P_AUTH_SIG_LEN bytes): our signature
+ * naming both identities; FL_ESTATE before the remote's identity arrived.
+ * identity is the secret key of the id given to p2p_auth_id_make. */
 int p2p_auth_make(const p2p_session *s, const char *network_id, const fl_seckey *identity,
-		  uint8_t out[P2P_AUTH_LEN]) FL_MUST_CHECK;
-/* Checks the remote AUTH plaintext: FL_ESIG on a bad signature; sets
+		  uint8_t out[P2P_AUTH_SIG_LEN]) FL_MUST_CHECK;
+/* Checks the remote's signature over its claimed identity, its role (the
+ * other one), ours and the version: FL_ESIG if it does not verify; FL_EPROTO
+ * for a size other than 64, one before the identity, or a second one. Sets
  * remote_id and authenticated. Membership is the host's check. */
 int p2p_auth_accept(p2p_session *s, const char *network_id, const uint8_t *p,
 		    size_t n) FL_MUST_CHECK;

@@ -500,12 +500,35 @@ static int dispatch(p2p_peer *p, uint16_t type, const uint8_t *body, size_t n)
 	}
 }
 
+/* AUTH, two frames: the remote's identity (answered with our signature,
+ * which names it), then its signature (which names us). */
+static void on_auth_frame(p2p_peer *p, const uint8_t *plain, size_t n)
+{
+	p2p_host *h = p->host;
+	uint8_t sig[P2P_AUTH_SIG_LEN];
+
+	if (!p->sess.has_remote_claim) {
+		if (p2p_auth_id_accept(&p->sess, plain, n) != FL_OK ||
+		    p2p_auth_make(&p->sess, h->cfg.network_id, &h->cfg.identity, sig) != FL_OK) {
+			misbehaved(p, 0, "bad AUTH identity");
+			return;
+		}
+		if (p2p_peer_queue_raw(p, P2P_PRIO_HIGH, NULL, 0, sig, sizeof(sig), 0) != FL_OK)
+			p2p_peer_close(p);
+		return;
+	}
+	if (p2p_auth_accept(&p->sess, h->cfg.network_id, plain, n) != FL_OK) {
+		misbehaved(p, 0, "bad AUTH");
+		return;
+	}
+	on_authenticated(p);
+}
+
 /* One whole frame: hdr its 4 length bytes, ct its ct_len bytes, opened into
  * plain (which may be ct: the frame is opened in place). */
 static void on_frame(p2p_peer *p, const uint8_t *hdr, const uint8_t *ct, size_t ct_len,
 		     uint8_t *plain)
 {
-	p2p_host *h = p->host;
 	size_t n = ct_len - P2P_TAG_LEN;
 	const uint8_t *body;
 	size_t body_len;
@@ -519,11 +542,7 @@ static void on_frame(p2p_peer *p, const uint8_t *hdr, const uint8_t *ct, size_t 
 		return;
 	}
 	if (p->state == P2P_PEER_AUTH) {
-		if (p2p_auth_accept(&p->sess, h->cfg.network_id, plain, n) != FL_OK) {
-			misbehaved(p, 0, "bad AUTH");
-			return;
-		}
-		on_authenticated(p);
+		on_auth_frame(p, plain, n);
 		return;
 	}
 	p->msgs_in++;
@@ -544,7 +563,7 @@ static void on_frame(p2p_peer *p, const uint8_t *hdr, const uint8_t *ct, size_t 
 static size_t feed_hello(p2p_peer *p, const uint8_t *d, size_t n)
 {
 	p2p_host *h = p->host;
-	uint8_t auth[P2P_AUTH_LEN];
+	uint8_t id[P2P_AUTH_ID_LEN];
 	size_t need, take;
 
 	need = HELLO_FIXED;
@@ -567,8 +586,7 @@ static size_t feed_hello(p2p_peer *p, const uint8_t *d, size_t n)
 		return take;
 	}
 	h->stats.key_exchanges++;
-	if (p2p_hello_accept(&p->sess, h->cfg.network_id, p->hello, p->hello_have) != FL_OK ||
-	    p2p_auth_make(&p->sess, h->cfg.network_id, &h->cfg.identity, auth) != FL_OK) {
+	if (p2p_hello_accept(&p->sess, h->cfg.network_id, p->hello, p->hello_have) != FL_OK) {
 		misbehaved(p, 0, "bad HELLO");
 		return take;
 	}
@@ -583,11 +601,11 @@ static size_t feed_hello(p2p_peer *p, const uint8_t *d, size_t n)
 		uv_timer_start(&p->timer, p2p_peer_on_timer, left, 0);
 		p2p_admit_progress(p);
 	}
-	/* AUTH is our first sealed frame: nothing else can be queued before
-	 * the session is open. */
-	if (p2p_peer_queue_raw(p, P2P_PRIO_HIGH, NULL, 0, auth, sizeof(auth), 0) != FL_OK)
+	/* Our identity is our first sealed frame, our signature the second:
+	 * nothing else can be queued before the session is open. */
+	p2p_auth_id_make(&p->sess, &h->self, id);
+	if (p2p_peer_queue_raw(p, P2P_PRIO_HIGH, NULL, 0, id, sizeof(id), 0) != FL_OK)
 		p2p_peer_close(p);
-	fl_wipe(auth, sizeof(auth));
 	return take;
 }
 
@@ -742,7 +760,9 @@ static int send_hello(p2p_peer *p)
 	size_t n;
 	int rc;
 
-	if ((rc = p2p_hello_make(&p->sess, h->cfg.network_id, hello, &n)) != FL_OK)
+	if ((rc = p2p_hello_make(&p->sess, h->cfg.network_id,
+				 p->outbound ? P2P_ROLE_INITIATOR : P2P_ROLE_RESPONDER, hello,
+				 &n)) != FL_OK)
 		return rc;
 	h->stats.ephemeral_keys++;
 	return p2p_peer_queue_raw(p, P2P_PRIO_HIGH, NULL, 0, hello, n, 1);

@@ -283,28 +283,42 @@ static int peer_send(fuzz_ctx *c, uint16_t type, const uint8_t *body, size_t n)
  * open on both sides (the host opens it on our first message: a PING). */
 static int peer_handshake(fuzz_ctx *c)
 {
-	uint8_t hello[P2P_HELLO_MAX], auth[P2P_AUTH_LEN],
+	uint8_t hello[P2P_HELLO_MAX], id[P2P_AUTH_ID_LEN], sig[P2P_AUTH_SIG_LEN],
 	    frame[P2P_LEN_PREFIX + P2P_AUTH_LEN + P2P_TAG_LEN];
 	uint8_t plain[P2P_AUTH_LEN];
-	size_t n, hello_n, ct_len;
+	size_t n, at, ct_len;
 
-	check(p2p_hello_make(&c->sess, NET, hello, &n) == FL_OK);
+	check(p2p_hello_make(&c->sess, NET, P2P_ROLE_INITIATOR, hello, &n) == FL_OK);
 	if (!peer_write(c, hello, n) || !peer_wait(c, P2P_MAGIC_LEN + 2))
 		return 0;
-	hello_n = P2P_MAGIC_LEN + 2 + c->in[P2P_MAGIC_LEN + 1] + 32;
-	if (!peer_wait(c, hello_n))
+	at = P2P_MAGIC_LEN + 2 + c->in[P2P_MAGIC_LEN + 1] + 32;
+	if (!peer_wait(c, at))
 		return 0;
-	check(p2p_hello_accept(&c->sess, NET, c->in, hello_n) == FL_OK);
-	check(p2p_auth_make(&c->sess, NET, &c->sk, auth) == FL_OK);
-	check(p2p_frame_seal(&c->sess, frame, auth, sizeof(auth)) == FL_OK);
-	if (!peer_write(c, frame, sizeof(frame)) || !peer_wait(c, hello_n + P2P_LEN_PREFIX))
+	check(p2p_hello_accept(&c->sess, NET, c->in, at) == FL_OK);
+	/* AUTH: identities both ways, then signatures naming both. */
+	p2p_auth_id_make(&c->sess, &c->pk, id);
+	check(p2p_frame_seal(&c->sess, frame, id, sizeof(id)) == FL_OK);
+	if (!peer_write(c, frame, P2P_LEN_PREFIX + sizeof(id) + P2P_TAG_LEN))
 		return 0;
-	check(p2p_frame_length(c->in + hello_n, P2P_AUTH_LEN, &ct_len) == FL_OK);
-	if (!peer_wait(c, hello_n + P2P_LEN_PREFIX + ct_len))
-		return 0;
-	check(p2p_frame_open(&c->sess, c->in + hello_n, c->in + hello_n + P2P_LEN_PREFIX, ct_len,
-			     plain) == FL_OK);
-	check(p2p_auth_accept(&c->sess, NET, plain, ct_len - P2P_TAG_LEN) == FL_OK);
+	for (int k = 0; k < 2; k++) {
+		if (!peer_wait(c, at + P2P_LEN_PREFIX))
+			return 0;
+		check(p2p_frame_length(c->in + at, P2P_AUTH_LEN, &ct_len) == FL_OK);
+		if (!peer_wait(c, at + P2P_LEN_PREFIX + ct_len))
+			return 0;
+		check(p2p_frame_open(&c->sess, c->in + at, c->in + at + P2P_LEN_PREFIX, ct_len,
+				     plain) == FL_OK);
+		at += P2P_LEN_PREFIX + ct_len;
+		if (k == 0) {
+			check(p2p_auth_id_accept(&c->sess, plain, ct_len - P2P_TAG_LEN) == FL_OK);
+			check(p2p_auth_make(&c->sess, NET, &c->sk, sig) == FL_OK);
+			check(p2p_frame_seal(&c->sess, frame, sig, sizeof(sig)) == FL_OK);
+			if (!peer_write(c, frame, P2P_LEN_PREFIX + sizeof(sig) + P2P_TAG_LEN))
+				return 0;
+		} else {
+			check(p2p_auth_accept(&c->sess, NET, plain, ct_len - P2P_TAG_LEN) == FL_OK);
+		}
+	}
 	check(fl_pubkey_cmp(&c->sess.remote_id, &c->host_pk) == 0);
 	if (!peer_send(c, P2P_TYPE_PING, NULL, 0))
 		return 0;

@@ -267,7 +267,7 @@ Test(p2p_admit, hellos_past_the_token_bucket_are_refused_before_any_crypto)
 
 	/* One well-formed HELLO, made once and replayed on every socket: the
 	 * attacker's cost per socket is a connect and a write. */
-	cr_assert_eq(p2p_hello_make(&s, PH_NETWORK, hello, &n), FL_OK);
+	cr_assert_eq(p2p_hello_make(&s, PH_NETWORK, P2P_ROLE_INITIATOR, hello, &n), FL_OK);
 	t0 = uv_now(&net.loop);
 	for (int i = 0; i < HELLOS; i++) {
 		fd[i] = stranger(loopback(0, 0, 5), net.hosts[0].port);
@@ -358,7 +358,7 @@ Test(p2p_admit, per_address_cap_eviction_and_hello_deadline)
 
 	cr_assert_eq(ph_net_init(&net, 1, small_pending, NULL), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
-	cr_assert_eq(p2p_hello_make(&s, PH_NETWORK, hello, &n), FL_OK);
+	cr_assert_eq(p2p_hello_make(&s, PH_NETWORK, P2P_ROLE_INITIATOR, hello, &n), FL_OK);
 
 	/* Three from one address: the third is closed at once. */
 	for (int i = 0; i < 3; i++) {

@@ -17,8 +17,8 @@ static void keyed_pair(p2p_session *a, p2p_session *b)
 	uint8_t ha[P2P_HELLO_MAX], hb[P2P_HELLO_MAX];
 	size_t na, nb;
 
-	cr_assert_eq(p2p_hello_make(a, NET, ha, &na), FL_OK);
-	cr_assert_eq(p2p_hello_make(b, NET, hb, &nb), FL_OK);
+	cr_assert_eq(p2p_hello_make(a, NET, P2P_ROLE_INITIATOR, ha, &na), FL_OK);
+	cr_assert_eq(p2p_hello_make(b, NET, P2P_ROLE_RESPONDER, hb, &nb), FL_OK);
 	cr_assert_eq(p2p_hello_accept(a, NET, hb, nb), FL_OK);
 	cr_assert_eq(p2p_hello_accept(b, NET, ha, na), FL_OK);
 }
@@ -66,11 +66,11 @@ static void sodium_frame(uint8_t *out, const uint8_t key[32], uint64_t counter, 
  * libsodium's, and libsodium's frames open. */
 Test(frame, openssl_frames_match_libsodium)
 {
-	static const size_t sizes[] = {0,   1,   15,  16,  63,   64,   65,         103,
-				       191, 192, 193, 255, 256,  257,  511,        512,
-				       1000, 4096, 65536 + 83, P2P_MAX_FRAME};
-	static const uint64_t counters[] = {0, 1, 0xff, 0x100000000ull, 0x0102030405060708ull,
-					    UINT64_MAX - 1};
+	static const size_t sizes[] = {0,   1,   15,   16,   63,         64,           65,
+				       103, 191, 192,  193,  255,        256,          257,
+				       511, 512, 1000, 4096, 65536 + 83, P2P_MAX_FRAME};
+	static const uint64_t counters[] = {
+	    0, 1, 0xff, 0x100000000ull, 0x0102030405060708ull, UINT64_MAX - 1};
 	uint8_t *msg = malloc(P2P_MAX_FRAME), *ours = malloc(P2P_MAX_FRAME + 20);
 	uint8_t *theirs = malloc(P2P_MAX_FRAME + 20), *out = malloc(P2P_MAX_FRAME);
 	uint8_t key[P2P_KEY_LEN];

@@ -189,6 +189,74 @@ static void host_and_raw(ph_net *net, ph_raw *raw)
 	cr_assert_eq(net->hosts[0].peers_up, 1);
 }
 
+/* A raw client's AUTH signature with one field of its digest changed. */
+typedef enum { FORGE_ROLE, FORGE_PEER, FORGE_SIGNER, FORGE_VERSION, FORGE_V1 } forgery;
+
+static int forged_signer(const p2p_session *s, const fl_seckey *sk, uint8_t sig[P2P_AUTH_SIG_LEN],
+			 void *arg)
+{
+	forgery f = *(const forgery *)arg;
+	uint8_t body[P2P_AUTH_BODY_LEN];
+	fl_seckey other_sk;
+	fl_pubkey other;
+	fl_hash digest;
+	fl_sig out;
+	int rc;
+
+	if ((rc = fl_key_generate(&other_sk, &other)) != FL_OK)
+		return rc;
+	memcpy(body, s->transcript.b, 32);
+	body[32] = f == FORGE_VERSION ? P2P_VERSION + 1 : P2P_VERSION;
+	body[33] = f == FORGE_ROLE ? P2P_ROLE_RESPONDER : s->role;
+	memcpy(body + 34, f == FORGE_SIGNER ? other.b : s->local_id.b, 32);
+	memcpy(body + 66, f == FORGE_PEER ? other.b : s->remote_claim.b, 32);
+	if (f == FORGE_V1)
+		fl_domain_hash(&digest, "p2p-auth", PH_NETWORK, s->transcript.b, FL_HASH_LEN);
+	else
+		fl_domain_hash(&digest, "p2p-auth", PH_NETWORK, body, sizeof(body));
+	if ((rc = fl_sign(&out, sk, &digest)) != FL_OK)
+		return rc;
+	memcpy(sig, out.b, FL_SIG_LEN);
+	return FL_OK;
+}
+
+/* On real sockets: a member whose AUTH signature was made for the other
+ * role (as a reflected one would be), names another key as its peer or as
+ * its signer, or was made for another version (2's fields with version 3,
+ * or version 1's digest over T alone) is refused before any message: no
+ * ADDRS comes back and no session opens. The genuine signature, same key,
+ * opens one. */
+Test(p2p_host, auth_bound_to_role_identities_and_version, .timeout = 30)
+{
+	static const forgery forged[] = {FORGE_ROLE, FORGE_PEER, FORGE_SIGNER, FORGE_VERSION,
+					 FORGE_V1};
+	ph_net net;
+	ph_raw raw;
+	fl_seckey sk;
+	fl_pubkey pk;
+
+	cr_assert_eq(ph_net_init(&net, 1, NULL, NULL), FL_OK);
+	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
+	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
+	for (size_t i = 0; i < FL_ARRAY_LEN(forged); i++) {
+		forgery f = forged[i];
+
+		cr_assert_neq(
+		    ph_raw_connect_signer(&net, &raw, net.hosts[0].port, &sk, forged_signer, &f),
+		    FL_OK, "forgery %zu", i);
+		cr_assert(ph_raw_wait_closed(&net, &raw, 2000), "forgery %zu", i);
+		ph_raw_close(&raw);
+		ph_run_for(&net, 20);
+		cr_assert_eq(net.hosts[0].peers_up, 0, "forgery %zu", i);
+	}
+	cr_assert_eq(ph_raw_connect(&net, &raw, net.hosts[0].port, &sk), FL_OK);
+	ph_run_for(&net, 20);
+	cr_assert_eq(net.hosts[0].peers_up, 1);
+	ph_raw_close(&raw);
+	ph_net_free(&net);
+}
+
 static int host0_down(ph_net *net, void *arg)
 {
 	(void)arg;

@@ -302,18 +302,38 @@ static int raw_read_frame(ph_net *net, ph_raw *r, uint8_t *plain, size_t max, si
 	return FL_OK;
 }
 
+static int raw_connect(ph_net *net, ph_raw *r, uint16_t port, const fl_seckey *sk,
+		       ph_auth_signer signer, void *arg, const uint8_t *addrs, size_t addrs_n);
+
 int ph_raw_connect(ph_net *net, ph_raw *r, uint16_t port, const fl_seckey *sk)
 {
 	static const uint8_t empty_addrs[1] = {0};
 
-	return ph_raw_connect_addrs(net, r, port, sk, empty_addrs, sizeof(empty_addrs));
+	return raw_connect(net, r, port, sk, NULL, NULL, empty_addrs, sizeof(empty_addrs));
 }
 
 int ph_raw_connect_addrs(ph_net *net, ph_raw *r, uint16_t port, const fl_seckey *sk,
 			 const uint8_t *addrs, size_t addrs_n)
 {
+	return raw_connect(net, r, port, sk, NULL, NULL, addrs, addrs_n);
+}
+
+int ph_raw_connect_signer(ph_net *net, ph_raw *r, uint16_t port, const fl_seckey *sk,
+			  ph_auth_signer signer, void *arg)
+{
+	static const uint8_t empty_addrs[1] = {0};
+
+	return raw_connect(net, r, port, sk, signer, arg, empty_addrs, sizeof(empty_addrs));
+}
+
+/* The handshake as a dialler; signer NULL signs honestly; our first message
+ * is ADDRS with body addrs. */
+static int raw_connect(ph_net *net, ph_raw *r, uint16_t port, const fl_seckey *sk,
+		       ph_auth_signer signer, void *arg, const uint8_t *addrs, size_t addrs_n)
+{
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
-	uint8_t hello[P2P_HELLO_MAX], auth[P2P_AUTH_LEN], frame[P2P_AUTH_LEN + 64];
+	uint8_t hello[P2P_HELLO_MAX], id[P2P_AUTH_ID_LEN], sig[P2P_AUTH_SIG_LEN];
+	uint8_t frame[P2P_AUTH_LEN + 64];
 	uint8_t plain[4096];
 	size_t n;
 	int rc;
@@ -333,7 +353,7 @@ int ph_raw_connect_addrs(ph_net *net, ph_raw *r, uint16_t port, const fl_seckey 
 	if (r->fd < 0 || connect(r->fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
 	    fcntl(r->fd, F_SETFL, O_NONBLOCK) != 0)
 		return FL_EIO;
-	if ((rc = p2p_hello_make(&r->sess, PH_NETWORK, hello, &n)) != FL_OK ||
+	if ((rc = p2p_hello_make(&r->sess, PH_NETWORK, P2P_ROLE_INITIATOR, hello, &n)) != FL_OK ||
 	    (rc = ph_raw_write(net, r, hello, n)) != FL_OK)
 		return rc;
 	/* The HELLO's length is in its 7th byte. */
@@ -343,11 +363,19 @@ int ph_raw_connect_addrs(ph_net *net, ph_raw *r, uint16_t port, const fl_seckey 
 		return FL_EPROTO;
 	n = P2P_MAGIC_LEN + 2 + hello[P2P_MAGIC_LEN + 1] + 32;
 	if ((rc = raw_read(net, r, hello + P2P_MAGIC_LEN + 2, n - P2P_MAGIC_LEN - 2)) != FL_OK ||
-	    (rc = p2p_hello_accept(&r->sess, PH_NETWORK, hello, n)) != FL_OK ||
-	    (rc = p2p_auth_make(&r->sess, PH_NETWORK, &r->sk, auth)) != FL_OK ||
-	    (rc = p2p_frame_seal(&r->sess, frame, auth, sizeof(auth))) != FL_OK ||
-	    (rc = ph_raw_write(net, r, frame, sizeof(auth) + P2P_LEN_PREFIX + P2P_TAG_LEN)) !=
-		FL_OK)
+	    (rc = p2p_hello_accept(&r->sess, PH_NETWORK, hello, n)) != FL_OK)
+		return rc;
+	/* AUTH: identities both ways, then signatures naming both. */
+	p2p_auth_id_make(&r->sess, &r->pk, id);
+	if ((rc = p2p_frame_seal(&r->sess, frame, id, sizeof(id))) != FL_OK ||
+	    (rc = ph_raw_write(net, r, frame, sizeof(id) + P2P_LEN_PREFIX + P2P_TAG_LEN)) !=
+		FL_OK ||
+	    (rc = raw_read_frame(net, r, plain, P2P_AUTH_LEN, &n)) != FL_OK ||
+	    (rc = p2p_auth_id_accept(&r->sess, plain, n)) != FL_OK ||
+	    (rc = signer != NULL ? signer(&r->sess, &r->sk, sig, arg)
+				 : p2p_auth_make(&r->sess, PH_NETWORK, &r->sk, sig)) != FL_OK ||
+	    (rc = p2p_frame_seal(&r->sess, frame, sig, sizeof(sig))) != FL_OK ||
+	    (rc = ph_raw_write(net, r, frame, sizeof(sig) + P2P_LEN_PREFIX + P2P_TAG_LEN)) != FL_OK)
 		return rc;
 	if ((rc = raw_read_frame(net, r, plain, P2P_AUTH_LEN, &n)) != FL_OK ||
 	    (rc = p2p_auth_accept(&r->sess, PH_NETWORK, plain, n)) != FL_OK)

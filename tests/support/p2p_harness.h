@@ -89,6 +89,12 @@ int ph_raw_connect(ph_net *net, ph_raw *r, uint16_t port, const fl_seckey *sk);
 /* The same with an ADDRS body of the test's choosing as our first message. */
 int ph_raw_connect_addrs(ph_net *net, ph_raw *r, uint16_t port, const fl_seckey *sk,
 			 const uint8_t *addrs, size_t addrs_n);
+/* The raw client's AUTH signature over its session (p2p_auth_make when the
+ * signer is NULL): a test forges one to see the host refuse it. */
+typedef int (*ph_auth_signer)(const p2p_session *s, const fl_seckey *sk,
+			      uint8_t sig[P2P_AUTH_SIG_LEN], void *arg);
+int ph_raw_connect_signer(ph_net *net, ph_raw *r, uint16_t port, const fl_seckey *sk,
+			  ph_auth_signer signer, void *arg);
 /* Writes bytes as they are, pumping the loop while the socket is full. */
 int ph_raw_write(ph_net *net, ph_raw *r, const void *p, size_t n);
 /* Seals one message (header + body) and writes it. */
