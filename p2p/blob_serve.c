@@ -46,7 +46,6 @@ static void serve_pump(p2p_blobs *b, blob_serve *s)
 	const p2p_config *cfg = p2p_host_config(b->host);
 
 	while (s->peer != NULL && s->credit > 0 && s->next_off < s->total) {
-		p2p_blob_chunk_msg m;
 		p2p_peer_info info;
 		size_t n = (size_t)(s->total - s->next_off < P2P_BLOB_CHUNK ? s->total - s->next_off
 									    : P2P_BLOB_CHUNK);
@@ -62,16 +61,19 @@ static void serve_pump(p2p_blobs *b, blob_serve *s)
 			s->peer = NULL;
 			return;
 		}
-		m = (p2p_blob_chunk_msg){s->hash, s->total, s->next_off, b->chunk, n};
-		/* Our own writer: clearing it keeps the buffer for the next chunk. */
+		/* The chunk's fields and length prefix only, the bytes themselves
+		 * go from b->chunk straight to the queue: the encoding of
+		 * p2p_blob_chunk_encode (msg.c), split where the chunk starts. */
 		b->out.len = 0;
 		b->out.err = 0;
-		rc = p2p_blob_chunk_encode(&b->out, &m);
+		fl_write_fixed(&b->out, s->hash.b, FL_HASH_LEN);
+		fl_write_u64(&b->out, s->total);
+		fl_write_u64(&b->out, s->next_off);
+		fl_write_varint(&b->out, n);
+		rc = fl_writer_finish(&b->out);
 		if (rc == FL_OK)
-			rc = fl_writer_finish(&b->out);
-		if (rc == FL_OK)
-			rc = p2p_peer_queue(s->peer, P2P_PRIO_LOW, P2P_TYPE_BLOB_CHUNK, b->out.buf,
-					    b->out.len);
+			rc = p2p_peer_queue_head(s->peer, P2P_PRIO_LOW, P2P_TYPE_BLOB_CHUNK,
+						 b->out.buf, b->out.len, b->chunk, n);
 		if (rc < 0) {
 			s->peer = NULL;
 			return;

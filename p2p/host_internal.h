@@ -20,7 +20,6 @@
 #define P2P_LEARNED_DIAL_MS     1000        /* then one per this many ms */
 #define P2P_SCORES_MAX          1024        /* ids with a score or a ban */
 #define P2P_SILENT_MAX          3           /* ping intervals without a frame before a drop */
-#define P2P_WRITE_BATCH         (64 * 1024) /* frames sealed into one uv_write, at most */
 #define P2P_READ_BUF            (64 * 1024) /* one read from a socket */
 #define P2P_RATES_MAX           1024        /* addresses with a handshake token bucket */
 #define P2P_ACCEPT_BATCH        256         /* sockets accepted per loop turn, so other work runs */
@@ -33,6 +32,15 @@
  * ones: a dialler's HELLO follows its connect's last ACK at once. */
 #define P2P_PENDING_GRACE_MS 50
 #define P2P_DIRECT_READ         (16 * 1024) /* a frame's rest read into its own buffer */
+
+/* A full BLOB_CHUNK frame: message header, hash, total, offset, the chunk's
+ * 3-byte length, the chunk, then the frame's length and tag. */
+#define P2P_CHUNK_FRAME (P2P_MSG_HEADER + FL_HASH_LEN + 8 + 8 + 3 + P2P_BLOB_CHUNK + 20)
+/* Frames sealed into one uv_write, at most: four whole chunk frames (about
+ * 256 KiB, the raw loopback bench's write size), so a blob transfer is not
+ * one write and one callback per 64 KiB chunk, and a high message waits
+ * behind at most that much. */
+#define P2P_WRITE_BATCH (4 * P2P_CHUNK_FRAME)
 
 /* Misbehaviour points, only ever for what a peer provably said: a message
  * inside a frame that opened under its session key. A bad MAC or a frame

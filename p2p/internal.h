@@ -214,6 +214,12 @@ typedef enum { P2P_PRIO_HIGH = 0, P2P_PRIO_LOW = 1 } p2p_prio;
  * slow-peer rule as p2p_send. Used by gossip, requests and blobs. */
 int p2p_peer_queue(p2p_peer *p, p2p_prio prio, uint16_t type, const void *body,
 		   size_t n) FL_MUST_CHECK;
+/* The same with the body in two parts, head (at most P2P_QUEUE_HEAD_MAX
+ * bytes) then body, copied once into the queue: a blob chunk goes from the
+ * store's buffer to the queue without being encoded into a third one. */
+#define P2P_QUEUE_HEAD_MAX 64
+int p2p_peer_queue_head(p2p_peer *p, p2p_prio prio, uint16_t type, const void *head, size_t head_n,
+			const void *body, size_t n) FL_MUST_CHECK;
 
 /* Hooks the host calls into blob.c. */
 typedef struct p2p_blobs p2p_blobs;

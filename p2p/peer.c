@@ -265,6 +265,21 @@ int p2p_peer_queue(p2p_peer *p, p2p_prio prio, uint16_t type, const void *body, 
 	return p2p_peer_queue_raw(p, prio, head, sizeof(head), body, n, 0);
 }
 
+int p2p_peer_queue_head(p2p_peer *p, p2p_prio prio, uint16_t type, const void *head, size_t head_n,
+			const void *body, size_t n)
+{
+	uint8_t buf[P2P_MSG_HEADER + P2P_QUEUE_HEAD_MAX];
+
+	assert(p != NULL && head != NULL && head_n <= P2P_QUEUE_HEAD_MAX);
+	if (p->state == P2P_PEER_CLOSING)
+		return FL_EIO;
+	if (p->state != P2P_PEER_OPEN && p->state != P2P_PEER_READY)
+		return FL_ESTATE;
+	p2p_msg_header(buf, type);
+	memcpy(buf + P2P_MSG_HEADER, head, head_n);
+	return p2p_peer_queue_raw(p, prio, buf, P2P_MSG_HEADER + head_n, body, n, 0);
+}
+
 int p2p_send(p2p_peer *p, uint16_t type, const void *data, size_t n)
 {
 	assert(p != NULL && type >= P2P_TYPE_APP);
