@@ -137,7 +137,7 @@ typedef struct {
 /* The sending member, on the calling thread. */
 typedef struct {
 	uv_loop_t loop;
-	uv_idle_t pump;
+	uv_check_t pump; /* refills the send queue after each loop's I/O */
 	p2p_host *host;
 	p2p_peer *peer;
 	fl_seckey sk;
@@ -266,10 +266,14 @@ static void send_on_message(void *ctx, p2p_peer *peer, uint16_t type, const uint
 }
 
 /* Keeps the send queue near `window` bytes: full enough that the socket
- * never waits for us, bounded so the host never drops the peer as slow. */
-static void send_pump(uv_idle_t *idle)
+ * never waits for us, bounded so the host never drops the peer as slow.
+ * A check handle, not an idle one: with the queue full the loop sleeps in
+ * its poll until a write completes, as an application's would, instead of
+ * spinning on p2p_peer_get_info and taking CPU from the other member on a
+ * shared machine. */
+static void send_pump(uv_check_t *check)
 {
-	sender *s = idle->data;
+	sender *s = check->data;
 
 	while (s->sent < s->count && s->peer != NULL) {
 		p2p_peer_info info;
@@ -286,7 +290,7 @@ static void send_pump(uv_idle_t *idle)
 		}
 		s->sent++;
 	}
-	uv_idle_stop(idle);
+	uv_check_stop(check);
 }
 
 /* Runs the sender's loop until *flag or the deadline. */
@@ -322,10 +326,10 @@ static int stream_once(sender *s, uint64_t count, size_t msg_n, size_t window, d
 	s->done = 0;
 	s->rc = FL_OK;
 	t0 = fl_now();
-	if (uv_idle_start(&s->pump, send_pump) != 0)
+	if (uv_check_start(&s->pump, send_pump) != 0)
 		return FL_EIO;
 	rc = run_until(s, &s->done);
-	uv_idle_stop(&s->pump);
+	uv_check_stop(&s->pump);
 	*seconds = fl_now() - t0;
 	return rc < 0 ? rc : s->rc;
 }
@@ -443,7 +447,7 @@ static int measure_sessions(const bench_ctx *b, p2p_figures *fig, unsigned reps)
 	if (atomic_load(&r->ready) != 1 || uv_loop_init(&s->loop) != 0)
 		goto cleanup;
 	sloop = 1;
-	if (uv_idle_init(&s->loop, &s->pump) != 0)
+	if (uv_check_init(&s->loop, &s->pump) != 0)
 		goto cleanup;
 	pump = 1;
 	s->pump.data = s;
