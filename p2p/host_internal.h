@@ -36,11 +36,13 @@
 /* A full BLOB_CHUNK frame: message header, hash, total, offset, the chunk's
  * 3-byte length, the chunk, then the frame's length and tag. */
 #define P2P_CHUNK_FRAME (P2P_MSG_HEADER + FL_HASH_LEN + 8 + 8 + 3 + P2P_BLOB_CHUNK + 20)
-/* Frames sealed into one uv_write, at most: four whole chunk frames (about
- * 256 KiB, the raw loopback bench's write size), so a blob transfer is not
- * one write and one callback per 64 KiB chunk, and a high message waits
- * behind at most that much. */
-#define P2P_WRITE_BATCH (4 * P2P_CHUNK_FRAME)
+/* Frames sealed into one uv_write, at most: one whole chunk frame, so a
+ * batch of low messages is exactly one chunk and a high message waits
+ * behind at most that. Four chunk frames (about 256 KiB, the raw loopback
+ * bench's write size) measured slower in fedledger-bench p2p (100-byte
+ * messages about 0.6x, blob fetch no better): the receiver waits longer
+ * for each batch, so the two hosts overlap less. */
+#define P2P_WRITE_BATCH P2P_CHUNK_FRAME
 
 /* Misbehaviour points, only ever for what a peer provably said: a message
  * inside a frame that opened under its session key. A bad MAC or a frame
