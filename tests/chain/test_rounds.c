@@ -3,161 +3,26 @@
  * a round opening with an elected coordinator list, update commits inside
  * the window only, aggregate commits by the right coordinator at the right
  * time, the exact reward split, the fallback coordinator after a deadline,
- * failed rounds (too few updates, every coordinator late) and eval reports.
+ * failed rounds (too few updates, every coordinator late), eval reports, a
+ * reward past the supply, and allocation failures in a round's block. Who
+ * may act and be paid (removed or jailed participants and coordinators,
+ * n_samples within the join) is in test_round_rights.c; the helpers both
+ * use are in rounds_helpers.{c,h}.
  *
  * Profile "mnist": window 3 blocks, deadline 2, min 2 participants, reward
  * 1000 with a 20% coordinator share, weights capped at 1000 samples.
  */
 #include "chain/internal.h"
 #include "tests/support/chain_fixture.h"
+#include "tests/chain/rounds_helpers.h"
 #include "tests/support/chain_sample.h"
 
 #include <criterion/criterion.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-/* Validators 0..3, members 4..7, outsider 8. */
-#define M(i)    (4 + (i))
-#define OUT     8
-#define REWARD  1000
-#define BALANCE 1000000
-#define BONDED  2000000 /* two stake units each: weight 2 * reputation */
-
-static chain_fixture fx;
-
-static uint64_t round_reward = REWARD;
-
-static void open_with(uint64_t balance, uint64_t bonded)
-{
-	fixture_opts o;
-
-	memset(&o, 0, sizeof(o));
-	o.n_validators = 4;
-	o.n_members = 4;
-	o.n_outsiders = 1;
-	o.balance = balance;
-	o.bonded = bonded;
-	o.tweak = fixture_short_round_profile;
-	o.tweak_arg = &round_reward;
-	cr_assert_eq(fixture_open(&fx, &o), 0);
-}
-
-static void open_rounds(void)
-{
-	open_with(BALANCE, BONDED);
-}
-
-static void close_rounds(void)
-{
-	fixture_close(&fx);
-}
-
+/* The suite of both test_rounds.c and test_round_rights.c, declared once
+ * here: each test starts from a fresh fixture (rounds_helpers.c). */
 TestSuite(rounds, .init = open_rounds, .fini = close_rounds);
-
-/* ------------------------------------------------------------- tx makers */
-
-static void join_tx(chain_tx *tx, uint32_t who, uint64_t a, uint64_t b)
-{
-	chain_tx_round_join *j = &tx->u.round_join;
-
-	memset(tx, 0, sizeof(*tx));
-	tx->kind = CHAIN_TX_ROUND_JOIN;
-	strcpy(j->profile, "mnist");
-	j->n_labels = 2;
-	j->labels[0] = 1;
-	j->labels[1] = 7;
-	j->label_counts[0] = a;
-	j->label_counts[1] = b;
-	j->n_samples = a + b;
-	j->n_summary = 1;
-	j->summary[0] = 1234;
-	cr_assert_eq(fixture_sign(&fx, tx, who), 0);
-}
-
-static void update_hash(fl_hash *h, uint32_t who, uint64_t round)
-{
-	char s[64];
-	int n = snprintf(s, sizeof(s), "update %u round %llu", who, (unsigned long long)round);
-
-	fl_sha256(h, s, (size_t)n);
-}
-
-static void update_tx(chain_tx *tx, uint32_t who, uint64_t round, const fl_hash *base,
-		      uint64_t n_samples)
-{
-	chain_tx_update_commit *u = &tx->u.update_commit;
-
-	memset(tx, 0, sizeof(*tx));
-	tx->kind = CHAIN_TX_UPDATE_COMMIT;
-	strcpy(u->profile, "mnist");
-	u->round = round;
-	u->base_model = *base;
-	update_hash(&u->update, who, round);
-	u->n_samples = n_samples;
-	u->train_loss_ppm = 500000;
-	u->train_accuracy_ppm = 800000;
-	cr_assert_eq(fixture_sign(&fx, tx, who), 0);
-}
-
-static int by_key(const void *a, const void *b)
-{
-	return fl_pubkey_cmp(&((const chain_aggregate_entry *)a)->participant,
-			     &((const chain_aggregate_entry *)b)->participant);
-}
-
-/* An aggregate of the given participants with the given weights (in the
- * order given; sorted here), signed by `who`. */
-static void aggregate_tx(chain_tx *tx, uint32_t who, uint64_t round, const fl_hash *base,
-			 const uint32_t *parts, const uint64_t *weights, uint32_t n)
-{
-	chain_tx_aggregate_commit *a = &tx->u.aggregate_commit;
-
-	memset(tx, 0, sizeof(*tx));
-	tx->kind = CHAIN_TX_AGGREGATE_COMMIT;
-	strcpy(a->profile, "mnist");
-	a->round = round;
-	a->base_model = *base;
-	fl_sha256(&a->new_model, "new model", 9);
-	a->new_model.b[0] = (uint8_t)round;
-	a->entries = fl_calloc(n, sizeof(*a->entries));
-	cr_assert_not_null(a->entries);
-	a->n_entries = n;
-	for (uint32_t i = 0; i < n; i++) {
-		a->entries[i].participant = fx.pk[parts[i]];
-		update_hash(&a->entries[i].update, parts[i], round);
-		a->entries[i].weight = weights[i];
-	}
-	qsort(a->entries, n, sizeof(*a->entries), by_key);
-	a->eval_accuracy_ppm = 870000;
-	a->eval_loss_ppm = 410000;
-	cr_assert_eq(fixture_sign(&fx, tx, who), 0);
-}
-
-static int submit(chain_tx *tx)
-{
-	int rc = fixture_next_block(&fx, tx, 1);
-
-	chain_tx_free(tx);
-	return rc;
-}
-
-static int submit_many(chain_tx *txs, uint32_t n)
-{
-	int rc = fixture_next_block(&fx, txs, n);
-
-	for (uint32_t i = 0; i < n; i++)
-		chain_tx_free(&txs[i]);
-	return rc;
-}
-
-static chain_round round_of(uint64_t r)
-{
-	chain_round out;
-
-	cr_assert_eq(chain_get_round(fx.store, "mnist", r, &out), 0);
-	return out;
-}
 
 static chain_profile_state profile_state(void)
 {
@@ -167,62 +32,12 @@ static chain_profile_state profile_state(void)
 	return st;
 }
 
-static uint32_t coordinator(const chain_round *r, uint32_t j)
-{
-	int k;
-
-	cr_assert_lt(j, r->n_coordinators);
-	k = fixture_key_index(&fx, &r->coordinators[j]);
-	cr_assert_geq(k, 0);
-	return (uint32_t)k;
-}
-
 static uint32_t reputation(uint32_t who)
 {
 	chain_account a;
 
 	cr_assert_eq(chain_get_account(fx.store, &fx.pk[who], &a), 0);
 	return a.reputation;
-}
-
-/* Block 1: M0..M2 join with 1000 + i samples. Block 2: round 1 opens
- * (window 2..4). */
-static void start_round(void)
-{
-	chain_tx txs[3];
-	chain_round none;
-
-	for (uint32_t i = 0; i < 3; i++)
-		join_tx(&txs[i], M(i), 600 + i, 400);
-	cr_assert_eq(submit_many(txs, 3), 0);
-	cr_assert_eq(chain_get_round(fx.store, "mnist", 1, &none), FL_ENOTFOUND);
-	cr_assert_eq(fixture_next_block(&fx, NULL, 0), 0);
-	cr_assert_eq(round_of(1).status, CHAIN_ROUND_OPEN);
-}
-
-/* The updates of M(first..last) with n_samples[i] (zero = none) in one
- * block. */
-static void commit_updates(const uint64_t *n_samples, uint32_t first, uint32_t last)
-{
-	chain_tx txs[3];
-	fl_hash zero;
-	uint32_t k = 0;
-
-	memset(txs, 0, sizeof(txs));
-	memset(&zero, 0, sizeof(zero));
-	for (uint32_t i = first; i <= last; i++)
-		if (n_samples[i] > 0)
-			update_tx(&txs[k++], M(i), 1, &zero, n_samples[i]);
-	cr_assert_eq(submit_many(txs, k), 0, "%s", fx.res.reason ? fx.res.reason : "-");
-}
-
-/* start_round, then updates of M0, M1 at h = 3 and of M2 at h = 4. */
-static void run_to_aggregating(const uint64_t *n_samples)
-{
-	start_round();
-	commit_updates(n_samples, 0, 1);
-	commit_updates(n_samples, 2, 2);
-	cr_assert_eq(fixture_height(&fx), 4);
 }
 
 Test(rounds, opens_with_the_elected_coordinators)
@@ -660,229 +475,6 @@ Test(rounds, reward_that_would_overflow_the_supply_is_refused)
 	cr_assert_eq(fixture_height(&fx), 4);
 	cr_assert_eq(chain_store_info(fx.store, &after), 0);
 	cr_assert_eq(after.supply, info.supply);
-}
-
-/* ------------------------------------------ who may act and be paid */
-
-/* The votes of validators 0..2 (30 of 40) that remove member `who`. */
-static void remove_member_txs(chain_tx *txs, uint32_t who)
-{
-	for (uint32_t v = 0; v < 3; v++) {
-		memset(&txs[v], 0, sizeof(txs[v]));
-		txs[v].kind = CHAIN_TX_MEMBER_REMOVE;
-		txs[v].u.member.member = fx.pk[who];
-		cr_assert_eq(fixture_sign(&fx, &txs[v], v), 0);
-	}
-}
-
-/* Evidence that validator `culprit` signed two blocks at height 1 (jails
- * it), filed by member M(3). */
-static void jail_tx(chain_tx *tx, uint32_t culprit)
-{
-	fl_hash ha, hb;
-
-	memset(tx, 0, sizeof(*tx));
-	tx->kind = CHAIN_TX_EVIDENCE;
-	tx->u.evidence.type = CHAIN_EVIDENCE_DOUBLE_SIGN;
-	fl_sha256(&ha, "a", 1);
-	fl_sha256(&hb, "b", 1);
-	if (fl_hash_cmp(&ha, &hb) > 0) {
-		fl_hash t = ha;
-		ha = hb;
-		hb = t;
-	}
-	cr_assert_eq(fixture_vote(&fx, &tx->u.evidence.vote_a, culprit, CHAIN_VOTE_PRECOMMIT, 1, 0,
-				  &ha),
-		     0);
-	cr_assert_eq(fixture_vote(&fx, &tx->u.evidence.vote_b, culprit, CHAIN_VOTE_PRECOMMIT, 1, 0,
-				  &hb),
-		     0);
-	cr_assert_eq(fixture_sign(&fx, tx, M(3)), 0);
-}
-
-static chain_account account_of(uint32_t who)
-{
-	chain_account a;
-
-	cr_assert_eq(chain_get_account(fx.store, &fx.pk[who], &a), 0);
-	return a;
-}
-
-static uint32_t first_not(const uint32_t *keys, uint32_t n, uint32_t avoid)
-{
-	for (uint32_t i = 0; i < n; i++)
-		if (keys[i] != avoid)
-			return keys[i];
-	cr_assert_fail("no key but %u", avoid);
-	return 0;
-}
-
-/* Members M0, M1 and validators 2, 3 join and commit updates of 100, 200,
- * 300, 400 samples; once the window closed, one member that is not the
- * elected coordinator is removed and one such validator jailed. Their
- * shares of the reward are not minted: the supply grows by less. */
-Test(rounds, jailed_or_removed_participant_is_paid_nothing)
-{
-	const uint32_t parts[4] = {M(0), M(1), 2, 3};
-	const uint64_t weights[4] = {100, 200, 300, 400};
-	const uint32_t members[2] = {M(0), M(1)}, validators[2] = {2, 3};
-	chain_tx txs[4];
-	chain_reward *rows = NULL;
-	size_t n_rows = 0;
-	uint64_t before[FX_MAX_KEYS], share[FX_MAX_KEYS] = {0}, paid_total = 0, unpaid;
-	uint32_t c0, removed, jailed;
-	chain_info info0, info1;
-	chain_round r;
-	fl_hash zero;
-
-	memset(&zero, 0, sizeof(zero));
-	for (uint32_t i = 0; i < 4; i++)
-		join_tx(&txs[i], parts[i], weights[i] / 2, weights[i] / 2);
-	cr_assert_eq(submit_many(txs, 4), 0, "%s", fx.res.reason ? fx.res.reason : "-");
-	cr_assert_eq(fixture_next_block(&fx, NULL, 0), 0); /* round 1 opens at 2 */
-	for (uint32_t i = 0; i < 4; i++)
-		update_tx(&txs[i], parts[i], 1, &zero, weights[i]);
-	cr_assert_eq(submit_many(txs, 4), 0, "%s", fx.res.reason ? fx.res.reason : "-");
-	cr_assert_eq(fixture_advance_to(&fx, 4), 0);
-	r = round_of(1);
-	c0 = coordinator(&r, 0);
-	removed = first_not(members, 2, c0);
-	jailed = first_not(validators, 2, c0);
-
-	/* h = 5: the window closed; one block removes and jails. */
-	remove_member_txs(txs, removed);
-	jail_tx(&txs[3], jailed);
-	cr_assert_eq(submit_many(txs, 4), 0, "%s", fx.res.reason ? fx.res.reason : "-");
-	cr_assert_eq(account_of(removed).member, 0);
-	cr_assert_eq(account_of(jailed).jailed, 1);
-	cr_assert_eq(round_of(1).status, CHAIN_ROUND_AGGREGATING);
-
-	for (uint32_t i = 0; i < fx.n_keys; i++)
-		before[i] = fixture_balance(&fx, i);
-	cr_assert_eq(chain_store_info(fx.store, &info0), 0);
-	aggregate_tx(&txs[0], c0, 1, &zero, parts, weights, 4);
-	cr_assert_eq(submit(&txs[0]), 0, "%s", fx.res.reason ? fx.res.reason : "-");
-	cr_assert_eq(chain_store_info(fx.store, &info1), 0);
-
-	/* R = 1000: coordinator 200; P = 800 over weights 1000: 80, 160, 240,
-	 * 320 (no remainder). The removed and the jailed get nothing. */
-	for (uint32_t i = 0; i < 4; i++)
-		share[parts[i]] = 800 * weights[i] / 1000;
-	unpaid = share[removed] + share[jailed];
-	share[c0] += 200;
-	share[removed] = 0;
-	share[jailed] = 0;
-	for (uint32_t i = 0; i < fx.n_keys; i++) {
-		cr_assert_eq(fixture_balance(&fx, i), before[i] + share[i], "key %u", i);
-		paid_total += share[i];
-	}
-	cr_assert_gt(unpaid, 0);
-	cr_assert_eq(paid_total, REWARD - unpaid);
-	cr_assert_eq(info1.supply, info0.supply + paid_total);
-	cr_assert_eq(round_of(1).reward_total, paid_total);
-	/* One row per paid account: the coordinator and the two others. */
-	cr_assert_eq(chain_get_round_rewards(fx.store, "mnist", 1, &rows, &n_rows), 0);
-	cr_assert_eq(n_rows, 3);
-	for (size_t i = 0; i < n_rows; i++) {
-		int k = fixture_key_index(&fx, &rows[i].account);
-		cr_assert(k != (int)removed && k != (int)jailed, "row %zu pays key %d", i, k);
-	}
-	fl_free(rows);
-}
-
-/* The elected coordinator is removed once the window closed: it may not
- * commit, and the next coordinator of the draw does not wait out its
- * deadline. It is not paid for its update either. */
-Test(rounds, removed_coordinator_cannot_commit_and_is_skipped)
-{
-	const uint64_t samples[3] = {100, 200, 300};
-	uint32_t parts[3] = {M(0), M(1), M(2)};
-	uint64_t weights[3] = {100, 200, 300};
-	chain_tx txs[3], tx;
-	chain_round r;
-	fl_hash zero;
-	uint64_t c0_before;
-	uint32_t c0, c1;
-
-	memset(&zero, 0, sizeof(zero));
-	run_to_aggregating(samples);
-	r = round_of(1);
-	c0 = coordinator(&r, 0);
-	c1 = coordinator(&r, 1);
-	remove_member_txs(txs, c0);
-	cr_assert_eq(submit_many(txs, 3), 0, "%s", fx.res.reason ? fx.res.reason : "-");
-	cr_assert_eq(fixture_height(&fx), 5);
-	cr_assert_eq(account_of(c0).member, 0);
-	c0_before = fixture_balance(&fx, c0);
-	/* h = 6, inside the elected coordinator's turn (window_end 4,
-	 * deadline 2): it is no longer a member. */
-	aggregate_tx(&tx, c0, 1, &zero, parts, weights, 3);
-	cr_assert_eq(submit(&tx), FL_EPERM);
-	cr_assert_str_eq(fx.res.reason, "tx: not a member");
-	/* The first fallback is next in line at once. */
-	aggregate_tx(&tx, c1, 1, &zero, parts, weights, 3);
-	cr_assert_eq(submit(&tx), 0, "%s", fx.res.reason ? fx.res.reason : "-");
-	r = round_of(1);
-	cr_assert_eq(r.status, CHAIN_ROUND_COMMITTED);
-	cr_assert_eq(r.commit_height, 6);
-	cr_assert_eq(fl_pubkey_cmp(&r.committed_by, &fx.pk[c1]), 0);
-	cr_assert_eq(fixture_balance(&fx, c0), c0_before);
-	/* Round 2 does not draw it. */
-	cr_assert_eq(fixture_next_block(&fx, NULL, 0), 0);
-	r = round_of(2);
-	cr_assert_eq(r.n_coordinators, 2);
-	for (uint32_t j = 0; j < r.n_coordinators; j++)
-		cr_assert_neq(coordinator(&r, j), c0);
-}
-
-/* A jailed coordinator is skipped the same way. */
-Test(rounds, jailed_coordinator_is_skipped)
-{
-	const uint32_t parts[3] = {0, 1, 2};
-	const uint64_t weights[3] = {100, 200, 300};
-	chain_tx txs[3], tx;
-	chain_round r;
-	fl_hash zero;
-	uint32_t c0, c1;
-
-	memset(&zero, 0, sizeof(zero));
-	/* Validators 0..2 are the candidates, so the elected one can be jailed. */
-	for (uint32_t i = 0; i < 3; i++)
-		join_tx(&txs[i], parts[i], weights[i] / 2, weights[i] / 2);
-	cr_assert_eq(submit_many(txs, 3), 0, "%s", fx.res.reason ? fx.res.reason : "-");
-	cr_assert_eq(fixture_next_block(&fx, NULL, 0), 0);
-	for (uint32_t i = 0; i < 3; i++)
-		update_tx(&txs[i], parts[i], 1, &zero, weights[i]);
-	cr_assert_eq(submit_many(txs, 3), 0, "%s", fx.res.reason ? fx.res.reason : "-");
-	cr_assert_eq(fixture_advance_to(&fx, 4), 0);
-	r = round_of(1);
-	c0 = coordinator(&r, 0);
-	c1 = coordinator(&r, 1);
-	jail_tx(&tx, c0);
-	cr_assert_eq(submit(&tx), 0, "%s", fx.res.reason ? fx.res.reason : "-");
-	aggregate_tx(&tx, c0, 1, &zero, parts, weights, 3);
-	cr_assert_eq(submit(&tx), FL_EPERM);
-	cr_assert_str_eq(fx.res.reason, "tx: jailed");
-	aggregate_tx(&tx, c1, 1, &zero, parts, weights, 3);
-	cr_assert_eq(submit(&tx), 0, "%s", fx.res.reason ? fx.res.reason : "-");
-	cr_assert_eq(round_of(1).commit_height, 6);
-}
-
-/* An update counts at most the samples its sender declared when joining
- * (M0 joined with 600 + 400). */
-Test(rounds, update_samples_within_the_join)
-{
-	chain_tx tx;
-	fl_hash zero;
-
-	memset(&zero, 0, sizeof(zero));
-	start_round();
-	update_tx(&tx, M(0), 1, &zero, 1001);
-	cr_assert_eq(submit(&tx), FL_EINVAL);
-	cr_assert_str_eq(fx.res.reason, "tx: n_samples over the join");
-	update_tx(&tx, M(0), 1, &zero, 1000);
-	cr_assert_eq(submit(&tx), 0, "%s", fx.res.reason ? fx.res.reason : "-");
-	cr_assert_eq(round_of(1).n_updates, 1);
 }
 
 /* Criterion does not fail a test whose worker LeakSanitizer flags at exit,
