@@ -316,8 +316,7 @@ Test(p2p_admit, hellos_past_the_token_bucket_are_refused_before_any_crypto)
 	cr_assert_gt(st.refused_rate, 0);
 	fl_seckey sk;
 	fl_pubkey pk;
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_raw_connect(&net, &member, net.hosts[0].port, &sk), FL_OK);
 	ph_run_for(&net, 20);
 	cr_assert_eq(net.hosts[0].peers_up, 1);
@@ -470,8 +469,7 @@ Test(p2p_admit, out_of_descriptors_the_backlog_drains_without_spinning)
 	ph_raw member;
 	fl_seckey sk;
 	fl_pubkey pk;
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_raw_connect(&net, &member, net.hosts[0].port, &sk), FL_OK);
 	ph_raw_close(&member);
 	for (int i = 0; i < 16; i++)

@@ -41,8 +41,7 @@ Test(p2p_flood, ping_flood_is_throttled_scored_and_banned, .timeout = 20)
 	int sent = 0, write_failed = 0;
 
 	cr_assert_eq(ph_net_init(&net, 1, NULL, NULL), FL_OK);
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
 	cr_assert_eq(ph_raw_connect(&net, &raw, net.hosts[0].port, &sk), FL_OK);
 	ph_run_for(&net, 20);
@@ -90,8 +89,7 @@ Test(p2p_flood, pings_within_the_rate_are_answered, .timeout = 20)
 	p2p_host_stats st;
 
 	cr_assert_eq(ph_net_init(&net, 1, NULL, NULL), FL_OK);
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
 	cr_assert_eq(ph_raw_connect(&net, &raw, net.hosts[0].port, &sk), FL_OK);
 	for (int k = 0; k < P2P_PINGS_PER_TICK; k++)
@@ -226,8 +224,7 @@ Test(p2p_flood, queue_counts_header_and_allocation, .timeout = 20)
 	size_t before;
 
 	cr_assert_eq(ph_net_init(&net, 1, NULL, NULL), FL_OK);
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
 	cr_assert_eq(ph_raw_connect(&net, &raw, net.hosts[0].port, &sk), FL_OK);
 	ph_run_for(&net, 20);
@@ -270,8 +267,7 @@ Test(p2p_flood, repeated_slow_drops_ban_the_key, .timeout = 20)
 	p2p_host_stats st;
 
 	cr_assert_eq(ph_net_init(&net, 1, small_queue, NULL), FL_OK);
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
 	for (int r = 1; r <= rounds; r++) {
 		p2p_peer *p;

@@ -236,8 +236,7 @@ Test(p2p_host, auth_bound_to_role_identities_and_version, .timeout = 30)
 	fl_pubkey pk;
 
 	cr_assert_eq(ph_net_init(&net, 1, NULL, NULL), FL_OK);
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
 	for (size_t i = 0; i < FL_ARRAY_LEN(forged); i++) {
 		forgery f = forged[i];
@@ -334,8 +333,7 @@ Test(p2p_host, peer_that_stops_reading_is_dropped_others_served, .timeout = 20)
 	int sent_fast = 0, dropped = 0;
 
 	cr_assert_eq(ph_net_init(&net, 2, small_queue, NULL), FL_OK);
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 1, NULL), FL_OK);
 	cr_assert_eq(p2p_dial(net.hosts[1].host, net.hosts[0].addr), FL_OK);

@@ -117,8 +117,7 @@ Test(p2p_peers, banned_after_repeated_misbehaviour, .timeout = 20)
 	int downs = 1;
 
 	cr_assert_eq(ph_net_init(&net, 1, NULL, NULL), FL_OK);
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
 
 	commit_fault(&net, &sk, BAD_MESSAGE);
@@ -156,8 +155,7 @@ Test(p2p_peers, frames_that_fail_authentication_close_but_never_ban, .timeout = 
 	int downs;
 
 	cr_assert_eq(ph_net_init(&net, 1, NULL, NULL), FL_OK);
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
 
 	for (downs = 1; downs <= 4; downs++) {
@@ -238,8 +236,7 @@ Test(p2p_peers, max_inbound_and_handshake_timeout, .timeout = 20)
 
 	fl_seckey sk;
 	fl_pubkey pk;
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_raw_connect(&net, &a, net.hosts[0].port, &sk), FL_OK);
 	/* The one inbound slot is taken: the next socket closes unanswered. */
 	cr_assert_neq(ph_raw_connect(&net, &b, net.hosts[0].port, &sk), FL_OK);
@@ -321,8 +318,7 @@ Test(p2p_peers, silent_peer_dropped_after_three_ping_intervals, .timeout = 20)
 	int downs = 1;
 
 	cr_assert_eq(ph_net_init(&net, 2, fast_ping, NULL), FL_OK);
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 1, NULL), FL_OK);
 	cr_assert_eq(p2p_dial(net.hosts[1].host, net.hosts[0].addr), FL_OK);
@@ -569,8 +565,7 @@ Test(p2p_peers, an_addrs_claim_does_not_hide_a_pinned_peer, .timeout = 20)
 	 * connected: host 0 must still dial the pinned key there. */
 	fl_seckey sk;
 	fl_pubkey pk;
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_raw_connect(&net, &r, net.hosts[0].port, &sk), FL_OK);
 	memset(&m, 0, sizeof(m));
 	m.n = 1;

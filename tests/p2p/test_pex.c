@@ -75,8 +75,7 @@ Test(p2p_pex, addrs_of_dead_addresses_are_capped_and_dialled_slowly, .timeout = 
 	size_t n;
 
 	cr_assert_eq(ph_net_init(&net, 1, NULL, NULL), FL_OK);
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
 	n = addrs_body(body, sizeof(body), NULL, P2P_ADDRS_MAX);
 	t0 = uv_hrtime();
@@ -114,8 +113,7 @@ Test(p2p_pex, second_addrs_in_a_session_scores, .timeout = 20)
 	size_t n;
 
 	cr_assert_eq(ph_net_init(&net, 1, NULL, NULL), FL_OK);
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
 	cr_assert_eq(ph_raw_connect(&net, &raw, net.hosts[0].port, &sk), FL_OK);
 	ph_run_for(&net, 20);
@@ -161,8 +159,7 @@ static void claim_while_down(int persistent)
 	size_t n;
 
 	cr_assert_eq(ph_net_init(&net, 2, NULL, NULL), FL_OK);
-	cr_assert_eq(fl_key_generate(&sk, &pk), FL_OK);
-	ph_add_member(&net, &pk);
+	cr_assert_eq(ph_new_member(&net, &sk, &pk), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 0, NULL), FL_OK);
 	cr_assert_eq(ph_host_start(&net, 1, NULL), FL_OK);
 	snprintf(addr1, sizeof(addr1), "%s", net.hosts[1].addr);

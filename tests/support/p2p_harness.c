@@ -82,6 +82,15 @@ void ph_add_member(ph_net *net, const fl_pubkey *pk)
 		net->members[net->n_members++] = *pk;
 }
 
+int ph_new_member(ph_net *net, fl_seckey *sk, fl_pubkey *pk)
+{
+	int rc = fl_key_generate(sk, pk);
+
+	if (rc == FL_OK)
+		ph_add_member(net, pk);
+	return rc;
+}
+
 int ph_net_init(ph_net *net, size_t n, void (*tweak)(p2p_config *, size_t, void *), void *arg)
 {
 	int rc;

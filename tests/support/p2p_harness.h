@@ -60,6 +60,8 @@ void ph_host_stop(ph_net *net, size_t i);
 /* Closes every host, runs the loop dry and closes it. */
 void ph_net_free(ph_net *net);
 void ph_add_member(ph_net *net, const fl_pubkey *pk);
+/* A fresh key pair, made a member: what most tests' raw peer starts with. */
+int ph_new_member(ph_net *net, fl_seckey *sk, fl_pubkey *pk);
 
 /* Runs the loop until cond(net, arg) is true (1) or timeout_ms pass (0). */
 int ph_run_until(ph_net *net, int (*cond)(ph_net *, void *), void *arg, uint32_t timeout_ms);
