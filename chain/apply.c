@@ -184,12 +184,13 @@ static int record_next_set(chain_exec *x, const chain_validator_set *set)
 	return chain_state_put_validator_set(x->t, x->height + 1, &next);
 }
 
-/* The block, its hash and tx indexes, and the meta that chain_store_info
- * reads: none of it is state (the app hash covers the state the txs left). */
+/* The block, its hash index, and the meta that chain_store_info reads:
+ * none of it is state (the app hash covers the state the txs left). The
+ * tx index is written later (txindex.c). */
 static int write_block(chain_exec *x, const chain_block *b, const chain_block_prep *prep,
 		       const chain_validator_set *set, fl_hash *app)
 {
-	uint8_t key[8], loc[12];
+	uint8_t key[8];
 	fl_hash block_hash;
 	chain_lthash state;
 	int rc;
@@ -202,13 +203,6 @@ static int write_block(chain_exec *x, const chain_block *b, const chain_block_pr
 	if ((rc = chain_txn_put(x->t, CHAIN_DB_BLOCK_HASHES, block_hash.b, FL_HASH_LEN, key,
 				sizeof(key))) != 0)
 		return rc;
-	chain_put_be64(loc, b->header.height);
-	for (uint32_t i = 0; i < b->n_txs; i++) {
-		chain_put_be32(loc + 8, i);
-		if ((rc = chain_txn_put(x->t, CHAIN_DB_TXS, prep->tx_hash[i].b, FL_HASH_LEN, loc,
-					sizeof(loc))) != 0)
-			return rc;
-	}
 	if ((rc = record_next_set(x, set)) != 0)
 		return rc;
 	/* Every state write of the block is made by now. */

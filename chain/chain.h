@@ -752,8 +752,19 @@ int chain_get_round_rewards(chain_store *s, const char *profile, uint64_t round,
 /* Encoded block bytes (fl_free); decode with chain_block_decode. */
 int chain_get_block(chain_store *s, uint64_t height, uint8_t **bytes, size_t *n) FL_MUST_CHECK;
 int chain_get_block_height(chain_store *s, const fl_hash *hash, uint64_t *height) FL_MUST_CHECK;
+/* Where a tx was included, from the tx index: FL_ENOTFOUND for a tx of a
+ * block chain_index_txs has not reached yet. */
 int chain_get_tx_location(chain_store *s, const fl_hash *tx_hash, uint64_t *height,
 			  uint32_t *index) FL_MUST_CHECK;
+/*
+ * The tx index trails the chain (chain/txindex.c): a block commits without
+ * it, and this writes it for the next blocks not indexed yet, at most
+ * max_blocks (> 0) of them, in one write transaction (it waits for and
+ * holds the store's write lock like a block's apply). *indexed (may be
+ * NULL): the height indexed up to afterwards. The node calls it after each
+ * commit; after a crash it carries on where the last call committed.
+ */
+int chain_index_txs(chain_store *s, uint64_t max_blocks, uint64_t *indexed) FL_MUST_CHECK;
 /* An account's stake; an account that holds none (or does not exist) gets
  * a zero chain_bond and FL_OK. */
 int chain_get_bond(chain_store *s, const fl_pubkey *id, chain_bond *out) FL_MUST_CHECK;

@@ -11,6 +11,9 @@
  *   apply_5000_cold_2threads     the same with two verify threads, tx/s
  *   admission_while_applying     chain_mempool_check_tx of fresh transfers on
  *                                one thread while another applies blocks, tx/s
+ *   txindex_5000                 chain_index_txs of one such block after it
+ *                                committed (the tx index is written after the
+ *                                block, off its path: chain/txindex.c), tx/s
  *
  * Each apply includes the durable commit (fsync) of the store, in a temp dir
  * under $TMPDIR (/tmp by default). Each figure is the best of `reps` runs.
@@ -287,6 +290,43 @@ static int measure_apply(bench_store *s, uint32_t n, unsigned reps, int warm, do
 	return rc;
 }
 
+/* Best tx/s of indexing one freshly applied n-transfer block, the index
+ * being up to date before it (chain_index_txs reads the block back). */
+static int measure_index(bench_store *s, uint32_t n, unsigned reps, double *rate)
+{
+	double best = 0;
+	int rc = FL_OK;
+
+	for (unsigned r = 0; r < reps && rc == FL_OK; r++) {
+		chain_block_result res;
+		chain_tx *txs = NULL;
+		chain_block blk;
+		uint64_t before = 0, after = 0;
+		double t0, sec;
+
+		if ((rc = chain_index_txs(s->store, UINT64_MAX, &before)) != FL_OK ||
+		    (rc = sign_transfers(s, 0, n, &txs)) != FL_OK)
+			break;
+		rc = build_block(s, txs, n, &blk);
+		fl_free(txs);
+		if (rc != FL_OK)
+			break;
+		rc = chain_apply_block(s->store, &blk, &res);
+		chain_block_free(&blk);
+		if (rc != FL_OK)
+			break;
+		t0 = fl_now();
+		rc = chain_index_txs(s->store, UINT64_MAX, &after);
+		sec = fl_now() - t0;
+		if (rc == FL_OK && after != before + 1)
+			rc = FL_ECORRUPT;
+		if (rc == FL_OK && n / sec > best)
+			best = n / sec;
+	}
+	*rate = best;
+	return rc;
+}
+
 /* --------------------------------------------------------- admission */
 
 typedef struct {
@@ -443,6 +483,10 @@ int bench_suite_chain(bench_ctx *b)
 		goto cleanup;
 	bench_emit(b, &(bench_figure){SUITE, "admission_while_applying", rate, "tx/s",
 				      VERIFY_NAME, verify, rate / verify});
+	if ((rc = measure_index(&s, n, reps, &rate)) != FL_OK)
+		goto cleanup;
+	bench_emit(b, &(bench_figure){SUITE, "txindex_5000", rate, "tx/s", VERIFY_NAME, verify,
+				      rate / verify});
 
 cleanup:
 	store_close(&s);

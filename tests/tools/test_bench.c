@@ -188,14 +188,14 @@ Test(bench, p2p_figures, .timeout = 60)
 		json_decref(lines[i]);
 }
 
-/* A store, blocks applied and txs admitted: five figures, every ratio
- * against the one-thread verify rate of the same run. */
+/* A store, blocks applied, txs admitted and indexed: six figures, every
+ * ratio against the one-thread verify rate of the same run. */
 Test(bench, chain_figures, .timeout = 120)
 {
 	static const char *const names[] = {"bip340_verify_1thread", "apply_5000_cached",
 					    "apply_5000_cold_1thread", "apply_5000_cold_2threads",
-					    "admission_while_applying"};
-	static const char *const units[] = {"verifies/s", "tx/s", "tx/s", "tx/s", "tx/s"};
+					    "admission_while_applying", "txindex_5000"};
+	static const char *const units[] = {"verifies/s", "tx/s", "tx/s", "tx/s", "tx/s", "tx/s"};
 	json_t *lines[16], *verify;
 	double want;
 	size_t n;
@@ -204,7 +204,7 @@ Test(bench, chain_figures, .timeout = 120)
 	cr_assert_eq(run.status, 0, "status %d; stderr: %s", run.status, run.err);
 	cr_assert_str_empty(run.err, "stderr: %s", run.err);
 	n = tool_test_json_lines(run.out, lines, 16);
-	cr_assert_eq(n, 5, "%s", run.out);
+	cr_assert_eq(n, 6, "%s", run.out);
 	verify = find(lines, n, "bip340_verify_1thread");
 	for (size_t i = 0; i < n; i++) {
 		cr_assert_eq(json_object_size(lines[i]), 7, "line %zu", i);
