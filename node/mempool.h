@@ -179,7 +179,8 @@ typedef struct {
  * state and admits the remaining txs into it again in admission order. A tx
  * whose nonce is now used is removed (stale); one that no longer applies is
  * dropped with every later tx of its sender (which would now have a nonce
- * gap). Also ends a release. `res` (may be NULL) gets the counts.
+ * gap; a tx whose recheck runs out of memory counts as failed). Also ends
+ * a release. `res` (may be NULL) gets the counts.
  * FL_OK, or the code of a checker that could not begin (the store's, or
  * FL_ENOMEM): then every tx is dropped (counted as failed), since none of
  * them is checked on the new state; the next admission tries to begin a
