@@ -51,8 +51,8 @@
 #include "chain/chain.h"
 #include "p2p/p2p.h"
 
-/* Most txs a pool may be configured for (its tables take about 88 bytes
- * a slot, with at most 3/4 of the slots used: about 30 MiB at this size). */
+/* Most txs a pool may be configured for (its tables take 56 bytes a slot,
+ * with at most 3/4 of the slots used: 28 MiB at this size). */
 #define NODE_MEMPOOL_MAX_TXS_LIMIT (1u << 18)
 
 /*
