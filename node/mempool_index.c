@@ -2,8 +2,9 @@
  * node/mempool_index.c — the pool's two tables: queued txs by hash, and
  * senders by key (node/mempool_internal.h). Both are sized once for
  * max_txs, so nothing here allocates after node_mempool_new and no insert
- * can fail or rehash; deletion shifts the run back (no tombstones), so a
- * pool that churns forever probes no longer than a fresh one.
+ * can fail or rehash. A tx's deletion shifts its run back (no tombstones),
+ * so a pool that churns forever probes no longer than a fresh one; sender
+ * records are only ever cleared all at once (an update rebuilds them).
  */
 #include "node/mempool_internal.h"
 
@@ -133,23 +134,6 @@ node__mp_sender *node__mp_sender_add(node_mempool *mp, const fl_pubkey *key, uin
 	mp->senders[i].used = 1;
 	mp->n_senders++;
 	return &mp->senders[i];
-}
-
-void node__mp_sender_remove(node_mempool *mp, node__mp_sender *s)
-{
-	size_t mask = mp->cap - 1;
-	size_t i = (size_t)(s - mp->senders);
-
-	assert(i < mp->cap && s->used);
-	memset(s, 0, sizeof(*s));
-	mp->n_senders--;
-	for (size_t j = (i + 1) & mask; mp->senders[j].used; j = (j + 1) & mask) {
-		if (may_fill(i, j, home_slot(mp, mp->senders[j].key.b))) {
-			mp->senders[i] = mp->senders[j];
-			memset(&mp->senders[j], 0, sizeof(mp->senders[j]));
-			i = j;
-		}
-	}
 }
 
 void node__mp_senders_clear(node_mempool *mp)

@@ -67,13 +67,13 @@ node__mp_entry *node__mp_find(const node_mempool *mp, const fl_hash *hash);
 void node__mp_hash_insert(node_mempool *mp, node__mp_entry *e);
 void node__mp_hash_remove(node_mempool *mp, const node__mp_entry *e);
 
-/* A pointer into the table: valid until the next add or remove. */
+/* A pointer into the table: valid until the next add or clear. Records
+ * are never removed one by one: an update rebuilds the table. */
 node__mp_sender *node__mp_sender_find(node_mempool *mp, const fl_pubkey *key);
 /* key must not be in the table; the record is zero but for its key,
  * first_nonce and used. Never fails (at most one record a queued tx, and
  * during an update one a sender that had one). */
 node__mp_sender *node__mp_sender_add(node_mempool *mp, const fl_pubkey *key, uint64_t first_nonce);
-void node__mp_sender_remove(node_mempool *mp, node__mp_sender *s);
 void node__mp_senders_clear(node_mempool *mp);
 
 /* Unlinks e from the order and the hash table, fixes count and bytes, frees
