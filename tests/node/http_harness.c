@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 void hh_config(node_http_config *cfg)
@@ -248,11 +249,20 @@ void hh_response_free(hh_response *r)
 	r->body = NULL;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 int hh_closed_within(int fd, unsigned ms)
 {
-	char sink[4096];
+	static char sink[64 * 1024];
+	uint64_t end = now_ms() + ms;
 
-	for (unsigned waited = 0; waited <= ms; waited += 10) {
+	while (now_ms() <= end) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (poll(&p, 1, 10) > 0) {
 			ssize_t got = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
