@@ -239,7 +239,7 @@ typedef struct {
 	uint64_t requests;     /* requests dispatched to a handler */
 	uint64_t errors_4xx;   /* answers by class, the server's own included */
 	uint64_t errors_5xx;
-	uint64_t timeouts; /* connections cut by a deadline */
+	uint64_t timeouts;    /* connections cut by a deadline */
 	uint64_t sse_dropped; /* subscribers dropped for their backlog */
 	uint32_t connections; /* open now */
 	uint32_t subscribers; /* SSE subscribers now */

@@ -323,7 +323,8 @@ int node_http_respond_json(node_http_exchange *ex, int status, const json_t *bod
 
 	assert(body != NULL);
 	if (text == NULL) {
-		rc = node_http_respond_error(ex, 500, "internal", "the answer could not be encoded");
+		rc =
+		    node_http_respond_error(ex, 500, "internal", "the answer could not be encoded");
 		return rc == FL_OK ? FL_ENOMEM : rc;
 	}
 	rc = node_http_respond(ex, status, "application/json", text, strlen(text));
@@ -415,9 +416,9 @@ static void dispatch(node_http_conn *c)
 	c->state = CONN_HANDLING;
 	uv_timer_stop(&c->timer);
 	c->origin = node__http_cors_origin(cfg, node__http_parser_header(p, "Origin"));
-	c->keep_alive = p->keep_alive && !s->closing &&
-			(cfg->max_requests_per_conn == 0 ||
-			 c->requests + 1 < cfg->max_requests_per_conn);
+	c->keep_alive =
+	    p->keep_alive && !s->closing &&
+	    (cfg->max_requests_per_conn == 0 || c->requests + 1 < cfg->max_requests_per_conn);
 	if (p->reject_status != 0)
 		(void)answer_error(c, p->reject_status, p->reject_code, p->reject_message);
 	else if (p->method == NODE_HTTP_OPTIONS)
@@ -481,8 +482,8 @@ static void feed(node_http_conn *c, const uint8_t *data, size_t n)
 	if (r == NODE__HTTP_ERROR) {
 		c->state = CONN_HANDLING;
 		c->keep_alive = 0;
-		c->origin = node__http_cors_origin(&c->server->cfg,
-						   node__http_parser_header(p, "Origin"));
+		c->origin =
+		    node__http_cors_origin(&c->server->cfg, node__http_parser_header(p, "Origin"));
 		(void)answer_error(c, p->status, p->code, p->message);
 		return;
 	}

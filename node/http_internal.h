@@ -14,9 +14,9 @@
 /* Bytes read past a request still being answered, kept for the next one:
  * with pipelining, at most this much waits in our memory (then reading
  * stops and the rest waits in the kernel). */
-#define NODE__HTTP_PIPELINE_MAX (64 * 1024)
-#define NODE__HTTP_READ_BUF     (64 * 1024) /* one read from a socket */
-#define NODE__HTTP_MESSAGE_MAX  128         /* an error's message */
+#define NODE__HTTP_PIPELINE_MAX   (64 * 1024)
+#define NODE__HTTP_READ_BUF       (64 * 1024) /* one read from a socket */
+#define NODE__HTTP_MESSAGE_MAX    128         /* an error's message */
 #define NODE__HTTP_LISTEN_BACKLOG 128
 
 /* ------------------------------------------------------------- parsing */
@@ -99,8 +99,8 @@ node__http_feed node__http_parser_feed(node__http_parser *p, const uint8_t *data
 void node__http_parser_next(node__http_parser *p);
 /* From the head callback: answer status {code, message} instead of a
  * handler (the first reject stands). */
-void node__http_parser_reject(node__http_parser *p, int status, const char *code,
-			      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void node__http_parser_reject(node__http_parser *p, int status, const char *code, const char *fmt,
+			      ...) __attribute__((format(printf, 4, 5)));
 /* The first header named name (ASCII case-insensitive), or NULL. */
 const char *node__http_parser_header(const node__http_parser *p, const char *name);
 
@@ -142,17 +142,17 @@ typedef struct {
 	int status;
 	const char *content_type; /* NULL: none */
 	size_t content_length;
-	int no_length;  /* an event stream: no Content-Length, no body here */
-	int keep_alive; /* else "Connection: close" */
-	int http10;     /* the request was HTTP/1.0: keep-alive is said */
-	int head_only;  /* HEAD: the length of the body, not the body */
+	int no_length;      /* an event stream: no Content-Length, no body here */
+	int keep_alive;     /* else "Connection: close" */
+	int http10;         /* the request was HTTP/1.0: keep-alive is said */
+	int head_only;      /* HEAD: the length of the body, not the body */
 	const char *origin; /* Access-Control-Allow-Origin, or NULL */
 	const char *extra;  /* whole header lines, each ending in CRLF, or NULL */
 } node__http_head;
 
 /* The status line, headers and body in one fresh buffer (fl_free it). */
-int node__http_response_build(uint8_t **out, size_t *n, const node__http_head *h,
-			      const void *body, size_t body_len) FL_MUST_CHECK;
+int node__http_response_build(uint8_t **out, size_t *n, const node__http_head *h, const void *body,
+			      size_t body_len) FL_MUST_CHECK;
 /* The error body {"error":{"code":…,"message":…}}, fresh (fl_free it). */
 int node__http_error_body(char **out, size_t *n, const char *code,
 			  const char *message) FL_MUST_CHECK;
@@ -170,7 +170,6 @@ typedef struct node__http_shared {
 	size_t n;
 	uint8_t data[];
 } node__http_shared;
-
 
 typedef enum {
 	CONN_READING = 0, /* waiting for or parsing a request */

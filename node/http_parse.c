@@ -20,19 +20,18 @@
 #include <string.h>
 #include <strings.h>
 
-#define HEAD_MIN     512
-#define BODY_MIN     (16 * 1024)
-#define LAST_URL     1
-#define LAST_FIELD   2
-#define LAST_VALUE   3
+#define HEAD_MIN   512
+#define BODY_MIN   (16 * 1024)
+#define LAST_URL   1
+#define LAST_FIELD 2
+#define LAST_VALUE 3
 
 static const struct {
 	enum http_method from;
 	node_http_method to;
 } methods[] = {
-    {HTTP_GET, NODE_HTTP_GET},       {HTTP_HEAD, NODE_HTTP_HEAD},
-    {HTTP_POST, NODE_HTTP_POST},     {HTTP_PUT, NODE_HTTP_PUT},
-    {HTTP_DELETE, NODE_HTTP_DELETE}, {HTTP_OPTIONS, NODE_HTTP_OPTIONS},
+    {HTTP_GET, NODE_HTTP_GET}, {HTTP_HEAD, NODE_HTTP_HEAD},     {HTTP_POST, NODE_HTTP_POST},
+    {HTTP_PUT, NODE_HTTP_PUT}, {HTTP_DELETE, NODE_HTTP_DELETE}, {HTTP_OPTIONS, NODE_HTTP_OPTIONS},
 };
 
 static node__http_parser *of(http_parser *hp)
@@ -171,7 +170,8 @@ static int on_headers_complete(http_parser *hp)
 	/* The last string's NUL (and an empty value's, for a header whose value
 	 * never came), then the params' scratch: over the head's cap by at most
 	 * the target's length. */
-	if (head_reserve(p, 2 + p->url_len + 1, p->lim.max_header_bytes + p->url_len + 3) != FL_OK) {
+	if (head_reserve(p, 2 + p->url_len + 1, p->lim.max_header_bytes + p->url_len + 3) !=
+	    FL_OK) {
 		fail(p, 500, "internal", "out of memory reading the request");
 		return -1;
 	}

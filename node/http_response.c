@@ -50,8 +50,8 @@ const char *node__http_reason(int status)
  * origin from the config). */
 #define HEAD_FIXED 512
 
-int node__http_response_build(uint8_t **out, size_t *n, const node__http_head *h,
-			      const void *body, size_t body_len)
+int node__http_response_build(uint8_t **out, size_t *n, const node__http_head *h, const void *body,
+			      size_t body_len)
 {
 	size_t ct = h->content_type != NULL ? strlen(h->content_type) : 0;
 	size_t origin = h->origin != NULL ? strlen(h->origin) : 0;
@@ -71,7 +71,8 @@ int node__http_response_build(uint8_t **out, size_t *n, const node__http_head *h
 	w = snprintf(p, cap, "HTTP/1.1 %d %s\r\n", h->status, node__http_reason(h->status));
 	len = (size_t)w;
 	if (h->content_type != NULL)
-		len += (size_t)snprintf(p + len, cap - len, "Content-Type: %s\r\n", h->content_type);
+		len +=
+		    (size_t)snprintf(p + len, cap - len, "Content-Type: %s\r\n", h->content_type);
 	if (!h->no_length)
 		len += (size_t)snprintf(p + len, cap - len, "Content-Length: %zu\r\n",
 					h->content_length);
@@ -107,7 +108,7 @@ static void printable(char *out, const char *in)
 {
 	size_t i = 0;
 
-	for (; in[i] != '\0' && i < ERROR_TEXT_MAX - 1; i++) {
+	for (; i < ERROR_TEXT_MAX - 1 && in[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)in[i];
 		out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
 	}

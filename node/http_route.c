@@ -13,9 +13,8 @@
 #include <string.h>
 
 static const char *const method_names[NODE_HTTP_METHODS] = {
-    [NODE_HTTP_GET] = "GET",       [NODE_HTTP_HEAD] = "HEAD",
-    [NODE_HTTP_POST] = "POST",     [NODE_HTTP_PUT] = "PUT",
-    [NODE_HTTP_DELETE] = "DELETE", [NODE_HTTP_OPTIONS] = "OPTIONS",
+    [NODE_HTTP_GET] = "GET", [NODE_HTTP_HEAD] = "HEAD",     [NODE_HTTP_POST] = "POST",
+    [NODE_HTTP_PUT] = "PUT", [NODE_HTTP_DELETE] = "DELETE", [NODE_HTTP_OPTIONS] = "OPTIONS",
 };
 
 const char *node_http_method_name(node_http_method m)
@@ -238,9 +237,10 @@ void node__http_allow_string(char *out, size_t cap, unsigned allow)
 
 const char *node_http_param(const node_http_request *req, const char *name)
 {
-	size_t n = strlen(name);
+	size_t n;
 
 	assert(req != NULL && name != NULL);
+	n = strlen(name);
 	for (size_t i = 0; i < req->n_params; i++)
 		if (req->params[i].name_len == n && memcmp(req->params[i].name, name, n) == 0)
 			return req->params[i].value;
@@ -255,10 +255,12 @@ const char *node_http_header(const node_http_request *req, const char *name)
 
 int node_http_query(const node_http_request *req, const char *name, char *out, size_t cap)
 {
-	const char *q = req->query;
-	size_t name_len = strlen(name);
+	const char *q;
+	size_t name_len;
 
 	assert(req != NULL && name != NULL && out != NULL && cap > 0);
+	q = req->query;
+	name_len = strlen(name);
 	while (*q != '\0') {
 		const char *end = strchr(q, '&'), *eq;
 		size_t len;

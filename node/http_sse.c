@@ -47,8 +47,8 @@ static int name_ok(const char *name, int lower_only)
 		return 0;
 	for (; name[n] != '\0'; n++) {
 		char c = name[n];
-		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-			 c == '.' || c == '-' || (!lower_only && c >= 'A' && c <= 'Z');
+		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+			 c == '-' || (!lower_only && c >= 'A' && c <= 'Z');
 		if (!ok || n == NODE_HTTP_STREAM_MAX)
 			return 0;
 	}

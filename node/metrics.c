@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LINE_MAX_BYTES 1024/* one rendered line: names and values are capped well below */
+#define LINE_MAX_BYTES 1024 /* one rendered line: names and values are capped well below */
 
 struct node_metric {
 	node_metric_family *family;
@@ -96,10 +96,12 @@ static int desc_check(const node_metrics *m, const node_metric_desc *d)
 	if (d->n_labels > 0 && (d->max_series == 0 || d->max_series > NODE_METRICS_SERIES_MAX))
 		return FL_EINVAL;
 	if (d->type == NODE_METRIC_HISTOGRAM) {
-		if (d->n_buckets == 0 || d->n_buckets > NODE_METRICS_BUCKETS_MAX || d->buckets == NULL)
+		if (d->n_buckets == 0 || d->n_buckets > NODE_METRICS_BUCKETS_MAX ||
+		    d->buckets == NULL)
 			return FL_EINVAL;
 		for (size_t i = 0; i < d->n_buckets; i++)
-			if (!isfinite(d->buckets[i]) || (i > 0 && d->buckets[i] <= d->buckets[i - 1]))
+			if (!isfinite(d->buckets[i]) ||
+			    (i > 0 && d->buckets[i] <= d->buckets[i - 1]))
 				return FL_EINVAL;
 	} else if (d->n_buckets != 0) {
 		return FL_EINVAL;
@@ -341,7 +343,8 @@ static void labels(char *out, size_t cap, const node_metric *s, const char *le)
 		return;
 	out[len++] = '{';
 	for (size_t i = 0; i < f->n_labels; i++) {
-		len += (size_t)snprintf(out + len, cap - len, "%s%s=\"", i ? "," : "", f->labels[i]);
+		len +=
+		    (size_t)snprintf(out + len, cap - len, "%s%s=\"", i ? "," : "", f->labels[i]);
 		/* Values are printable ASCII (checked): only \ and " escape. */
 		for (const char *c = s->values[i]; *c != '\0'; c++) {
 			if (*c == '\\' || *c == '"')

@@ -23,9 +23,9 @@
 
 #include "core/core.h"
 
-#define NODE_METRICS_FAMILIES_MAX 64 /* families in a registry */
-#define NODE_METRICS_LABELS_MAX   2  /* label names in a family */
-#define NODE_METRICS_BUCKETS_MAX  16 /* histogram upper bounds, +Inf excluded */
+#define NODE_METRICS_FAMILIES_MAX 64  /* families in a registry */
+#define NODE_METRICS_LABELS_MAX   2   /* label names in a family */
+#define NODE_METRICS_BUCKETS_MAX  16  /* histogram upper bounds, +Inf excluded */
 #define NODE_METRICS_SERIES_MAX   256 /* max_series of one family, at most */
 #define NODE_METRICS_NAME_MAX     64  /* metric and label names */
 #define NODE_METRICS_VALUE_MAX    64  /* a label value, in bytes */

@@ -19,12 +19,12 @@
 #include <string.h>
 
 /* A failed check names its line: the crash input alone then says which. */
-#define check(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "fuzz_http.c:%d: %s\n", __LINE__, #cond);     \
-			abort();                                                       \
-		}                                                                      \
+#define check(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "fuzz_http.c:%d: %s\n", __LINE__, #cond);                  \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 static int nop(void *ctx, node_http_exchange *ex, const node_http_request *req)
@@ -55,8 +55,8 @@ typedef struct {
 static int on_head(void *arg, node__http_parser *p)
 {
 	conn *c = arg;
-	int rc = node__http_route_match(routes, FL_ARRAY_LEN(routes), p->method, p->path, p->scratch,
-					&c->match);
+	int rc = node__http_route_match(routes, FL_ARRAY_LEN(routes), p->method, p->path,
+					p->scratch, &c->match);
 
 	if (rc == FL_ENOTFOUND)
 		node__http_parser_reject(p, 404, "not_found", "no route for this path");

@@ -47,8 +47,8 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
-void hh_start(hh_server *h, const node_http_config *cfg, const node_http_route *routes,
-	      size_t n, void *ctx)
+void hh_start(hh_server *h, const node_http_config *cfg, const node_http_route *routes, size_t n,
+	      void *ctx)
 {
 	memset(h, 0, sizeof(*h));
 	cr_assert_eq(uv_loop_init(&h->loop), 0);
@@ -226,7 +226,8 @@ int hh_read_response(int fd, hh_response *r, int head_request)
 	if (sscanf(r->head, "HTTP/1.1 %d", &r->status) != 1)
 		return -1;
 	need = 0;
-	if (!head_request && r->status != 204 && hh_header(r, "Content-Length", len, sizeof(len)) == 0)
+	if (!head_request && r->status != 204 &&
+	    hh_header(r, "Content-Length", len, sizeof(len)) == 0)
 		need = strtoul(len, &end, 10);
 	r->body = malloc(need + 1);
 	if (r->body == NULL)

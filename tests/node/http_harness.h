@@ -33,8 +33,8 @@ typedef struct {
 /* Test defaults: the config default with 127.0.0.1:0 and short times. */
 void hh_config(node_http_config *cfg);
 /* Starts the server on its thread; aborts the test on failure. */
-void hh_start(hh_server *h, const node_http_config *cfg, const node_http_route *routes,
-	      size_t n, void *ctx);
+void hh_start(hh_server *h, const node_http_config *cfg, const node_http_route *routes, size_t n,
+	      void *ctx);
 /* Runs fn(arg) on the loop thread and returns once it has. */
 void hh_call(hh_server *h, void (*fn)(void *arg), void *arg);
 node_http_stats hh_stats(hh_server *h);
@@ -50,9 +50,9 @@ int hh_connect(uint16_t port, int rcvbuf);
 int hh_send(int fd, const char *s);
 
 typedef struct {
-	int status;        /* 0 if no whole response came */
-	char head[4096];   /* status line and headers, NUL-terminated */
-	char *body;        /* Content-Length bytes, NUL-terminated; free() it */
+	int status;      /* 0 if no whole response came */
+	char head[4096]; /* status line and headers, NUL-terminated */
+	char *body;      /* Content-Length bytes, NUL-terminated; free() it */
 	size_t body_len;
 } hh_response;
 

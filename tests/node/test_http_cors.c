@@ -139,8 +139,9 @@ Test(http_cors, any_origin_and_event_streams)
 	cr_assert(has(&r, "Access-Control-Allow-Origin", "*"));
 	hh_response_free(&r);
 	fd = hh_connect(srv.port, 0);
-	cr_assert_eq(hh_send(fd, "GET /v1/events HTTP/1.1\r\nHost: x\r\nOrigin: http://a.example\r\n\r\n"),
-		     0);
+	cr_assert_eq(
+	    hh_send(fd, "GET /v1/events HTTP/1.1\r\nHost: x\r\nOrigin: http://a.example\r\n\r\n"),
+	    0);
 	cr_assert_eq(hh_read_response(fd, &r, 0), 0);
 	cr_assert_eq(r.status, 200);
 	cr_assert(has(&r, "Access-Control-Allow-Origin", "*"));

@@ -106,8 +106,8 @@ Test(http_limits, body_over_cap_refused_before_it_is_sent)
 	start_with(NULL);
 	fd = hh_connect(srv.port, 0);
 	/* The body never comes: the answer must not wait for it. */
-	cr_assert_eq(hh_send(fd, "POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Length: 10485760\r\n\r\n"),
-		     0);
+	cr_assert_eq(
+	    hh_send(fd, "POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Length: 10485760\r\n\r\n"), 0);
 	cr_assert_eq(hh_read_response(fd, &r, 0), 0);
 	cr_assert_eq(r.status, 413);
 	cr_assert(strstr(r.body, "\"code\":\"payload_too_large\"") != NULL);
@@ -133,8 +133,8 @@ Test(http_limits, body_over_cap_refused_before_it_is_sent)
 	close(fd);
 	/* A body within the cap is read. */
 	fd = hh_connect(srv.port, 0);
-	cr_assert_eq(hh_send(fd, "POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabcd"),
-		     0);
+	cr_assert_eq(
+	    hh_send(fd, "POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabcd"), 0);
 	cr_assert_eq(hh_read_response(fd, &r, 0), 0);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(r.body, "{\"len\":4}");
@@ -142,7 +142,8 @@ Test(http_limits, body_over_cap_refused_before_it_is_sent)
 	close(fd);
 	/* A body on a route that takes none. */
 	fd = hh_connect(srv.port, 0);
-	cr_assert_eq(hh_send(fd, "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n"), 0);
+	cr_assert_eq(hh_send(fd, "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n"),
+		     0);
 	cr_assert_eq(hh_read_response(fd, &r, 0), 0);
 	cr_assert_eq(r.status, 413);
 	hh_response_free(&r);
@@ -273,8 +274,8 @@ Test(http_limits, stalled_body_and_idle_connection_cut)
 	start_with(short_times);
 	/* A whole head, then half a body, then nothing. */
 	fd = hh_connect(srv.port, 0);
-	cr_assert_eq(hh_send(fd, "POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabcde"),
-		     0);
+	cr_assert_eq(
+	    hh_send(fd, "POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabcde"), 0);
 	cr_assert_eq(hh_read_response(fd, &r, 0), 0);
 	cr_assert_eq(r.status, 408);
 	cr_assert(strstr(r.body, "\"code\":\"request_timeout\"") != NULL);
@@ -366,7 +367,8 @@ Test(http_limits, client_that_never_reads_is_dropped)
 	 * leave the server's queue, and the write deadline drops the client. */
 	fd = hh_connect(srv.port, 4096);
 	cr_assert_eq(hh_send(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
-	cr_assert(hh_wait(&srv, served_and_gone, NULL, 5000), "the stalled client is still connected");
+	cr_assert(hh_wait(&srv, served_and_gone, NULL, 5000),
+		  "the stalled client is still connected");
 	cr_assert_geq(hh_stats(&srv).timeouts, 1);
 	close(fd);
 	cr_assert_eq(health(), 200);

@@ -80,9 +80,10 @@ Test(http_parse, byte_at_a_time_same_request)
 
 Test(http_parse, pipelined_requests_one_at_a_time)
 {
-	static const char two[] = "GET /one HTTP/1.1\r\n\r\n"
-				  "POST /two HTTP/1.1\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"
-				  "GET /three";
+	static const char two[] =
+	    "GET /one HTTP/1.1\r\n\r\n"
+	    "POST /two HTTP/1.1\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"
+	    "GET /three";
 	node__http_parser p;
 	size_t used, off;
 
@@ -244,8 +245,18 @@ static const node_http_route routes[] = {
 
 Test(http_route, patterns_checked)
 {
-	static const char *const bad[] = {"", "x", "//", "/a/", "/a//b", "/{}", "/{a", "/a}",
-					  "/{a}{b}", "/a b", "/{a}/{b}/{c}/{d}/{e}", "/a?b"};
+	static const char *const bad[] = {"",
+					  "x",
+					  "//",
+					  "/a/",
+					  "/a//b",
+					  "/{}",
+					  "/{a",
+					  "/a}",
+					  "/{a}{b}",
+					  "/a b",
+					  "/{a}/{b}/{c}/{d}/{e}",
+					  "/a?b"};
 	cr_assert_eq(node__http_routes_check(routes, FL_ARRAY_LEN(routes)), FL_OK);
 	for (size_t i = 0; i < FL_ARRAY_LEN(bad); i++) {
 		node_http_route r = {NODE_HTTP_GET, bad[i], nop, 0};

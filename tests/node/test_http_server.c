@@ -119,8 +119,8 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 }
 
 /* One request on c (connections reused across calls); the status. */
-static long request(CURL *c, uint16_t port, const char *method, const char *path,
-		    const char *body, sink *out)
+static long request(CURL *c, uint16_t port, const char *method, const char *path, const char *body,
+		    sink *out)
 {
 	char url[256];
 	long status = 0;
@@ -170,12 +170,14 @@ Test(http_server, routes_params_and_json_errors)
 	cr_assert_eq(request(c, srv.port, "GET", "/v1/validators", NULL, &out), 200);
 	cr_assert_str_eq(out.data, "{\"height\":\"latest\"}");
 	cr_assert_eq(request(c, srv.port, "POST", "/v1/txs", "{\"tx\":\"00\"}", &out), 202);
-	cr_assert_str_eq(out.data,
-			 "{\"len\":11,\"type\":\"application/x-www-form-urlencoded\",\"first\":\"{\"}");
+	cr_assert_str_eq(
+	    out.data,
+	    "{\"len\":11,\"type\":\"application/x-www-form-urlencoded\",\"first\":\"{\"}");
 
 	cr_assert_eq(request(c, srv.port, "GET", "/nope", NULL, &out), 404);
-	cr_assert_str_eq(out.data,
-			 "{\"error\":{\"code\":\"not_found\",\"message\":\"no route for this path\"}}");
+	cr_assert_str_eq(
+	    out.data,
+	    "{\"error\":{\"code\":\"not_found\",\"message\":\"no route for this path\"}}");
 	cr_assert_eq(request(c, srv.port, "GET", "/v1/blocks/1/extra", NULL, &out), 404);
 	cr_assert_eq(request(c, srv.port, "GET", "/v1/blocks/%zz", NULL, &out), 400);
 	cr_assert_eq(request(c, srv.port, "DELETE", "/v1/txs", NULL, &out), 405);
@@ -183,7 +185,8 @@ Test(http_server, routes_params_and_json_errors)
 	cr_assert_eq(request(c, srv.port, "GET", "/fail", NULL, &out), 500);
 	{
 		char want[256];
-		snprintf(want, sizeof(want), "{\"error\":{\"code\":\"internal\",\"message\":\"%s\"}}",
+		snprintf(want, sizeof(want),
+			 "{\"error\":{\"code\":\"internal\",\"message\":\"%s\"}}",
 			 fl_strerror(FL_EDB));
 		cr_assert_str_eq(out.data, want);
 	}

@@ -34,18 +34,20 @@ Test(metrics, counter_gauge_histogram_exact_text)
 							  .name = "fedledger_height",
 							  .help = "Latest committed height."}),
 		     FL_OK);
-	cr_assert_eq(node_metrics_add(&m, &commits,
-				      &(node_metric_desc){.type = NODE_METRIC_COUNTER,
-							  .name = "fedledger_blocks_committed_total",
-							  .help = "Blocks committed since start."}),
-		     FL_OK);
-	cr_assert_eq(node_metrics_add(&m, &latency,
-				      &(node_metric_desc){.type = NODE_METRIC_HISTOGRAM,
-							  .name = "fedledger_commit_latency_seconds",
-							  .help = "Proposal to commit, in seconds.",
-							  .buckets = buckets,
-							  .n_buckets = 4}),
-		     FL_OK);
+	cr_assert_eq(
+	    node_metrics_add(&m, &commits,
+			     &(node_metric_desc){.type = NODE_METRIC_COUNTER,
+						 .name = "fedledger_blocks_committed_total",
+						 .help = "Blocks committed since start."}),
+	    FL_OK);
+	cr_assert_eq(
+	    node_metrics_add(&m, &latency,
+			     &(node_metric_desc){.type = NODE_METRIC_HISTOGRAM,
+						 .name = "fedledger_commit_latency_seconds",
+						 .help = "Proposal to commit, in seconds.",
+						 .buckets = buckets,
+						 .n_buckets = 4}),
+	    FL_OK);
 	h = node_metric_family_series0(height);
 	c = node_metric_family_series0(commits);
 	l = node_metric_family_series0(latency);
@@ -58,21 +60,22 @@ Test(metrics, counter_gauge_histogram_exact_text)
 	node_metric_observe(l, 7);
 	node_metric_observe(l, NAN);
 	text = render(&m);
-	cr_assert_str_eq(text, "# HELP fedledger_height Latest committed height.\n"
-			       "# TYPE fedledger_height gauge\n"
-			       "fedledger_height 42\n"
-			       "# HELP fedledger_blocks_committed_total Blocks committed since start.\n"
-			       "# TYPE fedledger_blocks_committed_total counter\n"
-			       "fedledger_blocks_committed_total 3\n"
-			       "# HELP fedledger_commit_latency_seconds Proposal to commit, in seconds.\n"
-			       "# TYPE fedledger_commit_latency_seconds histogram\n"
-			       "fedledger_commit_latency_seconds_bucket{le=\"0.005\"} 1\n"
-			       "fedledger_commit_latency_seconds_bucket{le=\"0.1\"} 2\n"
-			       "fedledger_commit_latency_seconds_bucket{le=\"1\"} 3\n"
-			       "fedledger_commit_latency_seconds_bucket{le=\"2.5\"} 3\n"
-			       "fedledger_commit_latency_seconds_bucket{le=\"+Inf\"} 4\n"
-			       "fedledger_commit_latency_seconds_sum 7.601\n"
-			       "fedledger_commit_latency_seconds_count 4\n");
+	cr_assert_str_eq(text,
+			 "# HELP fedledger_height Latest committed height.\n"
+			 "# TYPE fedledger_height gauge\n"
+			 "fedledger_height 42\n"
+			 "# HELP fedledger_blocks_committed_total Blocks committed since start.\n"
+			 "# TYPE fedledger_blocks_committed_total counter\n"
+			 "fedledger_blocks_committed_total 3\n"
+			 "# HELP fedledger_commit_latency_seconds Proposal to commit, in seconds.\n"
+			 "# TYPE fedledger_commit_latency_seconds histogram\n"
+			 "fedledger_commit_latency_seconds_bucket{le=\"0.005\"} 1\n"
+			 "fedledger_commit_latency_seconds_bucket{le=\"0.1\"} 2\n"
+			 "fedledger_commit_latency_seconds_bucket{le=\"1\"} 3\n"
+			 "fedledger_commit_latency_seconds_bucket{le=\"2.5\"} 3\n"
+			 "fedledger_commit_latency_seconds_bucket{le=\"+Inf\"} 4\n"
+			 "fedledger_commit_latency_seconds_sum 7.601\n"
+			 "fedledger_commit_latency_seconds_count 4\n");
 	fl_free(text);
 	cr_assert_eq(node_metric_value(l), 4);
 	node_metrics_free(&m);
@@ -86,14 +89,15 @@ Test(metrics, labels_escaped_and_capped)
 	char *text;
 
 	node_metrics_init(&m);
-	cr_assert_eq(node_metrics_add(&m, &bytes,
-				      &(node_metric_desc){.type = NODE_METRIC_COUNTER,
-							  .name = "fedledger_peer_bytes_total",
-							  .help = "Bytes by peer and direction (\\ kept).",
-							  .labels = {"peer", "direction"},
-							  .n_labels = 2,
-							  .max_series = 2}),
-		     FL_OK);
+	cr_assert_eq(
+	    node_metrics_add(&m, &bytes,
+			     &(node_metric_desc){.type = NODE_METRIC_COUNTER,
+						 .name = "fedledger_peer_bytes_total",
+						 .help = "Bytes by peer and direction (\\ kept).",
+						 .labels = {"peer", "direction"},
+						 .n_labels = 2,
+						 .max_series = 2}),
+	    FL_OK);
 	cr_assert_null(node_metric_family_series0(bytes));
 	cr_assert_eq(node_metric_family_series(bytes, &s, (const char *[]){"ab\"c\\", "in"}),
 		     FL_OK);
@@ -111,12 +115,12 @@ Test(metrics, labels_escaped_and_capped)
 	cr_assert_eq(node_metric_family_series(bytes, &s, (const char *[]){"bad\n", "in"}),
 		     FL_EINVAL);
 	text = render(&m);
-	cr_assert_str_eq(text,
-			 "# HELP fedledger_peer_bytes_total Bytes by peer and direction (\\\\ kept).\n"
-			 "# TYPE fedledger_peer_bytes_total counter\n"
-			 "fedledger_peer_bytes_total{peer=\"ab\\\"c\\\\\",direction=\"in\"} 100.5\n"
-			 "fedledger_peer_bytes_total{peer=\"p2\",direction=\"out\"} 1e+20\n"
-			 "fedledger_peer_bytes_total{peer=\"_other\",direction=\"_other\"} 3\n");
+	cr_assert_str_eq(
+	    text, "# HELP fedledger_peer_bytes_total Bytes by peer and direction (\\\\ kept).\n"
+		  "# TYPE fedledger_peer_bytes_total counter\n"
+		  "fedledger_peer_bytes_total{peer=\"ab\\\"c\\\\\",direction=\"in\"} 100.5\n"
+		  "fedledger_peer_bytes_total{peer=\"p2\",direction=\"out\"} 1e+20\n"
+		  "fedledger_peer_bytes_total{peer=\"_other\",direction=\"_other\"} 3\n");
 	fl_free(text);
 
 	/* A peer gone: its series goes, and a new one takes the slot. */
@@ -124,12 +128,12 @@ Test(metrics, labels_escaped_and_capped)
 	cr_assert_eq(node_metric_family_series(bytes, &s, (const char *[]){"p5", "in"}), FL_OK);
 	node_metric_add(s, 0.1);
 	text = render(&m);
-	cr_assert_str_eq(text,
-			 "# HELP fedledger_peer_bytes_total Bytes by peer and direction (\\\\ kept).\n"
-			 "# TYPE fedledger_peer_bytes_total counter\n"
-			 "fedledger_peer_bytes_total{peer=\"ab\\\"c\\\\\",direction=\"in\"} 100.5\n"
-			 "fedledger_peer_bytes_total{peer=\"p5\",direction=\"in\"} 0.1\n"
-			 "fedledger_peer_bytes_total{peer=\"_other\",direction=\"_other\"} 3\n");
+	cr_assert_str_eq(
+	    text, "# HELP fedledger_peer_bytes_total Bytes by peer and direction (\\\\ kept).\n"
+		  "# TYPE fedledger_peer_bytes_total counter\n"
+		  "fedledger_peer_bytes_total{peer=\"ab\\\"c\\\\\",direction=\"in\"} 100.5\n"
+		  "fedledger_peer_bytes_total{peer=\"p5\",direction=\"in\"} 0.1\n"
+		  "fedledger_peer_bytes_total{peer=\"_other\",direction=\"_other\"} 3\n");
 	fl_free(text);
 	node_metrics_free(&m);
 }
