@@ -209,12 +209,16 @@ int node_http_cancelled(const node_http_exchange *ex);
 
 /*
  * Turns ex into an event stream of `stream` (1..NODE_HTTP_STREAM_MAX
- * chars of [a-z0-9_.-]): answers 200 text/event-stream and from then on
- * the connection gets every event published to that stream, and a comment
- * every sse_keepalive_ms. Ends ex on FL_OK. FL_ETOOBIG when
- * sse_max_subscribers are connected, or NODE_HTTP_STREAMS_MAX names are
- * in use; FL_EINVAL for a bad name; on any error nothing was sent and ex
- * still waits for an answer (typically 503).
+ * chars of [a-z0-9_.-]): answers 200 text/event-stream (no Content-Length:
+ * the stream ends with the connection) and from then on the connection
+ * gets every event published to that stream, and a comment every
+ * sse_keepalive_ms. No replay: a client that reconnects (Last-Event-ID)
+ * reads the state it missed from the other endpoints. A HEAD request is
+ * answered 200 with no stream. FL_OK ends ex. Errors, after which nothing
+ * was sent and ex still waits for an answer (typically 503): FL_ETOOBIG
+ * when sse_max_subscribers are connected or NODE_HTTP_STREAMS_MAX names
+ * are in use, FL_EINVAL for a bad name, FL_EIO when the client has gone,
+ * FL_ENOMEM.
  */
 int node_http_sse_start(node_http_exchange *ex, const char *stream);
 
