@@ -330,3 +330,30 @@ Test(http_route, query_values)
 	cr_assert_eq(node_http_query(&req, "heigh", out, sizeof(out)), FL_ENOTFOUND);
 	cr_assert_eq(node_http_query(&req, "missing", out, sizeof(out)), FL_ENOTFOUND);
 }
+
+Test(http_parse, every_allocation_failure_is_a_clean_500)
+{
+	static const char req[] = "POST /v1/txs?a=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 40\r\n\r\n"
+				  "0123456789012345678901234567890123456789";
+
+	for (unsigned long n = 1; n < 12; n++) {
+		node__http_parser p;
+		node__http_feed r;
+		size_t used;
+		int rc;
+
+		(void)fl_alloc_fail_after(n);
+		rc = node__http_parser_init(&p, &limits, cap_body, &body_cap);
+		if (rc != FL_OK) {
+			(void)fl_alloc_fail_after(0);
+			cr_assert_eq(rc, FL_ENOMEM);
+			continue;
+		}
+		r = feed_str(&p, req, &used);
+		(void)fl_alloc_fail_after(0);
+		cr_assert(r == NODE__HTTP_DONE || (r == NODE__HTTP_ERROR && p.status == 500));
+		if (r == NODE__HTTP_DONE)
+			cr_assert_eq(p.body_len, 40);
+		node__http_parser_free(&p);
+	}
+}
