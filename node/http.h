@@ -38,6 +38,8 @@
 #define NODE_HTTP_ORIGIN_MAX  128
 #define NODE_HTTP_STREAMS_MAX 8  /* distinct SSE stream names */
 #define NODE_HTTP_STREAM_MAX  31 /* chars in a stream or event name */
+/* The largest answer body (one write; a blob is far below it). */
+#define NODE_HTTP_ANSWER_MAX (1024u * 1024 * 1024)
 /* The interfaces.md default for a request body ("1 MiB by default"). */
 #define NODE_HTTP_BODY_DEFAULT (1024 * 1024)
 
@@ -181,8 +183,9 @@ typedef struct {
  * The answer: status, Content-Type and body (copied; n may be 0). The
  * server adds Content-Length, Connection and CORS headers. Afterwards ex is
  * no longer valid. FL_OK, or FL_EIO when the client had gone (the answer is
- * dropped: still the end of ex), FL_ENOMEM (the connection is closed, ex
- * ended too). Programmer errors (status not 100..599, a second answer) are
+ * dropped: still the end of ex), FL_ETOOBIG (n over NODE_HTTP_ANSWER_MAX:
+ * answered 500 instead), FL_ENOMEM (the connection is closed); ex ends in
+ * every case. Programmer errors (status not 100..599, a second answer) are
  * asserts.
  */
 int node_http_respond(node_http_exchange *ex, int status, const char *content_type,

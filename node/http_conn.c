@@ -308,10 +308,15 @@ int node_http_respond(node_http_exchange *ex, int status, const char *content_ty
 	assert(ex != NULL && ex->open && status >= 100 && status <= 599);
 	assert(n == 0 || body != NULL);
 	c = ex->conn;
-	if (c->state != CONN_HANDLING)
+	if (c->state != CONN_HANDLING) {
 		rc = FL_EIO; /* the client went away */
-	else
+	} else if (n > NODE_HTTP_ANSWER_MAX) {
+		c->keep_alive = 0;
+		rc = answer_error(c, 500, "internal", "the answer is too large to send");
+		rc = rc == FL_OK ? FL_ETOOBIG : rc;
+	} else {
 		rc = answer(c, status, content_type, body, n, NULL);
+	}
 	node__http_exchange_end(ex);
 	return rc;
 }

@@ -63,6 +63,9 @@ int node__http_response_build(uint8_t **out, size_t *n, const node__http_head *h
 	assert(h->status >= 100 && h->status <= 599);
 	*out = NULL;
 	*n = 0;
+	/* One uv_buf holds the answer: its length is 32-bit. */
+	if (body_len > NODE_HTTP_ANSWER_MAX)
+		return FL_ETOOBIG;
 	if (!h->head_only && !h->no_length)
 		cap += body_len;
 	p = fl_malloc(cap);
