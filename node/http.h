@@ -264,6 +264,12 @@ struct node_http_server {
 	void *ctx;
 	uv_tcp_t listener;
 	uv_timer_t sse_timer; /* keep-alive comments to every subscriber */
+	/* Out of memory at an accept: the socket is taken into this one
+	 * handle, told 503 and closed, because libuv stops listening until a
+	 * pending connection is accepted; if it is busy, the accept waits for
+	 * its close (oom_stalled). */
+	uv_tcp_t oom_tcp;
+	int oom_busy, oom_stalled;
 	uint16_t port;
 	int listening, started, closing, listener_closed;
 	size_t handles; /* open uv handles and live connections; freed at 0 */

@@ -574,27 +574,62 @@ static void on_refused_closed(uv_handle_t *h)
 	node__http_server_release(s);
 }
 
+static void write_full(uv_tcp_t *tcp)
+{
+	char text[sizeof(full_response) + 16];
+	int n = snprintf(text, sizeof(text), full_response, sizeof(FULL_BODY) - 1);
+	uv_buf_t b = uv_buf_init(text, (unsigned)n);
+
+	/* What the socket buffer takes at once; the rest is not worth a
+	 * handle kept open. */
+	(void)uv_try_write((uv_stream_t *)tcp, &b, 1);
+}
+
+static void on_oom_closed(uv_handle_t *h)
+{
+	node_http_server *s = h->data;
+
+	s->oom_busy = 0;
+	if (s->oom_stalled && !s->closing) {
+		s->oom_stalled = 0;
+		(void)node__http_conn_accept(s);
+	}
+	node__http_server_release(s);
+}
+
+/* No memory for a connection: the socket goes through the server's one
+ * spare handle, which needs none. */
+static int refuse_oom(node_http_server *s)
+{
+	if (s->oom_busy) {
+		s->oom_stalled = 1; /* accepted from on_oom_closed */
+		return FL_ENOMEM;
+	}
+	s->oom_busy = 1;
+	uv_tcp_init(s->loop, &s->oom_tcp);
+	s->oom_tcp.data = s;
+	s->handles++;
+	if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&s->oom_tcp) == 0)
+		write_full(&s->oom_tcp);
+	uv_close((uv_handle_t *)&s->oom_tcp, on_oom_closed);
+	return FL_ENOMEM;
+}
+
 /* Over max_connections: told so in one write the socket buffer takes at
  * once, then closed; no connection state, no timer. */
 static int refuse(node_http_server *s)
 {
-	char text[sizeof(full_response) + 16];
 	refused *r = fl_malloc(sizeof(*r));
-	uv_buf_t b;
-	int n;
 
 	if (r == NULL)
-		return FL_ENOMEM;
+		return refuse_oom(s);
 	r->server = s;
 	uv_tcp_init(s->loop, &r->tcp);
 	r->tcp.data = r;
 	s->handles++;
 	s->stats.refused_full++;
-	if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&r->tcp) == 0) {
-		n = snprintf(text, sizeof(text), full_response, sizeof(FULL_BODY) - 1);
-		b = uv_buf_init(text, (unsigned)n);
-		(void)uv_try_write((uv_stream_t *)&r->tcp, &b, 1);
-	}
+	if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&r->tcp) == 0)
+		write_full(&r->tcp);
 	uv_close((uv_handle_t *)&r->tcp, on_refused_closed);
 	return FL_OK;
 }
@@ -608,16 +643,15 @@ int node__http_conn_accept(node_http_server *s)
 	    .max_headers = cfg->max_headers,
 	};
 	node_http_conn *c;
-	int rc;
 
 	if (s->stats.connections >= cfg->max_connections)
 		return refuse(s);
 	c = fl_calloc(1, sizeof(*c));
 	if (c == NULL)
-		return FL_ENOMEM;
-	if ((rc = node__http_parser_init(&c->parser, &lim, on_head, c)) != FL_OK) {
+		return refuse_oom(s);
+	if (node__http_parser_init(&c->parser, &lim, on_head, c) != FL_OK) {
 		fl_free(c);
-		return rc;
+		return refuse_oom(s);
 	}
 	c->server = s;
 	c->state = CONN_READING;
