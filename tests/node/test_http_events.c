@@ -284,3 +284,21 @@ Test(http_events, publish_refuses_bad_names_and_oversized_events)
 	close(a);
 	hh_stop(&srv);
 }
+
+Test(http_events, close_with_subscribers_and_events_in_flight)
+{
+	uint32_t two = 2;
+	int a, b;
+
+	start(small_backlog);
+	a = subscribe(0);
+	b = subscribe(2048);
+	cr_assert(hh_wait(&srv, subscribers_are, &two, 3000));
+	/* Neither reads: writes are queued when the server closes. */
+	cr_assert_eq(publish_n("events", "block", 1, 8, 1024), FL_OK);
+	hh_stop(&srv); /* every connection and queued write freed (ASan) */
+	cr_assert(hh_closed_within(a, 3000));
+	cr_assert(hh_closed_within(b, 3000));
+	close(a);
+	close(b);
+}
