@@ -17,7 +17,8 @@
  *   SSE       none; the server's keep-alive tick writes to it.
  * Requests are answered one at a time, in order: bytes that arrive past
  * the request being answered are kept (NODE__HTTP_PIPELINE_MAX, then
- * reading stops) and parsed once the answer is written.
+ * reading stops) and parsed once the answer is written. Sockets refused at
+ * the door are http_refuse.c's.
  */
 #include "node/http_internal.h"
 
@@ -29,12 +30,6 @@
 #define LINGER_MS    1000
 #define LINGER_BYTES (1024 * 1024) /* dropped unread, at most, before the close */
 #define NO_ANSWER    "the handler gave no answer"
-
-/* The answer to a socket over max_connections, written as is. */
-#define FULL_BODY "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections\"}}"
-static const char full_response[] =
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-    "Content-Length: %zu\r\nConnection: close\r\n\r\n" FULL_BODY;
 
 static void feed(node_http_conn *c, const uint8_t *data, size_t n);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
@@ -560,80 +555,6 @@ static void on_timer(uv_timer_t *t)
 
 /* ------------------------------------------------------------ accept */
 
-typedef struct {
-	uv_tcp_t tcp;
-	node_http_server *server;
-} refused;
-
-static void on_refused_closed(uv_handle_t *h)
-{
-	refused *r = h->data;
-	node_http_server *s = r->server;
-
-	fl_free(r);
-	node__http_server_release(s);
-}
-
-static void write_full(uv_tcp_t *tcp)
-{
-	char text[sizeof(full_response) + 16];
-	int n = snprintf(text, sizeof(text), full_response, sizeof(FULL_BODY) - 1);
-	uv_buf_t b = uv_buf_init(text, (unsigned)n);
-
-	/* What the socket buffer takes at once; the rest is not worth a
-	 * handle kept open. */
-	(void)uv_try_write((uv_stream_t *)tcp, &b, 1);
-}
-
-static void on_oom_closed(uv_handle_t *h)
-{
-	node_http_server *s = h->data;
-
-	s->oom_busy = 0;
-	if (s->oom_stalled && !s->closing) {
-		s->oom_stalled = 0;
-		(void)node__http_conn_accept(s);
-	}
-	node__http_server_release(s);
-}
-
-/* No memory for a connection: the socket goes through the server's one
- * spare handle, which needs none. */
-static int refuse_oom(node_http_server *s)
-{
-	if (s->oom_busy) {
-		s->oom_stalled = 1; /* accepted from on_oom_closed */
-		return FL_ENOMEM;
-	}
-	s->oom_busy = 1;
-	uv_tcp_init(s->loop, &s->oom_tcp);
-	s->oom_tcp.data = s;
-	s->handles++;
-	if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&s->oom_tcp) == 0)
-		write_full(&s->oom_tcp);
-	uv_close((uv_handle_t *)&s->oom_tcp, on_oom_closed);
-	return FL_ENOMEM;
-}
-
-/* Over max_connections: told so in one write the socket buffer takes at
- * once, then closed; no connection state, no timer. */
-static int refuse(node_http_server *s)
-{
-	refused *r = fl_malloc(sizeof(*r));
-
-	if (r == NULL)
-		return refuse_oom(s);
-	r->server = s;
-	uv_tcp_init(s->loop, &r->tcp);
-	r->tcp.data = r;
-	s->handles++;
-	s->stats.refused_full++;
-	if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&r->tcp) == 0)
-		write_full(&r->tcp);
-	uv_close((uv_handle_t *)&r->tcp, on_refused_closed);
-	return FL_OK;
-}
-
 int node__http_conn_accept(node_http_server *s)
 {
 	const node_http_config *cfg = &s->cfg;
@@ -645,13 +566,13 @@ int node__http_conn_accept(node_http_server *s)
 	node_http_conn *c;
 
 	if (s->stats.connections >= cfg->max_connections)
-		return refuse(s);
+		return node__http_refuse(s);
 	c = fl_calloc(1, sizeof(*c));
 	if (c == NULL)
-		return refuse_oom(s);
+		return node__http_refuse_oom(s);
 	if (node__http_parser_init(&c->parser, &lim, on_head, c) != FL_OK) {
 		fl_free(c);
-		return refuse_oom(s);
+		return node__http_refuse_oom(s);
 	}
 	c->server = s;
 	c->state = CONN_READING;

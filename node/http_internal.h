@@ -221,6 +221,11 @@ typedef struct node_http_conn {
 void node__http_server_release(node_http_server *s);
 /* http_conn.c */
 int node__http_conn_accept(node_http_server *s);
+/* http_refuse.c: a pending socket accepted, told 503 and closed. _oom
+ * needs no memory (the server's spare handle); both return what the
+ * accept should report (FL_OK, FL_ENOMEM). */
+int node__http_refuse(node_http_server *s);
+int node__http_refuse_oom(node_http_server *s);
 void node__http_conn_close(node_http_conn *c);
 /* The exchange is answered (or given up): its hold on the connection ends. */
 void node__http_exchange_end(node_http_exchange *ex);
