@@ -191,6 +191,7 @@ static void next_request(node_http_conn *c)
 	node__http_parser_next(&c->parser);
 	c->state = CONN_READING;
 	c->request_at = 0;
+	c->continue_sent = 0;
 	c->idle_at = uv_now(c->server->loop);
 	c->origin = NULL;
 	memset(&c->match, 0, sizeof(c->match));
@@ -466,6 +467,24 @@ static void keep_pending(node_http_conn *c, const uint8_t *data, size_t n)
 	}
 }
 
+static void on_continue_written(uv_write_t *req, int status)
+{
+	(void)req;
+	(void)status; /* a failed write shows as a read error or the deadline */
+}
+
+/* The go for a body: a static buffer, so nothing to free; written before
+ * any answer, which only comes once the body is read. */
+static void send_continue(node_http_conn *c)
+{
+	static const char go[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	uv_buf_t b = uv_buf_init((char *)go, sizeof(go) - 1);
+
+	c->continue_sent = 1;
+	if (uv_write(&c->continue_req, (uv_stream_t *)&c->tcp, &b, 1, on_continue_written) != 0)
+		node__http_conn_close(c);
+}
+
 static void feed(node_http_conn *c, const uint8_t *data, size_t n)
 {
 	node__http_parser *p = &c->parser;
@@ -476,6 +495,8 @@ static void feed(node_http_conn *c, const uint8_t *data, size_t n)
 		c->request_at = uv_now(c->server->loop);
 	r = node__http_parser_feed(p, data, n, &used);
 	if (r == NODE__HTTP_MORE) {
+		if (p->expect_continue && !c->continue_sent)
+			send_continue(c);
 		arm(c);
 		return;
 	}

@@ -69,6 +69,7 @@ struct node__http_parser {
 	const char *path, *query;
 	char *scratch; /* url_len + 1 bytes after the head, for decoded params */
 	int has_body;
+	int expect_continue; /* "Expect: 100-continue" on a body we will read */
 	uint64_t content_length;
 	size_t max_body;
 
@@ -214,6 +215,8 @@ typedef struct node_http_conn {
 	uv_write_t write_req;
 	uint8_t *wbuf; /* the response in flight */
 	uv_shutdown_t shutdown_req;
+	uv_write_t continue_req; /* "100 Continue", once per request that asks */
+	int continue_sent;
 	size_t linger_bytes; /* read and dropped while lingering */
 } node_http_conn;
 

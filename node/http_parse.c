@@ -227,6 +227,13 @@ static int on_headers_complete(http_parser *hp)
 			     (unsigned long long)p->content_length, p->max_body);
 		return -1;
 	}
+	/* A client that asks waits for a go before it sends the body (curl
+	 * does above 1 KiB); only a body we will read gets it. */
+	{
+		const char *e = node__http_parser_header(p, "Expect");
+		p->expect_continue = p->has_body && p->reject_status == 0 && e != NULL &&
+				     strcasecmp(e, "100-continue") == 0;
+	}
 	return 0;
 }
 
@@ -316,7 +323,7 @@ void node__http_parser_next(node__http_parser *p)
 	p->body = NULL;
 	p->body_len = p->body_cap = 0;
 	p->head_len = p->url_len = p->n_hdr = p->raw_head = 0;
-	p->last = p->head_done = p->done = 0;
+	p->last = p->head_done = p->done = p->expect_continue = 0;
 	p->path = p->query = p->scratch = NULL;
 	p->reject_status = 0;
 	p->reject_code = NULL;

@@ -356,3 +356,33 @@ Test(http_server, init_refuses_bad_config_and_routes)
 	cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
 	cr_assert_eq(uv_loop_close(&loop), 0);
 }
+
+Test(http_server, expect_100_continue)
+{
+	hh_response r;
+	int fd;
+
+	start();
+	fd = hh_connect(srv.port, 0);
+	cr_assert_eq(hh_send(fd, "POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+				 "Expect: 100-continue\r\n\r\n"),
+		     0);
+	/* The go comes before any of the body is sent. */
+	cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+	cr_assert_eq(r.status, 100);
+	hh_response_free(&r);
+	cr_assert_eq(hh_send(fd, "abcd"), 0);
+	cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+	cr_assert_eq(r.status, 202);
+	cr_assert_str_eq(r.body, "{\"len\":4,\"type\":\"\",\"first\":\"a\"}");
+	hh_response_free(&r);
+	/* Over the cap: the refusal instead of the go. */
+	cr_assert_eq(hh_send(fd, "POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n"
+				 "Expect: 100-continue\r\n\r\n"),
+		     0);
+	cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+	cr_assert_eq(r.status, 413);
+	hh_response_free(&r);
+	close(fd);
+	hh_stop(&srv);
+}
