@@ -296,6 +296,7 @@ int node__http_parser_init(node__http_parser *p, const node__http_limits *lim,
 	assert(p != NULL && lim != NULL && lim->max_headers > 0);
 	memset(p, 0, sizeof(*p));
 	p->lim = *lim;
+	p->method = NODE_HTTP_METHODS;
 	p->on_head = on_head;
 	p->arg = arg;
 	p->hdr = fl_calloc(lim->max_headers, sizeof(*p->hdr));
@@ -325,6 +326,11 @@ void node__http_parser_next(node__http_parser *p)
 	p->head_len = p->url_len = p->n_hdr = p->raw_head = 0;
 	p->last = p->head_done = p->done = p->expect_continue = 0;
 	p->path = p->query = p->scratch = NULL;
+	/* Not known until the next head: an error before it is no HEAD's. */
+	p->method = NODE_HTTP_METHODS;
+	p->http10 = p->has_body = 0;
+	p->content_length = 0;
+	p->max_body = 0;
 	p->reject_status = 0;
 	p->reject_code = NULL;
 	p->reject_message[0] = '\0';

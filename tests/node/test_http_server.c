@@ -386,3 +386,23 @@ Test(http_server, expect_100_continue)
 	close(fd);
 	hh_stop(&srv);
 }
+
+Test(http_server, error_after_a_head_request_has_its_body)
+{
+	hh_response r;
+	int fd;
+
+	start();
+	fd = hh_connect(srv.port, 0);
+	cr_assert_eq(hh_send(fd, "HEAD /health HTTP/1.1\r\nHost: x\r\n\r\nBAD LINE\r\n\r\n"), 0);
+	cr_assert_eq(hh_read_response(fd, &r, 1), 0);
+	cr_assert_eq(r.status, 200);
+	hh_response_free(&r);
+	/* The malformed request after it is not a HEAD: its error has a body. */
+	cr_assert_eq(hh_read_response(fd, &r, 0), 0);
+	cr_assert_eq(r.status, 400);
+	cr_assert(strstr(r.body, "\"code\":\"bad_request\"") != NULL);
+	hh_response_free(&r);
+	close(fd);
+	hh_stop(&srv);
+}
