@@ -26,6 +26,9 @@
 #include <string.h>
 
 #define LTHASH_DOMAIN "fedledger/v1/lthash"
+#define SMALL_BUF     512
+/* Key and value bytes that fit beside the domain and the two lengths. */
+#define SMALL_ROOM (SMALL_BUF - sizeof(LTHASH_DOMAIN) - 1 - 16)
 
 struct chain_lthasher {
 	EVP_MD_CTX *md;
@@ -33,6 +36,7 @@ struct chain_lthasher {
 	/* The keystream, read as lanes: bytes in memory order are the lanes
 	 * on a little-endian machine, and swapped into them on another. */
 	uint16_t stream[CHAIN_LTHASH_LANES];
+	uint8_t small[SMALL_BUF]; /* a small element's seed input, in one piece */
 };
 
 static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
@@ -102,7 +106,29 @@ static int element_stream(chain_lthasher *h, uint8_t db, const void *key, size_t
 
 	put_le64(klen_le, klen);
 	put_le64(vlen_le, vlen);
-	if (EVP_DigestInit_ex(h->md, alg_sha256, NULL) != 1 ||
+	/* A small element (an account, a bond) in one buffer: one update
+	 * instead of six, whose call overhead costs as much as the hashing. */
+	if (klen <= SMALL_ROOM && vlen <= SMALL_ROOM - klen) {
+		uint8_t *p = h->small;
+
+		memcpy(p, LTHASH_DOMAIN, sizeof(LTHASH_DOMAIN));
+		p += sizeof(LTHASH_DOMAIN);
+		*p++ = db;
+		memcpy(p, klen_le, 8);
+		p += 8;
+		if (klen > 0)
+			memcpy(p, key, klen);
+		p += klen;
+		memcpy(p, vlen_le, 8);
+		p += 8;
+		if (vlen > 0)
+			memcpy(p, val, vlen);
+		p += vlen;
+		if (EVP_DigestInit_ex(h->md, alg_sha256, NULL) != 1 ||
+		    EVP_DigestUpdate(h->md, h->small, (size_t)(p - h->small)) != 1 ||
+		    EVP_DigestFinal_ex(h->md, seed, &seed_len) != 1 || seed_len != sizeof(seed))
+			return FL_ECRYPTO;
+	} else if (EVP_DigestInit_ex(h->md, alg_sha256, NULL) != 1 ||
 	    EVP_DigestUpdate(h->md, LTHASH_DOMAIN, sizeof(LTHASH_DOMAIN)) != 1 ||
 	    EVP_DigestUpdate(h->md, &db, 1) != 1 || EVP_DigestUpdate(h->md, klen_le, 8) != 1 ||
 	    (klen > 0 && EVP_DigestUpdate(h->md, key, klen) != 1) ||

@@ -89,10 +89,11 @@ static int is_zero(const chain_lthash *a)
 static void element_vector(chain_lthash *out, uint8_t db, const char *key, const char *val)
 {
 	static const char domain[] = "fedledger/v1/lthash";
-	uint8_t buf[256], stream[CHAIN_LTHASH_BYTES], nonce[12] = {0};
+	uint8_t buf[2048], stream[CHAIN_LTHASH_BYTES], nonce[12] = {0};
 	size_t klen = strlen(key), vlen = strlen(val), n = 0;
 	fl_hash seed;
 
+	cr_assert(klen + vlen + 64 <= sizeof(buf));
 	memcpy(buf, domain, sizeof(domain)); /* with its NUL */
 	n = sizeof(domain);
 	buf[n++] = db;
@@ -135,6 +136,34 @@ Test(apphash, element_vector_matches_independent_computation)
 		want.lane[i] = (uint16_t)(want.lane[i] + two.lane[i]);
 	stored(&got);
 	cr_assert(same(&got, &want));
+	recomputed(&got);
+	cr_assert(same(&got, &want));
+
+	/* A value too long for the hasher's one-piece seed buffer (lthash.c
+	 * streams those) and one that just fits: the same definition. */
+	for (size_t len = 474; len <= 477; len++) {
+		char big[1200];
+
+		memset(big, 'v', sizeof(big));
+		big[len] = '\0';
+		cr_assert_eq(chain_txn_begin(ah_store, 1, &t), FL_OK);
+		put_s(t, CHAIN_DB_PROFILES, "k", big);
+		cr_assert_eq(chain_txn_commit(t), FL_OK);
+		element_vector(&two, CHAIN_DB_PROFILES, "k", big);
+		if (len > 474) {
+			chain_lthash old;
+
+			memset(big, 'v', sizeof(big));
+			big[len - 1] = '\0';
+			element_vector(&old, CHAIN_DB_PROFILES, "k", big);
+			for (size_t i = 0; i < CHAIN_LTHASH_LANES; i++)
+				want.lane[i] = (uint16_t)(want.lane[i] - old.lane[i]);
+		}
+		for (size_t i = 0; i < CHAIN_LTHASH_LANES; i++)
+			want.lane[i] = (uint16_t)(want.lane[i] + two.lane[i]);
+		stored(&got);
+		cr_assert(same(&got, &want), "value of %zu bytes", len);
+	}
 	recomputed(&got);
 	cr_assert(same(&got, &want));
 }
