@@ -7,6 +7,7 @@
 #   make fuzz       every libFuzzer target for FUZZ_TIME seconds (default 30)
 #   make demo       deps + build + the most complete thing the project can do
 #   make bench      build + every fedledger-bench suite (docs/benchmarks.md)
+#   make sim        the consensus simulation over SEEDS seeds (default 100000)
 #   make lint       cppcheck;  make format: clang-format -i;  make clean
 #
 # Layout: each module folder (core/, chain/, genesis/, …) becomes one static
@@ -51,7 +52,7 @@ TEST_BINS = $(addprefix $(BUILD)/tests/test_,$(TEST_MODULES))
 FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TIME ?= 30
 
-.PHONY: all deps test unit-tests run-tests asan fuzz fuzz-build lint format demo bench clean
+.PHONY: all deps test unit-tests run-tests asan fuzz fuzz-build lint format demo bench clean sim
 .DELETE_ON_ERROR:
 
 all: $(BINS)
@@ -105,6 +106,11 @@ test:
 	@$(MAKE) --no-print-directory run-tests
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$${FUZZ_TIME:-5}
+
+# The consensus simulation over SEEDS seeds (tests/node/test_cons_sim.c).
+SEEDS ?= 100000
+sim: $(BUILD)/tests/test_node
+	FEDLEDGER_SIM_SEEDS=$(SEEDS) $(BUILD)/tests/test_node --filter 'cons_sim/seeds'
 
 # Unit tests again, built with both sanitizers in their own tree.
 asan:

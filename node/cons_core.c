@@ -119,11 +119,29 @@ static int slot_precommit_quorum(const node_cons *c, const node__cons_slot *s)
 	return node__cons_quorum(c, node__cons_voteset_best(&s->votes[1], &v));
 }
 
+/* The highest round below the current one with > 2/3 prevotes for a
+ * value (-1 if none): the POL a re-proposal will name, kept so that a
+ * locked validator can follow it (line 28). */
+static int64_t highest_polka(const node_cons *c)
+{
+	int64_t best = -1;
+	fl_hash v;
+
+	for (uint32_t i = 0; i < NODE_CONS_ROUND_SLOTS; i++) {
+		const node__cons_slot *s = &c->slots[i];
+		if (s->used && s->round < c->round && (int64_t)s->round > best &&
+		    node__cons_quorum(c, node__cons_voteset_best(&s->votes[0], &v)))
+			best = s->round;
+	}
+	return best;
+}
+
 /* The slot of `round`, made if absent (consensus.h states which is
  * reused). NULL when every other slot is kept and round is not current. */
 node__cons_slot *node__cons_slot_get(node_cons *c, uint32_t round)
 {
 	node__cons_slot *s = node__cons_slot_find(c, round), *victim = NULL, *fallback = NULL;
+	int64_t polka = highest_polka(c);
 
 	if (s != NULL)
 		return s;
@@ -134,7 +152,7 @@ node__cons_slot *node__cons_slot_get(node_cons *c, uint32_t round)
 			break;
 		}
 		if (s->round == c->round || (int64_t)s->round == c->locked_round ||
-		    (int64_t)s->round == c->valid_round)
+		    (int64_t)s->round == c->valid_round || (int64_t)s->round == polka)
 			continue;
 		if (fallback == NULL || s->round < fallback->round)
 			fallback = s;
@@ -285,11 +303,11 @@ static void decide(node_cons *c, uint32_t round, const fl_hash *value, const nod
 		/* The set is sorted by pubkey, so index order is the order
 		 * chain_verify_commit wants. */
 		for (uint32_t i = 0; i < c->prio0.set.n; i++) {
-			const node__cons_voteset *vs = &s->votes[1];
-			if (!vs->have[i] || fl_hash_cmp(&vs->vote[i].block_hash, value) != 0)
+			const chain_vote *pv = node__cons_voteset_vote_for(&s->votes[1], i, value);
+			if (pv == NULL)
 				continue;
-			cm->sigs[cm->n_sigs].validator = vs->vote[i].validator;
-			cm->sigs[cm->n_sigs].sig = vs->vote[i].sig;
+			cm->sigs[cm->n_sigs].validator = pv->validator;
+			cm->sigs[cm->n_sigs].sig = pv->sig;
 			cm->n_sigs++;
 		}
 	} else {
@@ -517,6 +535,23 @@ void node_cons_resume(node_cons *c, int flags, node_cons_actions *out)
 			if (cur->votes[t].have[c->self_idx])
 				node__cons_emit(out, NODE_CONS_ACT_BROADCAST_VOTE)->u.vote =
 				    cur->votes[t].vote[c->self_idx];
+	}
+	/* The previous round's precommit too: a peer still there moves on
+	 * only with > 2/3 precommits of it (line 47). */
+	const node__cons_slot *prev = c->round > 0 ? node__cons_slot_find(c, c->round - 1) : NULL;
+	if ((flags & NODE_CONS_RESUME_MESSAGES) && prev != NULL && c->self_idx >= 0 &&
+	    prev->votes[1].have[c->self_idx])
+		node__cons_emit(out, NODE_CONS_ACT_BROADCAST_VOTE)->u.vote =
+		    prev->votes[1].vote[c->self_idx];
+	if ((flags & NODE_CONS_RESUME_MESSAGES) && c->valid_round >= 0 &&
+	    (uint32_t)c->valid_round != c->round) {
+		const node__cons_slot *pol = node__cons_slot_find(c, (uint32_t)c->valid_round);
+		for (uint32_t i = 0; pol != NULL && i < c->prio0.set.n; i++) {
+			const chain_vote *pv =
+			    node__cons_voteset_vote_for(&pol->votes[0], i, &c->valid_value);
+			if (pv != NULL)
+				node__cons_emit(out, NODE_CONS_ACT_BROADCAST_VOTE)->u.vote = *pv;
+		}
 	}
 	if (flags != NODE_CONS_RESUME_ALL)
 		return;

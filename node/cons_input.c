@@ -176,9 +176,11 @@ static int on_vote(node_cons *c, const chain_vote *v, node_cons_actions *out, ui
 	vs = &s->votes[v->type - 1];
 	if (kind == NODE__VOTE_CONFLICT) {
 		node_cons_action *a = node__cons_emit(out, NODE_CONS_ACT_EVIDENCE);
-		vs->evidenced[idx] = 1;
 		a->u.evidence.a = vs->vote[idx];
 		a->u.evidence.b = *v;
+		node__cons_voteset_add_alt(vs, (uint32_t)idx, c->prio0.set.power[idx], v);
+		note_round(c, idx, v->round);
+		node__cons_progress(c, now_ms, out);
 		return FL_OK;
 	}
 	node__cons_voteset_add(vs, (uint32_t)idx, c->prio0.set.power[idx], v);

@@ -10,15 +10,20 @@
 
 /* One (round, type): at most one vote per validator, and the power behind
  * each value voted (nil is the zero hash). Each validator adds one value,
- * so n_values <= the set's size. */
+ * so n_values <= twice the set's size (alt below). */
 typedef struct {
 	uint64_t total; /* power of every vote held, nil included */
 	uint32_t n_values;
-	fl_hash value[CHAIN_MAX_VALIDATORS];
-	uint64_t value_power[CHAIN_MAX_VALIDATORS];
+	fl_hash value[2 * CHAIN_MAX_VALIDATORS];
+	uint64_t value_power[2 * CHAIN_MAX_VALIDATORS];
 	uint8_t have[CHAIN_MAX_VALIDATORS];
-	uint8_t evidenced[CHAIN_MAX_VALIDATORS]; /* a conflict already reported */
+	uint8_t evidenced[CHAIN_MAX_VALIDATORS]; /* alt[] holds a conflicting vote */
 	chain_vote vote[CHAIN_MAX_VALIDATORS];
+	/* An equivocator's second value: Algorithm 1 counts every message, so
+	 * it counts towards that value too (not towards `total`), else a
+	 * polka that honest nodes saw with its other vote could never be
+	 * confirmed. Two values per validator at most: a third is dropped. */
+	chain_vote alt[CHAIN_MAX_VALIDATORS];
 } node__cons_voteset;
 
 enum { NODE__VOTE_NEW = 0, NODE__VOTE_DUP = 1, NODE__VOTE_CONFLICT = 2, NODE__VOTE_REPORTED = 3 };
@@ -29,6 +34,12 @@ int node__cons_voteset_lookup(const node__cons_voteset *vs, uint32_t idx, const 
 /* Adds v (lookup said NEW). */
 void node__cons_voteset_add(node__cons_voteset *vs, uint32_t idx, uint64_t power,
 			    const chain_vote *v);
+/* Keeps v as idx's second value (lookup said CONFLICT). */
+void node__cons_voteset_add_alt(node__cons_voteset *vs, uint32_t idx, uint64_t power,
+				const chain_vote *v);
+/* idx's vote for `value` (first or second), or NULL. */
+const chain_vote *node__cons_voteset_vote_for(const node__cons_voteset *vs, uint32_t idx,
+					      const fl_hash *value);
 uint64_t node__cons_voteset_power(const node__cons_voteset *vs, const fl_hash *value);
 /* The non-nil value with the most power (0 and untouched *value if none). */
 uint64_t node__cons_voteset_best(const node__cons_voteset *vs, fl_hash *value);

@@ -28,28 +28,57 @@ int node__cons_voteset_lookup(const node__cons_voteset *vs, uint32_t idx, const 
 	old = &vs->vote[idx];
 	if (fl_hash_cmp(&old->block_hash, &v->block_hash) == 0)
 		return NODE__VOTE_DUP;
+	if (vs->evidenced[idx] && fl_hash_cmp(&vs->alt[idx].block_hash, &v->block_hash) == 0)
+		return NODE__VOTE_DUP;
 	return vs->evidenced[idx] ? NODE__VOTE_REPORTED : NODE__VOTE_CONFLICT;
 }
 
-void node__cons_voteset_add(node__cons_voteset *vs, uint32_t idx, uint64_t power,
-			    const chain_vote *v)
+static void count_value(node__cons_voteset *vs, uint64_t power, const chain_vote *v)
 {
 	uint32_t i;
 
-	assert(idx < CHAIN_MAX_VALIDATORS && !vs->have[idx]);
-	vs->have[idx] = 1;
-	vs->vote[idx] = *v;
-	vs->total += power;
 	for (i = 0; i < vs->n_values; i++)
 		if (fl_hash_cmp(&vs->value[i], &v->block_hash) == 0)
 			break;
 	if (i == vs->n_values) {
-		assert(vs->n_values < CHAIN_MAX_VALIDATORS);
+		assert(vs->n_values < 2 * CHAIN_MAX_VALIDATORS);
 		vs->value[i] = v->block_hash;
 		vs->value_power[i] = 0;
 		vs->n_values++;
 	}
 	vs->value_power[i] += power;
+}
+
+void node__cons_voteset_add(node__cons_voteset *vs, uint32_t idx, uint64_t power,
+			    const chain_vote *v)
+{
+	assert(idx < CHAIN_MAX_VALIDATORS && !vs->have[idx]);
+	vs->have[idx] = 1;
+	vs->vote[idx] = *v;
+	vs->total += power;
+	count_value(vs, power, v);
+}
+
+void node__cons_voteset_add_alt(node__cons_voteset *vs, uint32_t idx, uint64_t power,
+				const chain_vote *v)
+{
+	assert(idx < CHAIN_MAX_VALIDATORS && vs->have[idx] && !vs->evidenced[idx]);
+	vs->evidenced[idx] = 1;
+	vs->alt[idx] = *v;
+	/* n_values stays <= 2 * validators: each adds at most two values. */
+	count_value(vs, power, v);
+}
+
+const chain_vote *node__cons_voteset_vote_for(const node__cons_voteset *vs, uint32_t idx,
+					      const fl_hash *value)
+{
+	if (!vs->have[idx])
+		return NULL;
+	if (fl_hash_cmp(&vs->vote[idx].block_hash, value) == 0)
+		return &vs->vote[idx];
+	if (vs->evidenced[idx] && fl_hash_cmp(&vs->alt[idx].block_hash, value) == 0)
+		return &vs->alt[idx];
+	return NULL;
 }
 
 uint64_t node__cons_voteset_power(const node__cons_voteset *vs, const fl_hash *value)

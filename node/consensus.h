@@ -33,16 +33,18 @@
  * validator cannot make the core keep votes of arbitrary rounds. Messages of
  * later rounds count only towards the f+1 round skip (one round per
  * validator: the highest it signed). A slot is reused when every slot is
- * taken: never the current round's, the locked or valid round's, nor a
- * round holding > 2/3 precommits; of the others the lowest round goes.
+ * taken: never the current round's, the locked or valid round's, the
+ * highest earlier round with > 2/3 prevotes for a value, nor a round
+ * holding > 2/3 precommits; of the others the lowest round goes.
  * Dropping votes loses information, never safety (docs/consensus.md).
  */
 #define NODE_CONS_ROUND_SLOTS   6
 #define NODE_CONS_FUTURE_ROUNDS 2
 /* Blocks (by hash) whose content/validity the core tracks in one height. */
 #define NODE_CONS_MAX_BLOCKS 16
-/* Actions one call can produce (the longest cascade is far below it). */
-#define NODE_CONS_MAX_ACTIONS 32
+/* Actions one call can produce: the longest cascade of an event is far
+ * below 48, and node_cons_resume relays up to one POL vote per validator. */
+#define NODE_CONS_MAX_ACTIONS (48 + CHAIN_MAX_VALIDATORS)
 /* No timeout is scheduled for longer than this (round * delta saturates). */
 #define NODE_CONS_MAX_TIMEOUT_MS (3600u * 1000u)
 
@@ -277,9 +279,11 @@ int node_cons_on_event(node_cons *c, const node_cons_event *ev,
  * After a WAL replay (whose actions the node drops): re-arms the timers of
  * the current step, asks again for pending blocks, verdicts and the
  * proposer's block, repeats a pending COMMIT, and rebroadcasts this node's
- * messages of the current round. With only NODE_CONS_RESUME_MESSAGES it is
- * the periodic gossip a node sends so that lost messages are not lost for
- * good.
+ * messages of the current round, with the prevotes it holds for its valid
+ * value in its valid round (the proof of lock a locked peer needs to
+ * follow a re-proposal; CometBFT gossips them too). With only
+ * NODE_CONS_RESUME_MESSAGES it is the periodic gossip a node sends so that
+ * lost messages are not lost for good.
  */
 enum { NODE_CONS_RESUME_MESSAGES = 1, NODE_CONS_RESUME_ALL = 3 };
 void node_cons_resume(node_cons *c, int flags, node_cons_actions *out);

@@ -59,7 +59,7 @@ Test(cons_votes, conflict_becomes_evidence_once)
 	cr_assert_eq(memcmp(&e->u.evidence.a, &a, sizeof(a)), 0);
 	cr_assert_eq(memcmp(&e->u.evidence.b, &b, sizeof(b)), 0);
 	cr_assert_eq(feed_vote(&c), FL_EDUP, "one report per validator and round");
-	/* The first vote is the one counted: two more for A make > 2/3. */
+	/* Both values count (Algorithm 1 counts messages): two more for A make > 2/3. */
 	cr_assert_eq(cs_feed_vote(&f, 0, CHAIN_VOTE_PRECOMMIT, 0, &A), 0);
 	cr_assert_eq(cs_feed_vote(&f, 2, CHAIN_VOTE_PRECOMMIT, 0, &A), 0);
 	cr_assert_not_null(cs_find(&f, NODE_CONS_ACT_REQUEST_BLOCK, 0));
