@@ -440,7 +440,7 @@ static uint32_t skip_target(const node_cons *c)
 	return target;
 }
 
-static int rules_step(node_cons *c, uint64_t now_ms, node_cons_actions *out)
+static int rules_step(node_cons *c, uint64_t now_ms, int *skipped, node_cons_actions *out)
 {
 	static const fl_hash nil;
 	node__cons_slot *cur;
@@ -450,7 +450,14 @@ static int rules_step(node_cons *c, uint64_t now_ms, node_cons_actions *out)
 		return 0;
 	if (rule_decide(c, out))
 		return 1;
-	if ((skip = skip_target(c)) > c->round) {
+	/* One skip an event, of at most NODE_CONS_MAX_SKIP rounds: the
+	 * proposer of a round costs work in the rounds skipped, and the
+	 * rounds are the senders' choice. A peer far ahead is caught up with
+	 * over the next events. */
+	if (!*skipped && (skip = skip_target(c)) > c->round) {
+		if (skip - c->round > NODE_CONS_MAX_SKIP)
+			skip = c->round + NODE_CONS_MAX_SKIP;
+		*skipped = 1;
 		node__cons_start_round(c, skip, now_ms, out);
 		return 1;
 	}
@@ -485,8 +492,10 @@ static int rules_step(node_cons *c, uint64_t now_ms, node_cons_actions *out)
 
 void node__cons_progress(node_cons *c, uint64_t now_ms, node_cons_actions *out)
 {
+	int skipped = 0;
+
 	for (int i = 0; i < RULE_LOOP_MAX; i++)
-		if (!rules_step(c, now_ms, out))
+		if (!rules_step(c, now_ms, &skipped, out))
 			return;
 	assert(!"consensus rules did not settle");
 }

@@ -40,6 +40,8 @@
  */
 #define NODE_CONS_ROUND_SLOTS   6
 #define NODE_CONS_FUTURE_ROUNDS 2
+/* One event moves the round by at most this many (round skip). */
+#define NODE_CONS_MAX_SKIP 1000u
 /* Blocks (by hash) whose content/validity the core tracks in one height. */
 #define NODE_CONS_MAX_BLOCKS 16
 /* Actions one call can produce: the longest cascade of an event is far

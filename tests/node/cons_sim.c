@@ -432,6 +432,19 @@ static void feed(sim *s, sim_node *nd, node_cons_event *ev, uint64_t now_ms)
 
 	ev->now_ms = now_ms;
 	record(nd, ev);
+	/* Now and then a crash between the WAL write and the act: the input
+	 * is on disk, nothing it caused was sent. */
+	if (!nd->byz && !nd->replaying && s->now < FAULT_END && below(s, 3000) == 0) {
+		sim_event r;
+		nd->alive = 0;
+		memset(&r, 0, sizeof(r));
+		r.at = s->now + 50 + below(s, 450);
+		r.type = E_RESTART;
+		r.node = nd->idx;
+		push(s, &r);
+		s->res->crashes++;
+		return;
+	}
 	if (node_cons_on_event(nd->core, ev, &out) == 0 && !nd->replaying)
 		act(s, nd, &out);
 	node_cons_status st;

@@ -445,3 +445,16 @@ Test(cons_rules, resume_rearms_what_is_pending)
 	cr_assert_eq(timers, 1, "the propose timeout");
 	cr_assert_eq(requests, 1, "the proposal's block");
 }
+
+/* Far rounds are reached NODE_CONS_MAX_SKIP at a time, one skip an event:
+ * the work of computing a far round's proposer is bounded per event. */
+Test(cons_rules, round_skip_is_capped_per_event)
+{
+	cr_assert_eq(cs_feed_vote(&f, 0, CHAIN_VOTE_PREVOTE, 2500, NULL), 0);
+	cr_assert_eq(cs_feed_vote(&f, 1, CHAIN_VOTE_PREVOTE, 2500, NULL), 0);
+	cr_assert_eq(cs_status(&f).round, NODE_CONS_MAX_SKIP);
+	cr_assert_eq(cs_feed_vote(&f, 2, CHAIN_VOTE_PREVOTE, 2500, NULL), 0);
+	cr_assert_eq(cs_status(&f).round, 2 * NODE_CONS_MAX_SKIP);
+	cr_assert_eq(cs_feed_timeout(&f, 2 * NODE_CONS_MAX_SKIP, NODE_CONS_STEP_PROPOSE), 0);
+	cr_assert_eq(cs_status(&f).round, 2500);
+}

@@ -67,7 +67,7 @@ Test(cons_sim, broken_lock_rule_is_caught, .timeout = 600)
 	cons_sim_result r;
 	uint64_t seed, found = 0;
 
-	for (seed = 1; seed <= 3000 && !found; seed++) {
+	for (seed = 1; seed <= 20000 && !found; seed++) {
 		cons_sim_opts o = {seed, 1};
 		cr_assert_eq(cons_sim_run(&o, &r), 0);
 		if (!r.ok && (strstr(r.why, "safety") != NULL || strstr(r.why, "twice") != NULL))
