@@ -42,7 +42,7 @@
  */
 #define P2P_MAGIC         "FLP2P"
 #define P2P_MAGIC_LEN     5
-#define P2P_VERSION       2 /* 2: AUTH names role, version and both identities */
+#define P2P_VERSION       P2P_PROTOCOL_VERSION
 #define P2P_HELLO_MAX     (P2P_MAGIC_LEN + 1 + 1 + P2P_NETWORK_ID_MAX + 32)
 #define P2P_AUTH_ID_LEN   FL_PUBKEY_LEN
 #define P2P_AUTH_SIG_LEN  FL_SIG_LEN
@@ -198,11 +198,8 @@ int p2p_blob_chunk_encode(fl_writer *w, const p2p_blob_chunk_msg *m) FL_MUST_CHE
 int p2p_blob_chunk_decode(p2p_blob_chunk_msg *m, const uint8_t *p, size_t n) FL_MUST_CHECK;
 int p2p_addrs_encode(fl_writer *w, const p2p_addrs_msg *m) FL_MUST_CHECK;
 int p2p_addrs_decode(p2p_addrs_msg *m, const uint8_t *p, size_t n) FL_MUST_CHECK;
-/* "a.b.c.d:port" with a port 1..65535: the only address form we accept. */
-int p2p_addr_parse(const char *addr, struct sockaddr_in *out) FL_MUST_CHECK;
-/* The same form with port 0 also allowed ("any"): for config.listen only,
- * never for an address to dial or one learned from a peer. */
-int p2p_listen_addr_parse(const char *addr, struct sockaddr_in *out) FL_MUST_CHECK;
+/* p2p_addr_parse and p2p_listen_addr_parse: in p2p.h (the node's config
+ * takes the same addresses). */
 
 /* ================================================= host <-> blobs */
 

@@ -40,6 +40,17 @@
 /* Peers one blob fetch draws from at once, at most. */
 #define P2P_BLOB_FETCH_PEERS_MAX 4
 
+/* The version each HELLO carries (docs/p2p.md §1): sessions form only
+ * between hosts speaking the same one. */
+#define P2P_PROTOCOL_VERSION 2 /* 2: AUTH names role, version and both identities */
+
+/* "a.b.c.d:port" with a port 1..65535: the only address form p2p/ dials or
+ * learns from peers (strict dotted quad, no leading zeros: p2p/addr.c). */
+int p2p_addr_parse(const char *addr, struct sockaddr_in *out) FL_MUST_CHECK;
+/* The same form with port 0 also allowed ("any"): for a listen address only,
+ * never for an address to dial or one learned from a peer. */
+int p2p_listen_addr_parse(const char *addr, struct sockaddr_in *out) FL_MUST_CHECK;
+
 /* Message types. Below P2P_TYPE_APP: p2p's own; from it up: the caller's. */
 enum {
 	P2P_TYPE_PING = 1,
