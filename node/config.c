@@ -139,7 +139,9 @@ static int read_string(const reader *r, const char *path, const json_t *v, size_
 		return fail(r, FL_ETOOBIG, path, "longer than %zu characters", max);
 	if (n < min)
 		return fail(r, FL_EINVAL, path, "must not be empty");
-	memcpy(out, s, n + 1);
+	/* The whole field, so that equal configs are equal bytes. */
+	memset(out, 0, max + 1);
+	memcpy(out, s, n);
 	return FL_OK;
 }
 
@@ -153,7 +155,7 @@ static int read_addr(const reader *r, const char *path, const json_t *v, int lis
 	if ((rc = read_string(r, path, v, 0, P2P_ADDR_MAX - 1, text)) != FL_OK)
 		return rc;
 	if (!listen && text[0] == '\0') {
-		out[0] = '\0';
+		memset(out, 0, P2P_ADDR_MAX);
 		return FL_OK;
 	}
 	rc = listen ? p2p_listen_addr_parse(text, &sin) : p2p_addr_parse(text, &sin);
@@ -234,7 +236,8 @@ static int read_peer(const reader *r, const char *path, const json_t *v, node_co
 			    "expected \"NODEID@HOST:PORT\" (an IPv4 address and a port 1 to "
 			    "65535), got \"...@%s\"",
 			    addr);
-	snprintf(out->addr, sizeof(out->addr), "%s", addr);
+	memset(out->addr, 0, sizeof(out->addr));
+	memcpy(out->addr, addr, strlen(addr));
 	return FL_OK;
 }
 

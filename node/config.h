@@ -119,8 +119,8 @@ void node_config_default(node_config *cfg);
  * was read before the bad field: do not use it. Pure: no I/O, no global
  * state; never crashes on any bytes (fuzzed by tests/fuzz/fuzz_config.c).
  * FL_EPARSE (syntax, types), FL_EINVAL (a value out of its domain or
- * range, an unknown key), FL_ETOOBIG (too long, too many entries),
- * FL_ENOMEM.
+ * range, an unknown key), FL_ETOOBIG (too long, too many entries). The
+ * JSON parser running out of memory is FL_EPARSE too, err saying so.
  */
 int node_config_parse(node_config *out, const char *name, const char *text, size_t len, char *err,
 		      size_t errlen) FL_MUST_CHECK;

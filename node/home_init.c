@@ -174,8 +174,11 @@ int node_home_init(const node_home_init_opts *opts, fl_pubkey *member_id, char *
 		goto cleanup;
 	}
 	/* Never overwrite (link, not rename, inside fl_key_save): a second
-	 * init racing this one finds the key there and fails here. */
+	 * init racing this one finds the key there and fails here. Any other
+	 * failure means the name was free, so whatever is there now (a key
+	 * placed before its directory sync failed, say) is ours to remove. */
 	rc = fl_key_save(l.key, &sk, 0);
+	m.key = rc != FL_EEXIST;
 	if (rc == FL_EEXIST) {
 		rc = node__home_fail(err, errlen, rc,
 				     "%s: already exists; not overwriting a member key", l.key);
@@ -186,18 +189,18 @@ int node_home_init(const node_home_init_opts *opts, fl_pubkey *member_id, char *
 				     fl_strerror(rc));
 		goto cleanup;
 	}
-	m.key = 1;
+	/* Both checked missing: a failed write may still have placed them. */
+	m.config = 1;
 	if ((rc = node_config_write(l.config, &cfg, err, errlen)) != FL_OK)
 		goto cleanup;
-	m.config = 1;
 	if (genesis_text != NULL) {
+		m.genesis = 1;
 		rc = fl_file_write_atomic(l.genesis, genesis_text, genesis_len, 0644);
 		if (rc != FL_OK) {
 			rc = node__home_fail(err, errlen, rc, "%s: cannot write: %s", l.genesis,
 					     fl_strerror(rc));
 			goto cleanup;
 		}
-		m.genesis = 1;
 	}
 	if (member_id != NULL)
 		*member_id = pk;
