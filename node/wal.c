@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 void node__wal_file_name(char out[WAL_NAME_LEN + 1], uint32_t index)
@@ -44,6 +45,8 @@ static int fail(node_wal *w, int rc)
 
 int node_wal_sync(node_wal *w)
 {
+	struct timespec t0, t1;
+
 	assert(w != NULL);
 	if (w->failed)
 		return FL_EIO;
@@ -51,10 +54,21 @@ int node_wal_sync(node_wal *w)
 		return FL_OK;
 	/* fdatasync is enough for an append: it writes the size change too,
 	 * which reading the data back needs; only timestamps stay behind. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (fdatasync(w->head_fd) != 0)
 		return fail(w, FL_EIO);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	w->dirty = 0;
+	w->stats.syncs++;
+	w->stats.sync_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec -
+			    (uint64_t)t0.tv_nsec;
 	return FL_OK;
+}
+
+void node_wal_get_stats(const node_wal *w, node_wal_stats *out)
+{
+	assert(w != NULL && out != NULL);
+	*out = w->stats;
 }
 
 /* Closes the head (synced whole, so an older file never has a torn tail)
@@ -92,6 +106,7 @@ static int rotate(node_wal *w)
 	w->n_files++;
 	close(w->head_fd);
 	w->head_fd = fd;
+	w->stats.rotations++;
 	return FL_OK;
 }
 
@@ -138,6 +153,8 @@ static int write_record(node_wal *w, uint8_t type, const void *payload, uint32_t
 	}
 	f->size += total;
 	w->dirty = 1;
+	w->stats.appends++;
+	w->stats.bytes += total;
 	return FL_OK;
 }
 

@@ -123,6 +123,17 @@ int node_wal_replay(node_wal *w, uint64_t height, node_wal_replay_cb cb, void *a
  */
 int node_wal_prune(node_wal *w, uint64_t keep_height, unsigned *removed) FL_MUST_CHECK;
 
+/* Counters since open, for /metrics ("WAL fsync time") and for tests. */
+typedef struct {
+	uint64_t appends;   /* records appended, markers included */
+	uint64_t bytes;     /* their bytes, headers included */
+	uint64_t syncs;     /* fdatasyncs of the head that succeeded */
+	uint64_t sync_ns;   /* wall time spent in them (CLOCK_MONOTONIC) */
+	uint64_t rotations; /* files started past max_file_bytes */
+} node_wal_stats;
+
+void node_wal_get_stats(const node_wal *w, node_wal_stats *out);
+
 /* The index of the head file and of the oldest file kept. */
 uint32_t node_wal_head_index(const node_wal *w);
 uint32_t node_wal_first_index(const node_wal *w);

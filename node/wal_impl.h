@@ -38,6 +38,7 @@ struct node_wal {
 	uint64_t last_height;
 	int dirty;  /* appended since the last sync */
 	int failed; /* a write or sync failed: the file's state is unknown */
+	node_wal_stats stats;
 };
 
 /* Reads one file's records in order through a window buffer, so a scan is

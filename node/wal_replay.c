@@ -114,7 +114,7 @@ static int replay_file(node_wal *w, const wal_file *f, int skip, uint64_t marker
 			continue;
 		}
 		if (rec.type == NODE_WAL_END_HEIGHT) {
-			fl_log(FL_LOG_ERROR, WAL_LOG,
+			fl_log(FL_LOG_WARN, WAL_LOG,
 			       "%s/%s: replay of height %llu met the end of height %llu", w->dir,
 			       name, (unsigned long long)(marker + 1),
 			       (unsigned long long)node__wal_get_u64(rec.payload));
