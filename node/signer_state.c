@@ -19,7 +19,7 @@ void node_sign_state_encode(uint8_t out[NODE_SIGN_STATE_LEN], const fl_pubkey *p
 	uint8_t *p = out;
 	uint32_t crc;
 
-	assert(out != NULL && pk != NULL && st != NULL);
+	assert(pk != NULL && st != NULL); /* out: an array of the state's size */
 	memcpy(p, state_magic, sizeof(state_magic));
 	p += sizeof(state_magic);
 	*p++ = STATE_VERSION;
