@@ -39,8 +39,8 @@ typedef enum {
 	CHAIN_DB_VALSET_HISTORY,
 	/* u64be(in force at) u32be(seq) -> validator update (valset_update.c) */
 	CHAIN_DB_VALSET_PENDING,
-	CHAIN_DB_BONDS,      /* pubkey -> chain_bond record (absent = no stake) */
-	CHAIN_DB_UNBONDING,  /* u64be(release height) pubkey -> 0x01: the release queue */
+	CHAIN_DB_BONDS,     /* pubkey -> chain_bond record (absent = no stake) */
+	CHAIN_DB_UNBONDING, /* u64be(release height) pubkey -> 0x01: the release queue */
 	CHAIN_DB_STATE_COUNT,
 	/* not state */
 	CHAIN_DB_META = CHAIN_DB_STATE_COUNT, /* height, hashes, genesis, params */
@@ -95,6 +95,11 @@ size_t chain_overlay_mark(const chain_overlay *ov);
 void chain_overlay_rollback(chain_overlay *ov, size_t mark);
 void chain_overlay_keep(chain_overlay *ov);
 int chain_txn_begin_overlay(chain_store *s, chain_overlay *ov, chain_txn **out) FL_MUST_CHECK;
+/* The admission txn of ck: the state the admitted txs left, for reading
+ * (tests compare it with what a block of those txs commits). Owned by ck,
+ * valid until chain_mempool_check_end; a write through it would bypass
+ * admission. */
+chain_txn *chain_mempool_check_txn(chain_mempool_check *ck);
 
 /* *val points into the map and is valid until the next write in this txn or
  * its end: decode it at once. FL_ENOTFOUND when absent. */
@@ -119,7 +124,9 @@ uint64_t chain_txn_reads(const chain_txn *t);
 
 /* The entry with the greatest key <= `key` (byte order), for tables whose
  * keys are heights: *found_key and *val point into the map like
- * chain_txn_get's *val. FL_ENOTFOUND when every key is greater. */
+ * chain_txn_get's *val. FL_ENOTFOUND when every key is greater. On an
+ * admission txn the overlay's writes count (a delete hides a committed
+ * key), as they do for get and scan. */
 int chain_txn_get_le(chain_txn *t, chain_db db, const void *key, size_t klen,
 		     const uint8_t **found_key, size_t *found_klen, const uint8_t **val,
 		     size_t *vlen) FL_MUST_CHECK;
@@ -505,8 +512,7 @@ int chain_vote_verify_cached(const chain_vote *v, const char *chain_id,
 int chain_vote_digest(fl_hash *out, const char *chain_id, const chain_vote *v) FL_MUST_CHECK;
 /* A tx's sighash from its whole encoding (the signature is its last
  * FL_SIG_LEN bytes): what chain_tx_sighash computes, without encoding. */
-void chain_tx_sighash_of_encoding(fl_hash *out, const char *chain_id, const uint8_t *enc,
-				  size_t n);
+void chain_tx_sighash_of_encoding(fl_hash *out, const char *chain_id, const uint8_t *enc, size_t n);
 
 /* What every rule sees: the txn of the block and the block's context. */
 typedef struct {
@@ -516,7 +522,7 @@ typedef struct {
 	uint64_t height; /* of the block being applied */
 	fl_hash beacon;  /* of that block */
 	/* Signature checks (outside consensus: they only save work). */
-	fl_sigcache *sigcache;    /* verified triples; may be NULL */
+	fl_sigcache *sigcache;      /* verified triples; may be NULL */
 	const chain_tx_prep *known; /* of the tx chain_exec_tx runs, if prepared */
 	/* known's signature is judged by the caller after the rules (apply.c:
 	 * the txs run while the verify threads check them). */

@@ -86,3 +86,9 @@ size_t chain_mempool_check_count(const chain_mempool_check *ck)
 	assert(ck != NULL);
 	return ck->n_admitted;
 }
+
+chain_txn *chain_mempool_check_txn(chain_mempool_check *ck)
+{
+	assert(ck != NULL);
+	return ck->t;
+}

@@ -1,16 +1,17 @@
 /*
  * chain/overlay.c — an in-memory layer of writes over a read transaction,
  * for mempool admission: the tx rules run on a chain_txn as always, and
- * txn.c sends the get/put/del/scan of an admission txn here. Reads see the
- * overlay first and the committed state under it; writes stay in memory,
- * so admission never takes LMDB's write lock and never commits.
+ * txn.c sends the get/put/del/scan/get_le of an admission txn here. Reads
+ * see the overlay first and the committed state under it; writes stay in
+ * memory, so admission never takes LMDB's write lock and never commits.
  *
  * The map is an AVL tree ordered by (db, key) in LMDB's key order (bytes,
- * then the shorter first), so a scan merges it with an LMDB cursor in one
- * pass, and its depth stays logarithmic whatever keys a sender picks. A
- * node is a put, a delete, or "pass" (a key the overlay does not hold: a
- * write taken back). Every change is logged with the value it replaced so
- * that a tx that fails can be taken back (chain_overlay_rollback).
+ * then the shorter first), so a scan (or a get_le, backwards) merges it
+ * with an LMDB cursor in one pass, and its depth stays logarithmic
+ * whatever keys a sender picks. A node is a put, a delete, or "pass" (a
+ * key the overlay does not hold: a write taken back). Every change is
+ * logged with the value it replaced so that a tx that fails can be taken
+ * back (chain_overlay_rollback).
  */
 #include "chain/store_impl.h"
 
@@ -98,8 +99,7 @@ static int key_cmp(uint8_t db_a, const uint8_t *a, size_t alen, uint8_t db_b, co
 	return (alen > blen) - (alen < blen);
 }
 
-static overlay_node *node_find(const chain_overlay *ov, uint8_t db, const uint8_t *key,
-			       size_t klen)
+static overlay_node *node_find(const chain_overlay *ov, uint8_t db, const uint8_t *key, size_t klen)
 {
 	overlay_node *n = ov->root;
 
@@ -285,8 +285,8 @@ static int ov_key_ok(const chain_txn *t, size_t klen)
 	return klen > 0 && klen <= t->store->max_key;
 }
 
-int chain_overlay_get(chain_txn *t, chain_db db, const void *key, size_t klen,
-		      const uint8_t **val, size_t *vlen)
+int chain_overlay_get(chain_txn *t, chain_db db, const void *key, size_t klen, const uint8_t **val,
+		      size_t *vlen)
 {
 	const overlay_node *n;
 	MDB_val k, v;
@@ -375,8 +375,8 @@ static int in_prefix(uint8_t db, const uint8_t *key, size_t klen, uint8_t want_d
 
 /* The committed keys and the overlay's merged in key order; on a key both
  * hold, the overlay's write wins (a delete hides the committed value). */
-int chain_overlay_scan(chain_txn *t, chain_db db, const void *prefix, size_t plen,
-		       chain_scan_fn fn, void *ctx)
+int chain_overlay_scan(chain_txn *t, chain_db db, const void *prefix, size_t plen, chain_scan_fn fn,
+		       void *ctx)
 {
 	const uint8_t *pre = prefix;
 	MDB_cursor *cur = NULL;
@@ -411,10 +411,9 @@ int chain_overlay_scan(chain_txn *t, chain_db db, const void *prefix, size_t ple
 			rc = MDB_NOTFOUND;
 			break;
 		}
-		c = !have_db ? 1
-		    : !have_ov
-			? -1
-			: key_cmp((uint8_t)db, k.mv_data, k.mv_size, n->db, n->key, n->klen);
+		c = !have_db   ? 1
+		    : !have_ov ? -1
+			       : key_cmp((uint8_t)db, k.mv_data, k.mv_size, n->db, n->key, n->klen);
 		t->reads++;
 		if (c < 0 || (c == 0 && n->state == OV_PASS)) {
 			cb = fn(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
@@ -434,6 +433,98 @@ int chain_overlay_scan(chain_txn *t, chain_db db, const void *prefix, size_t ple
 	if (cb != 0)
 		return cb < 0 ? cb : FL_OK;
 	return rc == MDB_NOTFOUND ? FL_OK : chain_mdb_error(rc, "cursor_get");
+}
+
+/* Backward walk from the last node <= (db, key): the stack holds the nodes
+ * whose right subtrees the walk has finished, the top the current one. */
+static void iter_seek_le(ov_iter *it, overlay_node *n, uint8_t db, const uint8_t *key, size_t klen)
+{
+	it->depth = 0;
+	while (n != NULL) {
+		if (key_cmp(n->db, n->key, n->klen, db, key, klen) <= 0) {
+			assert(it->depth < OV_MAX_DEPTH);
+			it->stack[it->depth++] = n;
+			n = n->right;
+		} else {
+			n = n->left;
+		}
+	}
+}
+
+static void iter_prev(ov_iter *it)
+{
+	overlay_node *n = it->stack[--it->depth]->left;
+
+	while (n != NULL) {
+		assert(it->depth < OV_MAX_DEPTH);
+		it->stack[it->depth++] = n;
+		n = n->right;
+	}
+}
+
+/*
+ * The greatest key <= key of the merged view: the committed seek-le and the
+ * overlay's last node <= key, walked backwards together. The greater of
+ * the two is the answer unless it is the overlay's delete (or a "pass" on a
+ * key the committed state lacks), which hides it; then both step back past
+ * that key. A pass on a committed key shows the committed entry.
+ */
+int chain_overlay_get_le(chain_txn *t, chain_db db, const void *key, size_t klen,
+			 const uint8_t **found_key, size_t *found_klen, const uint8_t **val,
+			 size_t *vlen)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	ov_iter it;
+	int rc;
+
+	*found_key = *val = NULL;
+	*found_klen = *vlen = 0;
+	if (!ov_key_ok(t, klen))
+		return FL_EINVAL;
+	rc = mdb_cursor_open(t->txn, t->store->dbi[db], &cur);
+	if (rc != MDB_SUCCESS)
+		return chain_mdb_error(rc, "cursor_open");
+	t->reads++; /* the seek, as chain_txn_get_le counts it */
+	iter_seek_le(&it, t->overlay->root, (uint8_t)db, key, klen);
+	rc = chain_mdb_seek_le(cur, key, klen, &k, &v);
+	while (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) {
+		const overlay_node *n = iter_peek(&it);
+		/* Nodes of a lower db sort before every key of this one. */
+		int have_ov = n != NULL && n->db == (uint8_t)db;
+		int have_db = rc == MDB_SUCCESS;
+		int c;
+
+		if (!have_db && !have_ov)
+			break;
+		c = !have_db   ? -1
+		    : !have_ov ? 1
+			       : key_cmp((uint8_t)db, k.mv_data, k.mv_size, n->db, n->key, n->klen);
+		/* c > 0: the overlay holds nothing at the committed key. */
+		if (c > 0 || (c == 0 && n->state == OV_PASS))
+			break;
+		if (n->state == OV_PUT) {
+			*found_key = n->key;
+			*found_klen = n->klen;
+			*val = n->val != NULL ? n->val : (const uint8_t *)"";
+			*vlen = n->vlen;
+			mdb_cursor_close(cur);
+			return FL_OK;
+		}
+		iter_prev(&it);
+		if (c == 0) {
+			t->reads++; /* a committed entry the overlay deleted */
+			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+		}
+	}
+	if (rc == MDB_SUCCESS) {
+		*found_key = k.mv_data;
+		*found_klen = k.mv_size;
+		*val = v.mv_data;
+		*vlen = v.mv_size;
+	}
+	mdb_cursor_close(cur);
+	return chain_mdb_error(rc, "cursor_get");
 }
 
 int chain_txn_begin_overlay(chain_store *s, chain_overlay *ov, chain_txn **out)

@@ -372,6 +372,22 @@ uint64_t chain_txn_reads(const chain_txn *t)
 	return t->reads;
 }
 
+int chain_mdb_seek_le(MDB_cursor *cur, const void *key, size_t klen, MDB_val *k, MDB_val *v)
+{
+	int rc;
+
+	k->mv_size = klen;
+	k->mv_data = (void *)key;
+	/* SET_RANGE finds the first key >= key: that one if equal, else the
+	 * one before it; with no key >= key, the last key is the answer. */
+	rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, k, v, MDB_LAST);
+	else if (rc == MDB_SUCCESS && (k->mv_size != klen || memcmp(k->mv_data, key, klen) != 0))
+		rc = mdb_cursor_get(cur, k, v, MDB_PREV);
+	return rc;
+}
+
 int chain_txn_get_le(chain_txn *t, chain_db db, const void *key, size_t klen,
 		     const uint8_t **found_key, size_t *found_klen, const uint8_t **val,
 		     size_t *vlen)
@@ -383,6 +399,8 @@ int chain_txn_get_le(chain_txn *t, chain_db db, const void *key, size_t klen,
 	assert(t != NULL && t->txn != NULL && key != NULL);
 	assert(found_key != NULL && found_klen != NULL && val != NULL && vlen != NULL);
 	assert((unsigned)db < CHAIN_DB_COUNT);
+	if (t->overlay != NULL)
+		return chain_overlay_get_le(t, db, key, klen, found_key, found_klen, val, vlen);
 	*found_key = *val = NULL;
 	*found_klen = *vlen = 0;
 	if (!txn_key_ok(t, klen))
@@ -391,15 +409,7 @@ int chain_txn_get_le(chain_txn *t, chain_db db, const void *key, size_t klen,
 	if (rc != MDB_SUCCESS)
 		return chain_mdb_error(rc, "cursor_open");
 	t->reads++; /* one seek, whichever way it steps */
-	k.mv_size = klen;
-	k.mv_data = (void *)key;
-	/* SET_RANGE finds the first key >= key: that one if equal, else the
-	 * one before it; with no key >= key, the last key is the answer. */
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	if (rc == MDB_NOTFOUND)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	else if (rc == MDB_SUCCESS && (k.mv_size != klen || memcmp(k.mv_data, key, klen) != 0))
-		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	rc = chain_mdb_seek_le(cur, key, klen, &k, &v);
 	if (rc == MDB_SUCCESS) {
 		*found_key = k.mv_data;
 		*found_klen = k.mv_size;
