@@ -39,8 +39,8 @@ typedef enum {
 	CHAIN_DB_VALSET_HISTORY,
 	/* u64be(in force at) u32be(seq) -> validator update (valset_update.c) */
 	CHAIN_DB_VALSET_PENDING,
-	CHAIN_DB_BONDS,     /* pubkey -> chain_bond record (absent = no stake) */
-	CHAIN_DB_UNBONDING, /* u64be(release height) pubkey -> 0x01: the release queue */
+	CHAIN_DB_BONDS,      /* pubkey -> chain_bond record (absent = no stake) */
+	CHAIN_DB_UNBONDING,  /* u64be(release height) pubkey -> 0x01: the release queue */
 	CHAIN_DB_STATE_COUNT,
 	/* not state */
 	CHAIN_DB_META = CHAIN_DB_STATE_COUNT, /* height, hashes, genesis, params */
@@ -512,7 +512,8 @@ int chain_vote_verify_cached(const chain_vote *v, const char *chain_id,
 int chain_vote_digest(fl_hash *out, const char *chain_id, const chain_vote *v) FL_MUST_CHECK;
 /* A tx's sighash from its whole encoding (the signature is its last
  * FL_SIG_LEN bytes): what chain_tx_sighash computes, without encoding. */
-void chain_tx_sighash_of_encoding(fl_hash *out, const char *chain_id, const uint8_t *enc, size_t n);
+void chain_tx_sighash_of_encoding(fl_hash *out, const char *chain_id, const uint8_t *enc,
+				  size_t n);
 
 /* What every rule sees: the txn of the block and the block's context. */
 typedef struct {
@@ -522,7 +523,7 @@ typedef struct {
 	uint64_t height; /* of the block being applied */
 	fl_hash beacon;  /* of that block */
 	/* Signature checks (outside consensus: they only save work). */
-	fl_sigcache *sigcache;      /* verified triples; may be NULL */
+	fl_sigcache *sigcache;    /* verified triples; may be NULL */
 	const chain_tx_prep *known; /* of the tx chain_exec_tx runs, if prepared */
 	/* known's signature is judged by the caller after the rules (apply.c:
 	 * the txs run while the verify threads check them). */

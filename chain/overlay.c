@@ -99,7 +99,8 @@ static int key_cmp(uint8_t db_a, const uint8_t *a, size_t alen, uint8_t db_b, co
 	return (alen > blen) - (alen < blen);
 }
 
-static overlay_node *node_find(const chain_overlay *ov, uint8_t db, const uint8_t *key, size_t klen)
+static overlay_node *node_find(const chain_overlay *ov, uint8_t db, const uint8_t *key,
+			       size_t klen)
 {
 	overlay_node *n = ov->root;
 
@@ -285,8 +286,8 @@ static int ov_key_ok(const chain_txn *t, size_t klen)
 	return klen > 0 && klen <= t->store->max_key;
 }
 
-int chain_overlay_get(chain_txn *t, chain_db db, const void *key, size_t klen, const uint8_t **val,
-		      size_t *vlen)
+int chain_overlay_get(chain_txn *t, chain_db db, const void *key, size_t klen,
+		      const uint8_t **val, size_t *vlen)
 {
 	const overlay_node *n;
 	MDB_val k, v;
@@ -375,8 +376,8 @@ static int in_prefix(uint8_t db, const uint8_t *key, size_t klen, uint8_t want_d
 
 /* The committed keys and the overlay's merged in key order; on a key both
  * hold, the overlay's write wins (a delete hides the committed value). */
-int chain_overlay_scan(chain_txn *t, chain_db db, const void *prefix, size_t plen, chain_scan_fn fn,
-		       void *ctx)
+int chain_overlay_scan(chain_txn *t, chain_db db, const void *prefix, size_t plen,
+		       chain_scan_fn fn, void *ctx)
 {
 	const uint8_t *pre = prefix;
 	MDB_cursor *cur = NULL;
@@ -411,9 +412,10 @@ int chain_overlay_scan(chain_txn *t, chain_db db, const void *prefix, size_t ple
 			rc = MDB_NOTFOUND;
 			break;
 		}
-		c = !have_db   ? 1
-		    : !have_ov ? -1
-			       : key_cmp((uint8_t)db, k.mv_data, k.mv_size, n->db, n->key, n->klen);
+		c = !have_db ? 1
+		    : !have_ov
+			? -1
+			: key_cmp((uint8_t)db, k.mv_data, k.mv_size, n->db, n->key, n->klen);
 		t->reads++;
 		if (c < 0 || (c == 0 && n->state == OV_PASS)) {
 			cb = fn(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size);

@@ -76,14 +76,15 @@ int chain_store_map_fit(chain_store *s, size_t requested) FL_MUST_CHECK;
 /* True while this thread holds a chain_txn of any store (txn.c). */
 int chain_txn_held_by_this_thread(void);
 
-/* The overlay's side of chain_txn_get/put/del/scan/get_le (t->overlay != NULL). */
-int chain_overlay_get(chain_txn *t, chain_db db, const void *key, size_t klen, const uint8_t **val,
-		      size_t *vlen) FL_MUST_CHECK;
+/* The overlay's side of chain_txn_get/put/del/scan/get_le
+ * (t->overlay != NULL). */
+int chain_overlay_get(chain_txn *t, chain_db db, const void *key, size_t klen,
+		      const uint8_t **val, size_t *vlen) FL_MUST_CHECK;
 int chain_overlay_put(chain_txn *t, chain_db db, const void *key, size_t klen, const void *val,
 		      size_t vlen) FL_MUST_CHECK;
 int chain_overlay_del(chain_txn *t, chain_db db, const void *key, size_t klen) FL_MUST_CHECK;
-int chain_overlay_scan(chain_txn *t, chain_db db, const void *prefix, size_t plen, chain_scan_fn fn,
-		       void *ctx) FL_MUST_CHECK;
+int chain_overlay_scan(chain_txn *t, chain_db db, const void *prefix, size_t plen,
+		       chain_scan_fn fn, void *ctx) FL_MUST_CHECK;
 int chain_overlay_get_le(chain_txn *t, chain_db db, const void *key, size_t klen,
 			 const uint8_t **found_key, size_t *found_klen, const uint8_t **val,
 			 size_t *vlen) FL_MUST_CHECK;
