@@ -62,7 +62,7 @@ int node_cons_proposal_decode(node_cons_proposal *p, const uint8_t *bytes, size_
 	return pol_valid(p) ? FL_OK : FL_EINVAL;
 }
 
-static int proposal_digest(fl_hash *out, const char *chain_id, const node_cons_proposal *p)
+int node_cons_proposal_digest(fl_hash *out, const char *chain_id, const node_cons_proposal *p)
 {
 	fl_writer w;
 	int rc;
@@ -84,7 +84,7 @@ int node_cons_proposal_sign(node_cons_proposal *p, const char *chain_id, const f
 	assert(p != NULL && chain_id != NULL && sk != NULL);
 	if ((rc = fl_key_public(&p->proposer, sk)) != 0)
 		return rc;
-	if ((rc = proposal_digest(&msg, chain_id, p)) != 0)
+	if ((rc = node_cons_proposal_digest(&msg, chain_id, p)) != 0)
 		return rc;
 	return fl_sign(&p->sig, sk, &msg);
 }
@@ -95,7 +95,7 @@ int node_cons_proposal_verify(const node_cons_proposal *p, const char *chain_id)
 	int rc;
 
 	assert(p != NULL && chain_id != NULL);
-	if ((rc = proposal_digest(&msg, chain_id, p)) != 0)
+	if ((rc = node_cons_proposal_digest(&msg, chain_id, p)) != 0)
 		return rc;
 	return fl_verify(&p->sig, &p->proposer, &msg);
 }

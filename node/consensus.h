@@ -85,6 +85,10 @@ int node_cons_proposal_decode(node_cons_proposal *p, const uint8_t *bytes, size_
 /* Sets p->proposer from sk, then signs. FL_EINVAL for a bad chain id. */
 int node_cons_proposal_sign(node_cons_proposal *p, const char *chain_id,
 			    const fl_seckey *sk) FL_MUST_CHECK;
+/* The digest a proposal's signature covers: fl_domain_hash("proposal",
+ * chain_id, sign bytes). FL_EINVAL for a bad chain id or pol_round. */
+int node_cons_proposal_digest(fl_hash *out, const char *chain_id,
+			      const node_cons_proposal *p) FL_MUST_CHECK;
 /* FL_OK or FL_ESIG (FL_EINVAL for a bad chain id or pol_round). */
 int node_cons_proposal_verify(const node_cons_proposal *p, const char *chain_id) FL_MUST_CHECK;
 

@@ -2,6 +2,8 @@
  * node/fedledgerd_main.c — fedledgerd, the node (shared interfaces):
  *
  *   init --home DIR [--genesis FILE] [--moniker NAME]
+ *   start --home DIR [--log-format text|json] [--log-level LEVEL]
+ *         [--byzantine equivocate|silent|bad-proposal]
  *   show-node-id --home DIR
  *   version
  *
@@ -10,6 +12,7 @@
  */
 #include "chain/chain.h"
 #include "node/home.h"
+#include "node/node.h"
 #include "node/version.h"
 #include "p2p/p2p.h"
 
@@ -30,6 +33,7 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  init          make a node's home: member key, config.json, data/\n"
+    "  start         run the node: consensus, p2p, the HTTP API\n"
     "  show-node-id  print the node id (the member key) of a home\n"
     "  version       print the version and the protocol versions spoken\n"
     "\n"
@@ -48,6 +52,22 @@ static const char usage_init[] =
     "  --home DIR      the home directory\n"
     "  --genesis FILE  the network's genesis.json (default: none, add it later)\n"
     "  --moniker NAME  the node's name in config.json, up to 64 printable ASCII\n";
+
+static const char usage_start[] =
+    "usage: " PROG " start --home DIR [--log-format text|json] [--log-level LEVEL]\n"
+    "                        [--byzantine equivocate|silent|bad-proposal]\n"
+    "\n"
+    "Runs the node of the home in DIR until SIGINT or SIGTERM: opens the chain\n"
+    "store (writing the genesis on first start), replays the consensus WAL,\n"
+    "connects to its persistent peers and takes part in consensus when its key\n"
+    "is a validator's. The first signal shuts down cleanly; a second exits at once.\n"
+    "\n"
+    "  --home DIR           the home directory (fedledgerd init)\n"
+    "  --log-format FORMAT  text or json (default: config.json's log.format)\n"
+    "  --log-level LEVEL    trace, debug, info, warn, error or off (default: log.level)\n"
+    "  --byzantine MODE     TESTS ONLY: misbehave on purpose (equivocate: sign two\n"
+    "                       votes for each one; silent: send no consensus message;\n"
+    "                       bad-proposal: propose invalid blocks)\n";
 
 static const char usage_show_node_id[] =
     "usage: " PROG " show-node-id --home DIR\n"
@@ -103,9 +123,10 @@ static int invalid(const char *err)
 
 /* ---------------------------------------------------------------- options */
 
-enum { OPT_HOME, OPT_GENESIS, OPT_MONIKER, N_OPTS };
+enum { OPT_HOME, OPT_GENESIS, OPT_MONIKER, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_BYZANTINE, N_OPTS };
 
-static const char *const option_names[N_OPTS] = {"home", "genesis", "moniker"};
+static const char *const option_names[N_OPTS] = {"home",	  "genesis",   "moniker",
+						 "log-format", "log-level", "byzantine"};
 
 /*
  * argv[1..] (argv[0] is the command) as "--NAME VALUE" or "--NAME=VALUE"
@@ -200,6 +221,54 @@ static int cmd_init(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_start(int argc, char **argv)
+{
+	static const int allowed[N_OPTS] = {
+	    [OPT_HOME] = 1, [OPT_LOG_FORMAT] = 1, [OPT_LOG_LEVEL] = 1, [OPT_BYZANTINE] = 1};
+	const char *cmd = "start", *v[N_OPTS];
+	char err[NODE_CONFIG_ERR_MAX] = "";
+	node_run_opts opts;
+	fl_log_format fmt;
+	fl_log_level level;
+	node_byzantine byz = NODE_BYZ_NONE;
+	int rc;
+
+	if ((rc = parse_options(argc, argv, cmd, usage_start, allowed, v)) >= 0)
+		return rc;
+	if ((rc = require(cmd, v, OPT_HOME)))
+		return rc;
+	if (strlen(v[OPT_HOME]) > NODE_HOME_DIR_MAX)
+		return usage_error(cmd, "--home: longer than %d characters", NODE_HOME_DIR_MAX);
+	memset(&opts, 0, sizeof(opts));
+	opts.home = v[OPT_HOME];
+	opts.log_format = -1;
+	opts.log_level = -1;
+	if (v[OPT_LOG_FORMAT] != NULL) {
+		if (fl_log_format_parse(v[OPT_LOG_FORMAT], &fmt) != 0)
+			return usage_error(cmd, "--log-format: expected text or json, got '%s'",
+					   v[OPT_LOG_FORMAT]);
+		opts.log_format = (int)fmt;
+	}
+	if (v[OPT_LOG_LEVEL] != NULL) {
+		if (fl_log_level_parse(v[OPT_LOG_LEVEL], &level) != 0)
+			return usage_error(cmd,
+					   "--log-level: expected trace, debug, info, warn, error "
+					   "or off, got '%s'",
+					   v[OPT_LOG_LEVEL]);
+		opts.log_level = (int)level;
+	}
+	if (v[OPT_BYZANTINE] != NULL && node_byzantine_parse(v[OPT_BYZANTINE], &byz) != 0)
+		return usage_error(cmd,
+				   "--byzantine: expected equivocate, silent or bad-proposal, got '%s'",
+				   v[OPT_BYZANTINE]);
+	opts.byzantine = byz;
+	if (node_run(&opts, err, sizeof(err)) != FL_OK) {
+		fprintf(stderr, "%s\n", err[0] != '\0' ? err : "fedledgerd: stopped on an error (see the log)");
+		return EXIT_INVALID;
+	}
+	return 0;
+}
+
 static int cmd_show_node_id(int argc, char **argv)
 {
 	static const int allowed[N_OPTS] = {[OPT_HOME] = 1};
@@ -250,6 +319,7 @@ static const struct {
 	int (*run)(int argc, char **argv);
 } commands[] = {
     {"init", cmd_init},
+    {"start", cmd_start},
     {"show-node-id", cmd_show_node_id},
     {"version", cmd_version},
 };

@@ -1,0 +1,362 @@
+/*
+ * node/node_block.c — blocks of the height in progress (a small cache by
+ * header hash), the proposer's block, and the block work on the thread
+ * pool: one job at a time, since a check and an apply both take the
+ * store's write lock; the loop sees each result in after_work.
+ */
+#include "node/node_internal.h"
+
+#include <assert.h>
+#include <string.h>
+
+#define LOG "node"
+
+node__block *node__block_find(node *n, const fl_hash *hash)
+{
+	for (unsigned i = 0; i < NODE_CONS_MAX_BLOCKS; i++)
+		if (n->blocks[i].used && fl_hash_cmp(&n->blocks[i].hash, hash) == 0)
+			return &n->blocks[i];
+	return NULL;
+}
+
+static void block_drop(node__block *b)
+{
+	chain_block_free(&b->block);
+	fl_free(b->bytes);
+	memset(b, 0, sizeof(*b));
+}
+
+/*
+ * Decodes and holds a block of a height not yet committed. NULL with *rc:
+ * FL_ECHAIN for a committed height, a decode error, FL_ENOMEM. A full
+ * cache gives up its highest-height block (the furthest from use), never
+ * one a VALIDATE job is reading.
+ */
+node__block *node__block_put(node *n, const uint8_t *bytes, size_t len, int *rc)
+{
+	node__block *slot = NULL, *b;
+	chain_block blk;
+	fl_hash hash;
+
+	memset(&blk, 0, sizeof(blk));
+	if ((*rc = chain_block_decode(&blk, bytes, len)) != 0 ||
+	    (*rc = chain_header_hash(&hash, &blk.header)) != 0) {
+		chain_block_free(&blk);
+		return NULL;
+	}
+	if (blk.header.height <= n->info.height) {
+		chain_block_free(&blk);
+		*rc = FL_ECHAIN;
+		return NULL;
+	}
+	if ((b = node__block_find(n, &hash)) != NULL) {
+		chain_block_free(&blk);
+		return b;
+	}
+	for (unsigned i = 0; i < NODE_CONS_MAX_BLOCKS; i++) {
+		b = &n->blocks[i];
+		if (!b->used) {
+			slot = b;
+			break;
+		}
+		if (!b->busy && (slot == NULL || b->height > slot->height))
+			slot = b;
+	}
+	if (slot == NULL) {
+		chain_block_free(&blk);
+		*rc = FL_ETOOBIG;
+		return NULL;
+	}
+	if (slot->used)
+		block_drop(slot);
+	if ((slot->bytes = fl_malloc(len)) == NULL) {
+		chain_block_free(&blk);
+		*rc = FL_ENOMEM;
+		return NULL;
+	}
+	memcpy(slot->bytes, bytes, len);
+	slot->n = len;
+	slot->block = blk;
+	slot->hash = hash;
+	slot->height = blk.header.height;
+	slot->used = 1;
+	*rc = FL_OK;
+	return slot;
+}
+
+void node__blocks_prune(node *n, uint64_t below)
+{
+	for (unsigned i = 0; i < NODE_CONS_MAX_BLOCKS; i++)
+		if (n->blocks[i].used && n->blocks[i].height < below)
+			block_drop(&n->blocks[i]);
+}
+
+void node__blocks_free(node *n)
+{
+	for (unsigned i = 0; i < NODE_CONS_MAX_BLOCKS; i++)
+		if (n->blocks[i].used)
+			block_drop(&n->blocks[i]);
+}
+
+/* ------------------------------------------------------------- building */
+
+/*
+ * The proposer's block for (height, round): the mempool's first txs within
+ * the block limits, on top of the tip; time now (above the last block's);
+ * the last commit; the beacon from this node's VRF.
+ */
+int node__block_build(node *n, uint64_t height, uint32_t round, fl_hash *hash, uint64_t *time_ms)
+{
+	const chain_params *pp = &n->info.params;
+	size_t max_bytes = pp->max_block_bytes > NODE_MEMPOOL_BLOCK_OVERHEAD
+			       ? pp->max_block_bytes - NODE_MEMPOOL_BLOCK_OVERHEAD
+			       : 0;
+	chain_block b;
+	fl_writer w;
+	node__block *held;
+	int rc;
+
+	(void)round;
+	memset(&b, 0, sizeof(b));
+	fl_writer_init(&w, CHAIN_MAX_BLOCK_BYTES);
+	if (height != n->info.height + 1) {
+		rc = FL_ECHAIN;
+		goto cleanup;
+	}
+	if ((rc = node_mempool_reap(n->mempool, pp->max_block_txs, max_bytes, &b.txs, &b.n_txs)) !=
+	    0)
+		goto cleanup;
+	if (height > 1) {
+		const chain_commit *lc = node_cons_last_commit(n->cons);
+		if (chain_get_commit(n->store, height - 1, &b.last_commit) != 0) {
+			if (lc == NULL || lc->height != height - 1) {
+				rc = FL_ENOTFOUND;
+				goto cleanup;
+			}
+			b.last_commit = *lc;
+		}
+		if ((rc = chain_commit_hash(&b.header.last_commit_hash, &b.last_commit)) != 0)
+			goto cleanup;
+	}
+	b.header.version = CHAIN_BLOCK_VERSION;
+	memcpy(b.header.chain_id, n->chain_id, sizeof(b.header.chain_id));
+	b.header.height = height;
+	b.header.time_ms = node__now_ms();
+	if (b.header.time_ms <= n->info.last_time_ms)
+		b.header.time_ms = n->info.last_time_ms + 1;
+	b.header.prev_hash = n->info.last_block_hash;
+	b.header.app_hash = n->info.app_hash;
+	if (n->opts.byzantine == NODE_BYZ_BAD_PROPOSAL)
+		b.header.app_hash.b[0] ^= 0x5a; /* test mode: a block no one may accept */
+	b.header.proposer = n->home.member_id;
+	if ((rc = chain_block_tx_root(&b.header.tx_root, &b)) != 0 ||
+	    (rc = chain_header_prove_beacon(&b.header, &n->home.member_key, &n->info.beacon)) != 0 ||
+	    (rc = chain_block_encode(&w, &b)) != 0 || (rc = fl_writer_finish(&w)) != 0)
+		goto cleanup;
+	if ((held = node__block_put(n, w.buf, w.len, &rc)) == NULL)
+		goto cleanup;
+	*hash = held->hash;
+	*time_ms = b.header.time_ms;
+	fl_log(FL_LOG_DEBUG, LOG, "height %llu round %u: built a block of %u txs, %zu bytes",
+	       (unsigned long long)height, round, b.n_txs, w.len);
+cleanup:
+	chain_block_free(&b);
+	fl_writer_free(&w);
+	return rc;
+}
+
+/* ----------------------------------------------------------------- jobs */
+
+static void job_next(node *n);
+
+static void work_cb(uv_work_t *req)
+{
+	node__job *j = req->data;
+	node *n = j->node;
+
+	if (j->kind == NODE__JOB_VALIDATE) {
+		j->rc = chain_preverify_block(n->store, j->block, 0);
+		if (j->rc == 0)
+			j->rc = chain_check_block(n->store, j->block, &j->res);
+		return;
+	}
+	/* A bad signature fails the apply itself; this only fills the cache. */
+	if (chain_preverify_block(n->store, j->block, 0) == FL_ENOMEM)
+		fl_log(FL_LOG_WARN, LOG, "preverify: out of memory");
+	if ((j->rc = chain_apply_block(n->store, j->block, &j->res)) != 0)
+		return;
+	/* The tip's commit, so a restart can still prove it; the tx index. */
+	if (chain_store_put_tip_commit(n->store, &j->commit) != 0)
+		fl_log(FL_LOG_WARN, LOG, "height %llu: tip commit not stored",
+		       (unsigned long long)j->commit.height);
+	if (chain_index_txs(n->store, 16, &j->indexed) != 0)
+		fl_log(FL_LOG_WARN, LOG, "the tx index did not advance");
+}
+
+static void job_free(node__job *j)
+{
+	if (j->kind == NODE__JOB_APPLY) {
+		chain_block_free(j->block);
+		fl_free(j->block);
+		fl_free(j->bytes);
+	}
+	fl_free(j);
+}
+
+static void after_validate(node *n, node__job *j)
+{
+	node_cons_event ev;
+
+	if (j->rc != 0) {
+		char hex[17];
+		fl_hex_encode(hex, j->hash.b, 8);
+		fl_log(FL_LOG_WARN, LOG, "block %s… refused: %s (%s)", hex,
+		       j->res.reason != NULL ? j->res.reason : "-", fl_strerror(j->rc));
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = NODE_CONS_EV_VERDICT;
+	ev.u.block.hash = j->hash;
+	ev.u.block.valid = j->rc == 0;
+	(void)node__cons_feed(n, &ev, NULL, 0);
+}
+
+static void after_apply(node *n, node__job *j)
+{
+	node_mempool_update_result ur;
+	uint64_t h = j->block->header.height;
+
+	n->applying = 0;
+	if (j->rc != 0) {
+		fl_log(FL_LOG_ERROR, LOG, "height %llu: committed block does not apply: %s (%s)",
+		       (unsigned long long)h, j->res.reason != NULL ? j->res.reason : "-",
+		       fl_strerror(j->rc));
+		if (node_mempool_update(n->mempool, NULL, NULL) != 0)
+			fl_log(FL_LOG_WARN, LOG, "mempool: recheck failed; it was emptied");
+		return;
+	}
+	if (node_mempool_update(n->mempool, j->block, &ur) != 0)
+		fl_log(FL_LOG_WARN, LOG, "mempool: recheck failed; it was emptied");
+	char hex[17];
+	fl_hex_encode(hex, j->hash.b, 8);
+	fl_log(FL_LOG_INFO, LOG, "committed height %llu block %s… round %u, %u txs%s",
+	       (unsigned long long)h, hex, j->commit.round, j->block->n_txs,
+	       j->from_sync ? " (sync)" : "");
+	node__cons_committed(n, h);
+	node__sync_next(n);
+}
+
+static void after_work_cb(uv_work_t *req, int status)
+{
+	node__job *j = req->data;
+	node *n = j->node;
+
+	(void)status;
+	n->job_running = 0;
+	if (j->cached != NULL)
+		((node__block *)j->cached)->busy = 0;
+	if (!n->stopping) {
+		if (j->kind == NODE__JOB_VALIDATE)
+			after_validate(n, j);
+		else
+			after_apply(n, j);
+	} else if (j->kind == NODE__JOB_APPLY) {
+		n->applying = 0;
+	}
+	job_free(j);
+	job_next(n);
+}
+
+static void job_next(node *n)
+{
+	node__job *j;
+
+	while (!n->job_running && (j = n->jobs) != NULL && !n->stopping) {
+		n->jobs = j->next;
+		if (n->jobs == NULL)
+			n->jobs_tail = NULL;
+		if (j->kind == NODE__JOB_VALIDATE) {
+			/* The block must still be held, and of the next height. */
+			node__block *b = node__block_find(n, &j->hash);
+			if (b == NULL || b->height != n->info.height + 1 || n->applying) {
+				fl_free(j);
+				continue;
+			}
+			j->block = &b->block;
+			j->cached = b;
+			b->busy = 1;
+		} else {
+			node_mempool_release(n->mempool);
+		}
+		n->work.data = j;
+		n->job_running = 1;
+		if (uv_queue_work(n->loop, &n->work, work_cb, after_work_cb) != 0) {
+			n->job_running = 0;
+			job_free(j);
+		}
+	}
+	/* On shutdown, jobs not started are dropped. */
+	while (n->stopping && !n->job_running && (j = n->jobs) != NULL) {
+		n->jobs = j->next;
+		if (j->kind == NODE__JOB_VALIDATE)
+			fl_free(j);
+		else
+			job_free(j);
+	}
+	if (n->jobs == NULL)
+		n->jobs_tail = NULL;
+}
+
+static void job_push(node *n, node__job *j)
+{
+	j->node = n;
+	j->next = NULL;
+	if (n->jobs_tail != NULL)
+		n->jobs_tail->next = j;
+	else
+		n->jobs = j;
+	n->jobs_tail = j;
+	job_next(n);
+}
+
+void node__job_validate(node *n, const fl_hash *hash)
+{
+	node__job *j = fl_calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return; /* no verdict: the prevote timeout moves on */
+	j->kind = NODE__JOB_VALIDATE;
+	j->hash = *hash;
+	job_push(n, j);
+}
+
+/* Applies a decided block: its own decoded copy, since the cache is pruned
+ * while it runs. One at a time: a second for the same height is dropped. */
+void node__job_apply(node *n, const uint8_t *bytes, size_t len, const chain_commit *c,
+		     int from_sync)
+{
+	node__job *j;
+	int rc;
+
+	if (n->applying != 0 || c->height != n->info.height + 1)
+		return;
+	if ((j = fl_calloc(1, sizeof(*j))) == NULL || (j->block = fl_calloc(1, sizeof(chain_block))) == NULL ||
+	    (j->bytes = fl_malloc(len)) == NULL) {
+		if (j != NULL) {
+			fl_free(j->block);
+			fl_free(j);
+		}
+		return;
+	}
+	memcpy(j->bytes, bytes, len);
+	j->n = len;
+	j->kind = NODE__JOB_APPLY;
+	j->commit = *c;
+	j->from_sync = from_sync;
+	j->hash = c->block_hash;
+	if ((rc = chain_block_decode(j->block, bytes, len)) != 0) {
+		job_free(j);
+		return;
+	}
+	n->applying = c->height;
+	job_push(n, j);
+}

@@ -1,0 +1,179 @@
+/*
+ * node/node_internal.h — the daemon's state (struct node) and the
+ * functions its files share. Everything here runs on the loop thread but
+ * the work functions of node__job (node/node_work.c).
+ */
+#ifndef FEDLEDGER_NODE_NODE_INTERNAL_H
+#define FEDLEDGER_NODE_NODE_INTERNAL_H
+
+#include <uv.h>
+
+#include "chain/chain.h"
+#include "node/consensus.h"
+#include "node/home.h"
+#include "node/mempool.h"
+#include "node/node.h"
+#include "node/signer.h"
+#include "node/wal.h"
+#include "node/wire.h"
+#include "p2p/p2p.h"
+
+/* A send whose failure changes nothing here: the peer is dropped by p2p/
+ * (slow, gone) and the periodic re-sends and sync cover what it missed. */
+#define NODE__IGNORE(x)                                                                            \
+	do {                                                                                       \
+		if ((x) != 0) {                                                                    \
+		}                                                                                  \
+	} while (0)
+
+#define NODE__TIMERS_MAX  64   /* consensus timeouts pending at once */
+#define NODE__LOCAL_MAX   64   /* events the node feeds itself, queued */
+#define NODE__NEXT_MAX    512  /* next-height messages held until it starts */
+#define NODE__PEERS_MAX   128  /* peers whose status we track */
+#define NODE__OWN_MAX     256  /* own signatures found in the WAL at replay */
+#define NODE__TICK_MS     1000 /* status, re-sends, sync */
+
+/* WAL record types: one per consensus event kind (node_cons_event_kind),
+ * then this node's own signed messages. */
+enum { NODE__WAL_OWN_VOTE = 20, NODE__WAL_OWN_PROPOSAL = 21 };
+
+/* A block of the current height, held by header hash. */
+typedef struct {
+	int used;
+	fl_hash hash;
+	uint64_t height;
+	uint8_t *bytes; /* the encoding (fl_malloc) */
+	size_t n;
+	chain_block block; /* decoded */
+	int busy;          /* a VALIDATE job reads it on the pool: never evicted */
+} node__block;
+
+typedef struct {
+	uint64_t due_ms;
+	node_cons_timeout t;
+} node__timer;
+
+typedef struct {
+	fl_pubkey id;
+	p2p_peer *peer; /* NULL once gone */
+	node_wire_status status;
+	int sync_busy; /* a blocks request is out */
+} node__peer;
+
+/* A signature this node gave before a restart, found in the WAL. */
+typedef struct {
+	uint8_t kind; /* NODE__WAL_OWN_* */
+	chain_vote vote;
+	node_cons_proposal proposal;
+} node__own;
+
+typedef enum { NODE__JOB_VALIDATE = 1, NODE__JOB_APPLY = 2 } node__job_kind;
+
+/* Block work for the thread pool: one job runs at a time. */
+typedef struct node__job {
+	struct node__job *next;
+	struct node *node;
+	node__job_kind kind;
+	fl_hash hash;
+	chain_block *block; /* borrowed from the block cache (VALIDATE) or owned (APPLY) */
+	void *cached;       /* VALIDATE: the node__block it borrows */
+	uint8_t *bytes;     /* APPLY: owned encoding */
+	size_t n;
+	chain_commit commit; /* APPLY */
+	int from_sync;
+	int rc;
+	chain_block_result res;
+	uint64_t indexed;
+} node__job;
+
+typedef struct node {
+	uv_loop_t *loop;
+	node_run_opts opts;
+	node_home home;
+	char chain_id[CHAIN_ID_MAX + 1];
+	chain_store *store;
+	chain_info info; /* the tip, read on the loop after each commit */
+	node_wal *wal;
+	node_signer *signer;
+	node_mempool *mempool;
+	p2p_host *p2p;
+	node_cons *cons;
+	node_cons_priority prio; /* of the height consensus works on */
+	uint64_t cons_height;    /* 0 until START_HEIGHT was fed */
+	node_cons_actions acts;
+	node_cons_config cons_cfg;
+	uint32_t block_interval_ms;
+
+	node_cons_event local[NODE__LOCAL_MAX];
+	unsigned local_n;
+	int draining;
+
+	node__timer timers[NODE__TIMERS_MAX];
+	unsigned n_timers;
+	uv_timer_t cons_timer;
+	uv_timer_t tick;
+	uv_timer_t start_timer;
+	uv_signal_t sig_int, sig_term;
+
+	node__block blocks[NODE_CONS_MAX_BLOCKS];
+	struct {
+		uint8_t type; /* NODE_TOPIC_PROPOSAL or NODE_TOPIC_VOTE */
+		uint8_t *p;
+		size_t n;
+	} next[NODE__NEXT_MAX];
+	unsigned n_next;
+
+	node__peer peers[NODE__PEERS_MAX];
+
+	node__job *jobs, *jobs_tail;
+	int job_running;
+	uv_work_t work;
+	uint64_t applying; /* height of an APPLY queued or running, else 0 */
+
+	int replaying;
+	node__own own[NODE__OWN_MAX];
+	unsigned n_own;
+
+	uint64_t sync_target; /* highest height a peer reported */
+	uint64_t decided_ms;
+	uint64_t next_nonce; /* for own txs (evidence) */
+	int stopping;
+	int handles; /* closed handles still pending */
+	int fatal;   /* a WAL or store failure: stop */
+} node;
+
+uint64_t node__now_ms(void);
+
+/* node_cons.c: feeding the core and acting on what it says. */
+int node__cons_open(node *n);
+int node__cons_replay(node *n);
+void node__cons_start_height(node *n);
+int node__cons_feed(node *n, node_cons_event *ev, const uint8_t *block, size_t block_n);
+/* A proposal message (gossip or re-send), and a vote: the gossip verdict. */
+p2p_gossip_verdict node__cons_on_proposal(node *n, const uint8_t *p, size_t len);
+p2p_gossip_verdict node__cons_on_vote(node *n, const uint8_t *p, size_t len);
+void node__cons_on_timer(uv_timer_t *t);
+void node__cons_resend(node *n);
+void node__cons_committed(node *n, uint64_t height);
+
+/* node_block.c: the block cache, building, and the jobs. */
+node__block *node__block_find(node *n, const fl_hash *hash);
+node__block *node__block_put(node *n, const uint8_t *bytes, size_t len, int *rc);
+void node__blocks_prune(node *n, uint64_t below);
+int node__block_build(node *n, uint64_t height, uint32_t round, fl_hash *hash, uint64_t *time_ms);
+void node__job_validate(node *n, const fl_hash *hash);
+void node__job_apply(node *n, const uint8_t *bytes, size_t len, const chain_commit *c,
+		     int from_sync);
+void node__blocks_free(node *n);
+
+/* node_net.c: p2p callbacks and sends. */
+void node__net_config(node *n, p2p_config *cfg);
+void node__net_broadcast_proposal(node *n, const node_cons_proposal *p);
+void node__net_broadcast_vote(node *n, const chain_vote *v);
+void node__net_send_status(node *n, p2p_peer *only);
+void node__net_sync(node *n, int allow_one);
+/* After each commit: the next block sync already holds, if any. */
+void node__sync_next(node *n);
+void node__sync_free(node *n);
+
+#endif
