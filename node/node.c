@@ -180,9 +180,9 @@ static int open_wal_and_signer(node *n, char *err, size_t errlen)
 		flags = NODE_SIGNER_CREATE;
 	if ((rc = node_signer_open(&n->signer, path, &n->home.member_key, flags)) != 0)
 		return fail(err, errlen, rc,
-			    rc == FL_ENOTFOUND
-				? "%s: missing, and the store is past genesis: restore it (a blank state could sign twice)"
-				: "%s: %s",
+			    rc == FL_ENOTFOUND ? "%s: missing, and the store is past genesis: "
+						 "restore it (a blank state could sign twice)"
+					       : "%s: %s",
 			    path, fl_strerror(rc));
 	return FL_OK;
 }
@@ -278,10 +278,11 @@ int node_run(const node_run_opts *opts, char *err, size_t errlen)
 	if ((rc = node_home_open(&n->home, opts->home, err, errlen)) != 0)
 		goto cleanup;
 	fl_log_set_format(opts->log_format >= 0 ? (fl_log_format)opts->log_format
-						 : n->home.config.log.format);
+						: n->home.config.log.format);
 	fl_log_set_level(opts->log_level >= 0 ? (fl_log_level)opts->log_level
-					       : n->home.config.log.level);
-	if ((rc = open_store(n, err, errlen)) != 0 || (rc = open_wal_and_signer(n, err, errlen)) != 0 ||
+					      : n->home.config.log.level);
+	if ((rc = open_store(n, err, errlen)) != 0 ||
+	    (rc = open_wal_and_signer(n, err, errlen)) != 0 ||
 	    (rc = open_mempool(n, err, errlen)) != 0)
 		goto cleanup;
 	node_cons_config_from_params(&n->cons_cfg, &n->info.params, 500, 2000);

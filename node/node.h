@@ -36,9 +36,9 @@ int node_byzantine_parse(const char *s, node_byzantine *out) FL_MUST_CHECK;
 const char *node_byzantine_name(node_byzantine mode);
 
 typedef struct {
-	const char *home;       /* the node's home (node/home.h). Required. */
-	int log_format;         /* fl_log_format, or -1 for config.json's */
-	int log_level;          /* fl_log_level, or -1 for config.json's */
+	const char *home; /* the node's home (node/home.h). Required. */
+	int log_format;   /* fl_log_format, or -1 for config.json's */
+	int log_level;    /* fl_log_level, or -1 for config.json's */
 	node_byzantine byzantine;
 } node_run_opts;
 

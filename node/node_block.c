@@ -150,7 +150,8 @@ int node__block_build(node *n, uint64_t height, uint32_t round, fl_hash *hash, u
 		b.header.app_hash.b[0] ^= 0x5a; /* test mode: a block no one may accept */
 	b.header.proposer = n->home.member_id;
 	if ((rc = chain_block_tx_root(&b.header.tx_root, &b)) != 0 ||
-	    (rc = chain_header_prove_beacon(&b.header, &n->home.member_key, &n->info.beacon)) != 0 ||
+	    (rc = chain_header_prove_beacon(&b.header, &n->home.member_key, &n->info.beacon)) !=
+		0 ||
 	    (rc = chain_block_encode(&w, &b)) != 0 || (rc = fl_writer_finish(&w)) != 0)
 		goto cleanup;
 	if ((held = node__block_put(n, w.buf, w.len, &rc)) == NULL)
@@ -339,7 +340,8 @@ void node__job_apply(node *n, const uint8_t *bytes, size_t len, const chain_comm
 
 	if (n->applying != 0 || c->height != n->info.height + 1)
 		return;
-	if ((j = fl_calloc(1, sizeof(*j))) == NULL || (j->block = fl_calloc(1, sizeof(chain_block))) == NULL ||
+	if ((j = fl_calloc(1, sizeof(*j))) == NULL ||
+	    (j->block = fl_calloc(1, sizeof(chain_block))) == NULL ||
 	    (j->bytes = fl_malloc(len)) == NULL) {
 		if (j != NULL) {
 			fl_free(j->block);

@@ -265,7 +265,8 @@ static void timer_add(node *n, const node_cons_timeout *t, uint32_t ms)
 		slot = 0;
 		for (unsigned i = 1; i < n->n_timers; i++) {
 			const node_cons_timeout *a = &n->timers[i].t, *b = &n->timers[slot].t;
-			if (a->height < b->height || (a->height == b->height && a->round < b->round))
+			if (a->height < b->height ||
+			    (a->height == b->height && a->round < b->round))
 				slot = i;
 		}
 	} else {
@@ -305,7 +306,8 @@ static void act_build(node *n, uint64_t height, uint32_t round)
 	ev.kind = NODE_CONS_EV_BUILT_BLOCK;
 	ev.u.block.height = height;
 	ev.u.block.round = round;
-	if ((rc = node__block_build(n, height, round, &ev.u.block.hash, &ev.u.block.time_ms)) != 0) {
+	if ((rc = node__block_build(n, height, round, &ev.u.block.hash, &ev.u.block.time_ms)) !=
+	    0) {
 		fl_log(FL_LOG_WARN, LOG, "height %llu round %u: cannot build a block: %s",
 		       (unsigned long long)height, round, fl_strerror(rc));
 		return; /* the propose timeout moves the round on */
@@ -388,8 +390,10 @@ static void act(node *n, const node_cons_actions *out)
 			break;
 		case NODE_CONS_ACT_COMMIT:
 			if ((b = node__block_find(n, &out->commit.block_hash)) == NULL) {
-				fl_log(FL_LOG_WARN, LOG, "height %llu decided on a block not held; sync will fetch it",
-				       (unsigned long long)out->commit.height);
+				fl_log(
+				    FL_LOG_WARN, LOG,
+				    "height %llu decided on a block not held; sync will fetch it",
+				    (unsigned long long)out->commit.height);
 				break;
 			}
 			n->decided_ms = node__now_ms();
@@ -440,8 +444,7 @@ int node__cons_feed(node *n, node_cons_event *ev, const uint8_t *block, size_t b
 		n->draining = 1;
 		while (n->local_n > 0 && !n->fatal) {
 			node_cons_event lev = n->local[0];
-			memmove(&n->local[0], &n->local[1],
-				(n->local_n - 1) * sizeof(n->local[0]));
+			memmove(&n->local[0], &n->local[1], (n->local_n - 1) * sizeof(n->local[0]));
 			n->local_n--;
 			(void)node__cons_feed(n, &lev, NULL, 0);
 		}
@@ -551,7 +554,7 @@ p2p_gossip_verdict node__cons_on_proposal(node *n, const uint8_t *p, size_t len)
 		return P2P_GOSSIP_IGNORE; /* larger than a frame: not fetched yet */
 	if ((b = node__block_put(n, wp.part, wp.part_len, &rc)) == NULL)
 		return rc == FL_ECHAIN || rc == FL_ENOMEM || rc == FL_ETOOBIG ? P2P_GOSSIP_IGNORE
-									  : P2P_GOSSIP_REJECT;
+									      : P2P_GOSSIP_REJECT;
 	if (fl_hash_cmp(&b->hash, &wp.proposal.block_hash) != 0)
 		return P2P_GOSSIP_REJECT;
 	memset(&ev, 0, sizeof(ev));
@@ -650,7 +653,8 @@ static int replay_cb(void *arg, const node_wal_record *rec)
 	}
 	if (rc_->pass != 2)
 		return FL_OK;
-	if ((rc = wal_event_decode(&ev, rec->type, rec->payload, rec->len, &block, &block_n)) != 0) {
+	if ((rc = wal_event_decode(&ev, rec->type, rec->payload, rec->len, &block, &block_n)) !=
+	    0) {
 		fl_log(FL_LOG_ERROR, LOG, "WAL record of type %u does not decode", rec->type);
 		return rc;
 	}

@@ -26,12 +26,12 @@
 		}                                                                                  \
 	} while (0)
 
-#define NODE__TIMERS_MAX  64   /* consensus timeouts pending at once */
-#define NODE__LOCAL_MAX   64   /* events the node feeds itself, queued */
-#define NODE__NEXT_MAX    512  /* next-height messages held until it starts */
-#define NODE__PEERS_MAX   128  /* peers whose status we track */
-#define NODE__OWN_MAX     256  /* own signatures found in the WAL at replay */
-#define NODE__TICK_MS     1000 /* status, re-sends, sync */
+#define NODE__TIMERS_MAX 64   /* consensus timeouts pending at once */
+#define NODE__LOCAL_MAX  64   /* events the node feeds itself, queued */
+#define NODE__NEXT_MAX   512  /* next-height messages held until it starts */
+#define NODE__PEERS_MAX  128  /* peers whose status we track */
+#define NODE__OWN_MAX    256  /* own signatures found in the WAL at replay */
+#define NODE__TICK_MS    1000 /* status, re-sends, sync */
 
 /* WAL record types: one per consensus event kind (node_cons_event_kind),
  * then this node's own signed messages. */

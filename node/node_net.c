@@ -9,8 +9,8 @@
 #include <assert.h>
 #include <string.h>
 
-#define LOG "p2p"
-#define SYNC "sync"
+#define LOG        "p2p"
+#define SYNC       "sync"
 #define SYNC_BATCH 32u /* blocks one request asks for */
 
 static node__peer *peer_find(node *n, const fl_pubkey *id)
@@ -310,7 +310,8 @@ void node__sync_next(node *n)
 			break;
 		rc = chain_verify_commit(n->store, n->chain_id, hdr.height, &hash, &it->commit);
 		if (rc != 0) {
-			fl_log(FL_LOG_WARN, SYNC, "height %llu: a peer's commit does not verify: %s",
+			fl_log(FL_LOG_WARN, SYNC,
+			       "height %llu: a peer's commit does not verify: %s",
 			       (unsigned long long)hdr.height, fl_strerror(rc));
 			node__sync_free(n);
 			return;
@@ -322,7 +323,8 @@ void node__sync_next(node *n)
 			uint64_t ms = node__now_ms() - sync_state.started_ms;
 			fl_log(FL_LOG_INFO, SYNC, "synced to height %llu of %llu (%.0f blocks/s)",
 			       (unsigned long long)hdr.height, (unsigned long long)n->sync_target,
-			       ms > 0 ? (double)(hdr.height - sync_state.start_height) * 1000.0 / (double)ms
+			       ms > 0 ? (double)(hdr.height - sync_state.start_height) * 1000.0 /
+					    (double)ms
 				      : 0.0);
 		}
 		return; /* the apply's after_work comes back here */
@@ -347,7 +349,8 @@ static void on_blocks(void *arg, int status, const uint8_t *p, size_t len)
 	node__sync_free(n);
 	while (sync_state.n < SYNC_BATCH && node_wire_blocks_iter_next(&it, &item) == 0) {
 		sync_item *s = &sync_state.items[sync_state.n];
-		if (item.part_len != item.block_len || (s->bytes = fl_malloc(item.part_len)) == NULL)
+		if (item.part_len != item.block_len ||
+		    (s->bytes = fl_malloc(item.part_len)) == NULL)
 			break;
 		memcpy(s->bytes, item.part, item.part_len);
 		s->n = item.part_len;
@@ -370,7 +373,8 @@ void node__net_sync(node *n, int allow_one)
 
 	if (n->stopping || sync_state.busy || sync_state.n > sync_state.head || n->applying)
 		return;
-	if (n->sync_target <= n->info.height || (!allow_one && n->sync_target == n->info.height + 1))
+	if (n->sync_target <= n->info.height ||
+	    (!allow_one && n->sync_target == n->info.height + 1))
 		return;
 	for (unsigned i = 0; i < NODE__PEERS_MAX; i++) {
 		node__peer *pe = &n->peers[i];
