@@ -60,6 +60,12 @@
 /* Chain parameter ranges (chain_params_check). */
 #define CHAIN_UNBONDING_MAX_BLOCKS 10000000u /* about four months of 1 s blocks */
 #define CHAIN_MAX_OPEN_PROPOSALS   64u
+/* PBTS bounds: a clock precision past a minute or a message delay past ten
+ * minutes would accept any proposal time, and a block interval past ten
+ * minutes is a stall, not a pace. */
+#define CHAIN_PBTS_PRECISION_MAX_MS 60000u
+#define CHAIN_PBTS_MSG_DELAY_MAX_MS 600000u
+#define CHAIN_BLOCK_INTERVAL_MAX_MS 600000u
 /* Pending unbond entries per account (one per release height: unbonds of
  * one block share theirs). A bound, so nobody can bloat the release queue
  * or make its own slashing walk long; the next unbond waits for a release. */
@@ -471,6 +477,12 @@ typedef struct {
 	    proposal_deposit; /* locked at propose; returned on activation, burned on rejection */
 	uint32_t proposal_ttl_blocks; /* 1..CHAIN_SCHEDULE_MAX_BLOCKS: undecided -> expired */
 	uint32_t max_open_proposals;  /* 1..CHAIN_MAX_OPEN_PROPOSALS per proposer */
+	/* proposer-based timestamps and block pacing (node/ uses them; chain/
+	 * only stores them). Every validator must judge a proposal's time
+	 * alike, so these are agreed in genesis, not set per node. */
+	uint32_t pbts_precision_ms; /* 1..CHAIN_PBTS_PRECISION_MAX_MS: clock bound */
+	uint32_t pbts_msg_delay_ms; /* 1..CHAIN_PBTS_MSG_DELAY_MAX_MS: proposal delay */
+	uint32_t block_interval_ms; /* 0..CHAIN_BLOCK_INTERVAL_MAX_MS: commit -> next height */
 } chain_params;
 
 typedef struct {

@@ -31,6 +31,9 @@ void chain_params_default(chain_params *p)
 	p->proposal_deposit = 1000000;
 	p->proposal_ttl_blocks = 1000;
 	p->max_open_proposals = 4;
+	p->pbts_precision_ms = 500;
+	p->pbts_msg_delay_ms = 2000;
+	p->block_interval_ms = 1000;
 }
 
 static int bad(const char **field, const char *name)
@@ -70,6 +73,13 @@ int chain_params_check(const chain_params *p, const char **field)
 		return bad(field, "params.proposal_ttl_blocks");
 	if (p->max_open_proposals < 1 || p->max_open_proposals > CHAIN_MAX_OPEN_PROPOSALS)
 		return bad(field, "params.max_open_proposals");
+	if (p->pbts_precision_ms < 1 || p->pbts_precision_ms > CHAIN_PBTS_PRECISION_MAX_MS)
+		return bad(field, "params.pbts_precision_ms");
+	if (p->pbts_msg_delay_ms < 1 || p->pbts_msg_delay_ms > CHAIN_PBTS_MSG_DELAY_MAX_MS)
+		return bad(field, "params.pbts_msg_delay_ms");
+	/* 0 is allowed: the next height starts as soon as the commit is in. */
+	if (p->block_interval_ms > CHAIN_BLOCK_INTERVAL_MAX_MS)
+		return bad(field, "params.block_interval_ms");
 	return FL_OK;
 }
 
@@ -92,7 +102,10 @@ static int write_params(fl_writer *w, const chain_params *p)
 	fl_write_u32(w, p->unbonding_blocks);
 	fl_write_u64(w, p->proposal_deposit);
 	fl_write_u32(w, p->proposal_ttl_blocks);
-	return fl_write_u32(w, p->max_open_proposals);
+	fl_write_u32(w, p->max_open_proposals);
+	fl_write_u32(w, p->pbts_precision_ms);
+	fl_write_u32(w, p->pbts_msg_delay_ms);
+	return fl_write_u32(w, p->block_interval_ms);
 }
 
 int chain_params_encode(fl_writer *w, const chain_params *p)
@@ -118,7 +131,10 @@ int chain_params_decode(fl_reader *r, chain_params *p)
 	fl_read_u32(r, &p->unbonding_blocks);
 	fl_read_u64(r, &p->proposal_deposit);
 	fl_read_u32(r, &p->proposal_ttl_blocks);
-	if ((rc = fl_read_u32(r, &p->max_open_proposals)) != 0)
+	fl_read_u32(r, &p->max_open_proposals);
+	fl_read_u32(r, &p->pbts_precision_ms);
+	fl_read_u32(r, &p->pbts_msg_delay_ms);
+	if ((rc = fl_read_u32(r, &p->block_interval_ms)) != 0)
 		return rc;
 	return chain_reader_fail(r, chain_params_check(p, &field));
 }

@@ -13,10 +13,10 @@
 static const char *const genesis_keys[] = {"chain_id", "genesis_time_ms", "params",   "validators",
 					   "members",  "balances",        "profiles", NULL};
 static const char *const params_keys[] = {
-    "timeout_propose_ms", "timeout_prevote_ms", "timeout_precommit_ms",
-    "timeout_delta_ms",   "max_block_txs",      "max_block_bytes",
-    "stake_unit",         "slash_bps",          "unbonding_blocks",
-    "proposal_deposit",   "proposal_ttl_blocks", "max_open_proposals", NULL};
+    "timeout_propose_ms", "timeout_prevote_ms", "timeout_precommit_ms", "timeout_delta_ms",
+    "max_block_txs",      "max_block_bytes",    "stake_unit",           "slash_bps",
+    "unbonding_blocks",   "proposal_deposit",   "proposal_ttl_blocks",  "max_open_proposals",
+    "pbts_precision_ms",  "pbts_msg_delay_ms",  "block_interval_ms",    NULL};
 static const char *const validator_keys[] = {"pubkey", "power", "name", NULL};
 static const char *const member_keys[] = {"pubkey", "name", NULL};
 static const char *const balance_keys[] = {"account", "amount", "bonded", NULL};
@@ -50,7 +50,13 @@ static int read_params(gj_ctx *c, const json_t *v, chain_params *p)
 	    (rc = gj_u32(c, v, "proposal_ttl_blocks", 0, 1, CHAIN_SCHEDULE_MAX_BLOCKS,
 			 &p->proposal_ttl_blocks)) < 0 ||
 	    (rc = gj_u32(c, v, "max_open_proposals", 0, 1, CHAIN_MAX_OPEN_PROPOSALS,
-			 &p->max_open_proposals)) < 0)
+			 &p->max_open_proposals)) < 0 ||
+	    (rc = gj_u32(c, v, "pbts_precision_ms", 0, 1, CHAIN_PBTS_PRECISION_MAX_MS,
+			 &p->pbts_precision_ms)) < 0 ||
+	    (rc = gj_u32(c, v, "pbts_msg_delay_ms", 0, 1, CHAIN_PBTS_MSG_DELAY_MAX_MS,
+			 &p->pbts_msg_delay_ms)) < 0 ||
+	    (rc = gj_u32(c, v, "block_interval_ms", 0, 0, CHAIN_BLOCK_INTERVAL_MAX_MS,
+			 &p->block_interval_ms)) < 0)
 		return rc;
 	return FL_OK;
 }

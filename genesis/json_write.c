@@ -27,6 +27,9 @@ static json_t *params_to_json(const chain_params *p, int *ok)
 	gj_set(o, "proposal_deposit", gj_new_u64(p->proposal_deposit), ok);
 	gj_set(o, "proposal_ttl_blocks", json_integer(p->proposal_ttl_blocks), ok);
 	gj_set(o, "max_open_proposals", json_integer(p->max_open_proposals), ok);
+	gj_set(o, "pbts_precision_ms", json_integer(p->pbts_precision_ms), ok);
+	gj_set(o, "pbts_msg_delay_ms", json_integer(p->pbts_msg_delay_ms), ok);
+	gj_set(o, "block_interval_ms", json_integer(p->block_interval_ms), ok);
 	if (o == NULL)
 		*ok = 0;
 	return o;

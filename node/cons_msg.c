@@ -112,8 +112,7 @@ void node_cons_commit_vote(chain_vote *out, const chain_commit *cm, uint32_t i)
 	out->sig = cm->sigs[i].sig;
 }
 
-void node_cons_config_from_params(node_cons_config *cfg, const chain_params *params,
-				  uint64_t precision_ms, uint64_t msg_delay_ms)
+void node_cons_config_from_params(node_cons_config *cfg, const chain_params *params)
 {
 	assert(cfg != NULL && params != NULL);
 	memset(cfg, 0, sizeof(*cfg));
@@ -121,6 +120,6 @@ void node_cons_config_from_params(node_cons_config *cfg, const chain_params *par
 	cfg->timeout_prevote_ms = params->timeout_prevote_ms;
 	cfg->timeout_precommit_ms = params->timeout_precommit_ms;
 	cfg->timeout_delta_ms = params->timeout_delta_ms;
-	cfg->pbts_precision_ms = precision_ms;
-	cfg->pbts_msg_delay_ms = msg_delay_ms;
+	cfg->pbts_precision_ms = params->pbts_precision_ms;
+	cfg->pbts_msg_delay_ms = params->pbts_msg_delay_ms;
 }

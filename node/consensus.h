@@ -145,9 +145,11 @@ typedef struct {
 	int test_skip_lock_rule;
 } node_cons_config;
 
-/* Timeouts from the chain's parameters; PBTS bounds left as given. */
-void node_cons_config_from_params(node_cons_config *cfg, const chain_params *params,
-				  uint64_t precision_ms, uint64_t msg_delay_ms);
+/* Timeouts and PBTS bounds from the chain's parameters (genesis), so every
+ * validator judges a proposal's time alike; test_skip_lock_rule left 0.
+ * params->block_interval_ms is not the core's: the node waits it after a
+ * commit before it starts the next height. */
+void node_cons_config_from_params(node_cons_config *cfg, const chain_params *params);
 
 /*
  * What the node supplies. sign_vote gets a vote with every field but sig

@@ -27,6 +27,9 @@ Test(genesis_codec, params_default)
 	cr_assert_eq(p.proposal_deposit, 1000000);
 	cr_assert_eq(p.proposal_ttl_blocks, 1000);
 	cr_assert_eq(p.max_open_proposals, 4);
+	cr_assert_eq(p.pbts_precision_ms, 500);
+	cr_assert_eq(p.pbts_msg_delay_ms, 2000);
+	cr_assert_eq(p.block_interval_ms, 1000);
 	cr_assert_eq(chain_params_check(&p, &field), FL_OK);
 	cr_assert_null(field);
 }
@@ -39,9 +42,15 @@ Test(genesis_codec, params_round_trip_and_refusals)
 
 	chain_params_default(&p);
 	p.slash_bps = 123;
+	p.pbts_precision_ms = 7;
+	p.pbts_msg_delay_ms = 8;
+	p.block_interval_ms = 0;
 	fl_writer_init(&w, 0);
 	cr_assert_eq(chain_params_encode(&w, &p), FL_OK);
-	cr_assert_eq(w.len, 6 * 4 + 8 + 4 + 4 + 8 + 4 + 4);
+	cr_assert_eq(w.len, 6 * 4 + 8 + 4 + 4 + 8 + 4 + 4 + 3 * 4);
+	/* the PBTS fields and the block interval close the encoding (u32 LE) */
+	static const uint8_t tail[12] = {7, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0};
+	cr_assert_eq(memcmp(w.buf + w.len - 12, tail, 12), 0);
 	fl_reader_init(&r, w.buf, w.len);
 	cr_assert_eq(chain_params_decode(&r, &back), FL_OK);
 	cr_assert_eq(fl_reader_finish(&r), FL_OK);
@@ -52,6 +61,11 @@ Test(genesis_codec, params_round_trip_and_refusals)
 	}
 	/* stake_unit (the u64 after six u32) zero */
 	memset(w.buf + 24, 0, 8);
+	fl_reader_init(&r, w.buf, w.len);
+	cr_assert_eq(chain_params_decode(&r, &back), FL_EINVAL);
+	memset(w.buf + 24, 0xff, 8); /* stake_unit valid again */
+	/* pbts_precision_ms (the third u32 from the end) zero */
+	memset(w.buf + w.len - 12, 0, 4);
 	fl_reader_init(&r, w.buf, w.len);
 	cr_assert_eq(chain_params_decode(&r, &back), FL_EINVAL);
 	fl_writer_free(&w);
@@ -83,6 +97,11 @@ PARAM(p_ttl0, p->proposal_ttl_blocks = 0)
 PARAM(p_ttl, p->proposal_ttl_blocks = CHAIN_SCHEDULE_MAX_BLOCKS + 1)
 PARAM(p_open0, p->max_open_proposals = 0)
 PARAM(p_open, p->max_open_proposals = CHAIN_MAX_OPEN_PROPOSALS + 1)
+PARAM(p_prec0, p->pbts_precision_ms = 0)
+PARAM(p_prec, p->pbts_precision_ms = CHAIN_PBTS_PRECISION_MAX_MS + 1)
+PARAM(p_delay0, p->pbts_msg_delay_ms = 0)
+PARAM(p_delay, p->pbts_msg_delay_ms = CHAIN_PBTS_MSG_DELAY_MAX_MS + 1)
+PARAM(p_interval, p->block_interval_ms = CHAIN_BLOCK_INTERVAL_MAX_MS + 1)
 
 static const params_case params_cases[] = {
     {"params.timeout_propose_ms", p_propose},
@@ -101,6 +120,11 @@ static const params_case params_cases[] = {
     {"params.proposal_ttl_blocks", p_ttl},
     {"params.max_open_proposals", p_open0},
     {"params.max_open_proposals", p_open},
+    {"params.pbts_precision_ms", p_prec0},
+    {"params.pbts_precision_ms", p_prec},
+    {"params.pbts_msg_delay_ms", p_delay0},
+    {"params.pbts_msg_delay_ms", p_delay},
+    {"params.block_interval_ms", p_interval},
 };
 
 Test(genesis_codec, params_check_names_the_field)
@@ -117,6 +141,22 @@ Test(genesis_codec, params_check_names_the_field)
 		fl_writer_init(&w, 0);
 		cr_assert_eq(chain_params_encode(&w, &p), FL_EINVAL);
 		fl_writer_free(&w);
+	}
+}
+
+/* chain_genesis_check names a bad parameter as chain_params_check does. */
+Test(genesis_codec, genesis_check_names_the_param)
+{
+	for (size_t i = 0; i < FL_ARRAY_LEN(params_cases); i++) {
+		chain_genesis g;
+		const char *field = NULL;
+
+		cr_assert_eq(chain_sample_genesis(&g), FL_OK);
+		params_cases[i].change(&g.params);
+		cr_assert_eq(chain_genesis_check(&g, &field), FL_EINVAL, "%s",
+			     params_cases[i].field);
+		cr_assert_str_eq(field, params_cases[i].field);
+		chain_genesis_free(&g);
 	}
 }
 
@@ -292,6 +332,9 @@ Test(genesis_codec, hash_covers_every_part)
 	DIFFERS(g.params.proposal_deposit++, g.params.proposal_deposit--);
 	DIFFERS(g.params.proposal_ttl_blocks++, g.params.proposal_ttl_blocks--);
 	DIFFERS(g.params.max_open_proposals++, g.params.max_open_proposals--);
+	DIFFERS(g.params.pbts_precision_ms++, g.params.pbts_precision_ms--);
+	DIFFERS(g.params.pbts_msg_delay_ms++, g.params.pbts_msg_delay_ms--);
+	DIFFERS(g.params.block_interval_ms++, g.params.block_interval_ms--);
 	DIFFERS(g.validators[1].power++, g.validators[1].power--);
 	DIFFERS(g.validators[1].name[0] = 'V', g.validators[1].name[0] = 'v');
 	DIFFERS(g.n_validators--, g.n_validators++);

@@ -106,6 +106,70 @@ Test(load, every_example_loads_and_round_trips)
 	globfree(&gl);
 }
 
+/* The PBTS bounds and the block interval: read, written back, defaulted
+ * one by one when absent, and part of the genesis hash. */
+Test(load, pbts_and_block_interval_round_trip)
+{
+	static const char head[] =
+	    "{\"chain_id\": \"pbts-1\", \"genesis_time_ms\": 5, "
+	    "\"validators\": [{\"pubkey\": "
+	    "\"4c2493cce4f114607aa2b424079396269d591b61db6c3b353bc8098db8cee8f4\", "
+	    "\"power\": 1}], \"params\": {";
+	char err[GENESIS_ERR_MAX], text[1024];
+	chain_genesis a, b, c;
+	chain_params def;
+	fl_hash ha, hb, hc;
+	char *written;
+
+	chain_params_default(&def);
+	snprintf(text, sizeof(text), "%s%s}}", head,
+		 "\"pbts_precision_ms\": 60000, \"pbts_msg_delay_ms\": 1, "
+		 "\"block_interval_ms\": 0");
+	cr_assert_eq(genesis_load_string("p.json", text, strlen(text), &a, err, sizeof(err)), FL_OK,
+		     "%s", err);
+	cr_assert_eq(a.params.pbts_precision_ms, 60000);
+	cr_assert_eq(a.params.pbts_msg_delay_ms, 1);
+	cr_assert_eq(a.params.block_interval_ms, 0);
+	cr_assert_eq(a.params.timeout_propose_ms, def.timeout_propose_ms);
+
+	written = genesis_to_string(&a);
+	cr_assert_not_null(written);
+	cr_assert_not_null(strstr(written, "\"pbts_precision_ms\": 60000"), "%s", written);
+	cr_assert_not_null(strstr(written, "\"pbts_msg_delay_ms\": 1"), "%s", written);
+	cr_assert_not_null(strstr(written, "\"block_interval_ms\": 0"), "%s", written);
+	cr_assert_eq(genesis_load_string("w.json", written, strlen(written), &b, err, sizeof(err)),
+		     FL_OK, "%s", err);
+	cr_assert_eq(memcmp(&a.params, &b.params, sizeof(a.params)), 0);
+	hash_of(&a, &ha);
+	hash_of(&b, &hb);
+	cr_assert_eq(fl_hash_cmp(&ha, &hb), 0);
+
+	/* Only the interval given: the PBTS bounds take their defaults. */
+	snprintf(text, sizeof(text), "%s%s}}", head, "\"block_interval_ms\": 0");
+	cr_assert_eq(genesis_load_string("q.json", text, strlen(text), &c, err, sizeof(err)), FL_OK,
+		     "%s", err);
+	cr_assert_eq(c.params.pbts_precision_ms, 500);
+	cr_assert_eq(c.params.pbts_msg_delay_ms, 2000);
+	cr_assert_eq(c.params.block_interval_ms, 0);
+	hash_of(&c, &hc);
+	cr_assert_neq(fl_hash_cmp(&ha, &hc), 0, "the PBTS bounds are in the genesis hash");
+	chain_genesis_free(&c);
+
+	/* None of them given: all three defaults (500, 2000, 1000). */
+	snprintf(text, sizeof(text), "%s}}", head);
+	cr_assert_eq(genesis_load_string("r.json", text, strlen(text), &c, err, sizeof(err)), FL_OK,
+		     "%s", err);
+	cr_assert_eq(c.params.pbts_precision_ms, 500);
+	cr_assert_eq(c.params.pbts_msg_delay_ms, 2000);
+	cr_assert_eq(c.params.block_interval_ms, 1000);
+	cr_assert_eq(memcmp(&c.params, &def, sizeof(def)), 0);
+
+	fl_free(written);
+	chain_genesis_free(&a);
+	chain_genesis_free(&b);
+	chain_genesis_free(&c);
+}
+
 Test(load, write_file_is_atomic_and_reloads)
 {
 	char dir[] = "/tmp/fedledger-genesis-XXXXXX", path[64], err[GENESIS_ERR_MAX];

@@ -49,7 +49,12 @@ Test(cons_chain, commit_verifies_on_chain)
 	cr_assert_eq(fixture_open(&fx, &o), 0);
 	cr_assert_eq(chain_get_validator_set(fx.store, 1, &set), 0);
 	cr_assert_eq(node_cons_priority_init(&prio, &set), 0);
-	node_cons_config_from_params(&cfg, &fx.genesis.params, 500, 200);
+	node_cons_config_from_params(&cfg, &fx.genesis.params);
+	/* the PBTS bounds are the genesis's, like the timeouts */
+	cr_assert_eq(cfg.pbts_precision_ms, fx.genesis.params.pbts_precision_ms);
+	cr_assert_eq(cfg.pbts_msg_delay_ms, fx.genesis.params.pbts_msg_delay_ms);
+	cr_assert_eq(cfg.timeout_propose_ms, fx.genesis.params.timeout_propose_ms);
+	cr_assert_eq(cfg.test_skip_lock_rule, 0);
 	for (uint32_t i = 0; i < N; i++) {
 		int who = fixture_key_index(&fx, &set.pubkey[i]);
 		cr_assert_geq(who, 0);
