@@ -144,6 +144,16 @@ Test(tool, build_the_example_from_scratch, .init = scratch_up, .fini = scratch_d
 	RUN(&run, "new", "--chain-id", "fedledger-fashion-1", "--out", gpath, "--time-ms",
 	    "1767225600000");
 	assert_ok(&run);
+	/* The draft spells out every parameter, the PBTS bounds included. */
+	{
+		uint8_t *text;
+		size_t n;
+		cr_assert_eq(fl_file_read(gpath, &text, &n, GENESIS_MAX_BYTES), FL_OK);
+		cr_assert_not_null(strstr((char *)text, "\"pbts_precision_ms\": 500"), "%s", text);
+		cr_assert_not_null(strstr((char *)text, "\"pbts_msg_delay_ms\": 2000"), "%s", text);
+		cr_assert_not_null(strstr((char *)text, "\"block_interval_ms\": 1000"), "%s", text);
+		fl_free(text);
+	}
 	/* A draft without validators is not a valid genesis yet. */
 	RUN(&run, "validate", gpath);
 	assert_one_line_failure(&run, 1, "validators: must list at least one validator");
