@@ -285,8 +285,8 @@ int node_run(const node_run_opts *opts, char *err, size_t errlen)
 	    (rc = open_wal_and_signer(n, err, errlen)) != 0 ||
 	    (rc = open_mempool(n, err, errlen)) != 0)
 		goto cleanup;
-	node_cons_config_from_params(&n->cons_cfg, &n->info.params, 500, 2000);
-	n->block_interval_ms = 1000;
+	node_cons_config_from_params(&n->cons_cfg, &n->info.params);
+	n->block_interval_ms = n->info.params.block_interval_ms;
 	if ((rc = priority_compute(n)) != 0) {
 		fail(err, errlen, rc, "the validator sets of the chain: %s", fl_strerror(rc));
 		goto cleanup;
