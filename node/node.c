@@ -84,6 +84,7 @@ static void tick_cb(uv_timer_t *t)
 	node *n = t->data;
 
 	node__net_send_status(n, NULL);
+	node__metrics_tick(n);
 	node__cons_resend(n);
 	node__net_sync(n, 1);
 }
@@ -251,6 +252,7 @@ static void close_all(node *n)
 	node_signer_close(n->signer);
 	chain_store_close(n->store);
 	node_home_close(&n->home);
+	node_metrics_free(&n->metrics);
 }
 
 int node_run(const node_run_opts *opts, char *err, size_t errlen)
@@ -275,6 +277,10 @@ int node_run(const node_run_opts *opts, char *err, size_t errlen)
 	n->tick.data = n->cons_timer.data = n->start_timer.data = n;
 	n->sig_int.data = n->sig_term.data = n;
 
+	if ((rc = node__metrics_init(n)) != 0) {
+		fail(err, errlen, rc, "metrics: %s", fl_strerror(rc));
+		goto cleanup;
+	}
 	if ((rc = node_home_open(&n->home, opts->home, err, errlen)) != 0)
 		goto cleanup;
 	fl_log_set_format(opts->log_format >= 0 ? (fl_log_format)opts->log_format

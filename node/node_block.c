@@ -225,6 +225,7 @@ static void after_apply(node *n, node__job *j)
 {
 	node_mempool_update_result ur;
 	uint64_t h = j->block->header.height;
+	uint64_t prev_time = n->info.last_time_ms;
 
 	n->applying = 0;
 	if (j->rc != 0) {
@@ -242,6 +243,7 @@ static void after_apply(node *n, node__job *j)
 	fl_log(FL_LOG_INFO, LOG, "committed height %llu block %s… round %u, %u txs%s",
 	       (unsigned long long)h, hex, j->commit.round, j->block->n_txs,
 	       j->from_sync ? " (sync)" : "");
+	node__metrics_commit(n, j->block, h > 1 ? prev_time : 0, n->decided_ms);
 	node__cons_committed(n, h);
 	node__sync_next(n);
 }

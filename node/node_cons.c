@@ -440,6 +440,7 @@ int node__cons_feed(node *n, node_cons_event *ev, const uint8_t *block, size_t b
 		}
 		act(n, &n->acts);
 	}
+	node__metrics_step(n);
 	if (!n->draining) {
 		n->draining = 1;
 		while (n->local_n > 0 && !n->fatal) {

@@ -12,6 +12,7 @@
 #include "node/consensus.h"
 #include "node/home.h"
 #include "node/mempool.h"
+#include "node/metrics.h"
 #include "node/node.h"
 #include "node/signer.h"
 #include "node/wal.h"
@@ -140,9 +141,27 @@ typedef struct node {
 	int stopping;
 	int handles; /* closed handles still pending */
 	int fatal;   /* a WAL or store failure: stop */
+
+	node_metrics metrics;
+	struct {
+		node_metric *height, *round, *step, *interval, *commit, *peers;
+		node_metric *mempool_txs, *mempool_bytes, *wal_fsync, *wal_syncs, *txs;
+		node_metric_family *peer_bytes;
+		uint64_t wal_ns_seen, wal_syncs_seen;
+		uint64_t last_height, step_since;
+		uint32_t last_round;
+		uint8_t last_step;
+	} m;
 } node;
 
 uint64_t node__now_ms(void);
+
+/* node_metrics.c: the Prometheus families. */
+int node__metrics_init(node *n);
+void node__metrics_tick(node *n);
+void node__metrics_step(node *n);
+void node__metrics_commit(node *n, const chain_block *b, uint64_t prev_time_ms,
+			  uint64_t decided_ms);
 
 /* node_cons.c: feeding the core and acting on what it says. */
 int node__cons_open(node *n);
