@@ -862,6 +862,10 @@ int chain_snap_get_tx_location(chain_snapshot *snap, const fl_hash *tx_hash, uin
 			       uint32_t *index) FL_MUST_CHECK;
 int chain_snap_get_validators(chain_snapshot *snap, chain_genesis_validator **out,
 			      size_t *n) FL_MUST_CHECK;
+/* chain_get_validator_set and chain_get_commit on the snapshot's height. */
+int chain_snap_get_validator_set(chain_snapshot *snap, uint64_t height,
+				 chain_validator_set *out) FL_MUST_CHECK;
+int chain_snap_get_commit(chain_snapshot *snap, uint64_t height, chain_commit *out) FL_MUST_CHECK;
 
 /* ------------------------------------------------------- election */
 

@@ -202,19 +202,16 @@ static int commit_from_next_block(chain_txn *t, uint64_t height, chain_commit *o
 	return rc == FL_OK ? FL_OK : FL_ECORRUPT;
 }
 
-int chain_get_commit(chain_store *s, uint64_t height, chain_commit *out)
+/* The commit of `height` as t sees it (chain_get_commit). */
+static int state_get_commit(chain_txn *t, uint64_t height, chain_commit *out)
 {
 	const char *key = CHAIN_META_TIP_COMMIT;
-	chain_txn *t = NULL;
 	const uint8_t *v;
 	uint64_t tip = 0;
 	size_t n;
 	int rc;
 
-	assert(s != NULL && out != NULL);
 	memset(out, 0, sizeof(*out));
-	if ((rc = chain_txn_begin(s, 0, &t)) != FL_OK)
-		return rc;
 	if ((rc = chain_state_get_u64(t, CHAIN_DB_META, CHAIN_META_HEIGHT, &tip)) != FL_OK)
 		goto cleanup;
 	if (height == 0 || height > tip) {
@@ -234,8 +231,33 @@ int chain_get_commit(chain_store *s, uint64_t height, chain_commit *out)
 		rc = FL_ENOTFOUND;
 
 cleanup:
-	chain_txn_abort(t);
 	if (rc != FL_OK)
 		memset(out, 0, sizeof(*out));
 	return rc;
+}
+
+int chain_get_commit(chain_store *s, uint64_t height, chain_commit *out)
+{
+	chain_txn *t = NULL;
+	int rc;
+
+	assert(s != NULL && out != NULL);
+	memset(out, 0, sizeof(*out));
+	if ((rc = chain_txn_begin(s, 0, &t)) != FL_OK)
+		return rc;
+	rc = state_get_commit(t, height, out);
+	chain_txn_abort(t);
+	return rc;
+}
+
+int chain_snap_get_commit(chain_snapshot *snap, uint64_t height, chain_commit *out)
+{
+	assert(snap != NULL && out != NULL);
+	return state_get_commit(snap->t, height, out);
+}
+
+int chain_snap_get_validator_set(chain_snapshot *snap, uint64_t height, chain_validator_set *out)
+{
+	assert(snap != NULL && out != NULL);
+	return chain_state_get_validator_set(snap->t, height, out);
 }

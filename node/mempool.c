@@ -121,6 +121,22 @@ int node_mempool_contains(const node_mempool *mp, const fl_hash *hash)
 	return node__mp_find(mp, hash) != NULL;
 }
 
+int node_mempool_get_bytes(const node_mempool *mp, const fl_hash *hash, const uint8_t **p,
+			   size_t *n)
+{
+	const node__mp_entry *e;
+
+	assert(mp != NULL && hash != NULL && p != NULL && n != NULL);
+	if ((e = node__mp_find(mp, hash)) == NULL) {
+		*p = NULL;
+		*n = 0;
+		return FL_ENOTFOUND;
+	}
+	*p = e->bytes;
+	*n = e->len;
+	return FL_OK;
+}
+
 void node_mempool_get_stats(const node_mempool *mp, node_mempool_stats *out)
 {
 	assert(mp != NULL && out != NULL);

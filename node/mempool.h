@@ -191,6 +191,11 @@ int node_mempool_update(node_mempool *mp, const chain_block *b,
 
 /* 1 if a tx of this hash is queued. */
 int node_mempool_contains(const node_mempool *mp, const fl_hash *hash);
+/* The canonical encoding of the queued tx of this hash (for GET
+ * /v1/txs/{hash}): *p points into the pool, valid until the next call that
+ * changes it (add, update). FL_ENOTFOUND when none is queued. */
+int node_mempool_get_bytes(const node_mempool *mp, const fl_hash *hash, const uint8_t **p,
+			   size_t *n) FL_MUST_CHECK;
 
 /* For /metrics and /status. Counters count since node_mempool_new. */
 typedef struct {
