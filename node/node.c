@@ -244,6 +244,7 @@ static void close_all(node *n)
 	for (unsigned i = 0; i < n->n_next; i++)
 		fl_free(n->next[i].p);
 	node__sync_free(n);
+	node__fetch_free_all(n);
 	node__blocks_free(n);
 	node_cons_free(n->cons);
 	node_mempool_free(n->mempool);

@@ -476,7 +476,7 @@ void node__cons_start_height(node *n)
 		if (n->next[i].type == NODE_TOPIC_VOTE)
 			(void)node__cons_on_vote(n, n->next[i].p, n->next[i].n);
 		else
-			(void)node__cons_on_proposal(n, n->next[i].p, n->next[i].n);
+			(void)node__cons_on_proposal(n, NULL, n->next[i].p, n->next[i].n);
 		fl_free(n->next[i].p);
 	}
 }
@@ -534,7 +534,7 @@ p2p_gossip_verdict node__cons_on_vote(node *n, const uint8_t *p, size_t len)
  * held, so a stranger cannot fill the cache; a block that is not the
  * proposal's is a malformed message.
  */
-p2p_gossip_verdict node__cons_on_proposal(node *n, const uint8_t *p, size_t len)
+p2p_gossip_verdict node__cons_on_proposal(node *n, p2p_peer *from, const uint8_t *p, size_t len)
 {
 	node_wire_proposal wp;
 	node_cons_event ev;
@@ -551,8 +551,11 @@ p2p_gossip_verdict node__cons_on_proposal(node *n, const uint8_t *p, size_t len)
 		return P2P_GOSSIP_IGNORE;
 	if (node_cons_proposal_verify(&wp.proposal, n->chain_id) != 0)
 		return P2P_GOSSIP_REJECT;
-	if (wp.part_len != wp.block_len)
-		return P2P_GOSSIP_IGNORE; /* larger than a frame: not fetched yet */
+	if (wp.part_len != wp.block_len) {
+		/* Larger than a frame: the rest comes part by part. */
+		node__fetch_start(n, from, &wp);
+		return P2P_GOSSIP_ACCEPT;
+	}
 	if ((b = node__block_put(n, wp.part, wp.part_len, &rc)) == NULL)
 		return rc == FL_ECHAIN || rc == FL_ENOMEM || rc == FL_ETOOBIG ? P2P_GOSSIP_IGNORE
 									      : P2P_GOSSIP_REJECT;

@@ -32,6 +32,7 @@
 #define NODE__NEXT_MAX   512  /* next-height messages held until it starts */
 #define NODE__PEERS_MAX  128  /* peers whose status we track */
 #define NODE__OWN_MAX    256  /* own signatures found in the WAL at replay */
+#define NODE__FETCH_MAX   2    /* large proposals' blocks fetched at once */
 #define NODE__TICK_MS    1000 /* status, re-sends, sync */
 
 /* WAL record types: one per consensus event kind (node_cons_event_kind),
@@ -67,6 +68,16 @@ typedef struct {
 	chain_vote vote;
 	node_cons_proposal proposal;
 } node__own;
+
+/* A proposal's block coming part by part (node_fetch.c). */
+typedef struct {
+	struct node *node;
+	node_cons_proposal proposal;
+	fl_pubkey from;
+	uint8_t *buf; /* NULL: slot free */
+	size_t len, have;
+	int busy; /* a part request is out */
+} node__fetch;
 
 typedef enum { NODE__JOB_VALIDATE = 1, NODE__JOB_APPLY = 2 } node__job_kind;
 
@@ -125,6 +136,7 @@ typedef struct node {
 	unsigned n_next;
 
 	node__peer peers[NODE__PEERS_MAX];
+	node__fetch fetches[NODE__FETCH_MAX];
 
 	node__job *jobs, *jobs_tail;
 	int job_running;
@@ -169,7 +181,7 @@ int node__cons_replay(node *n);
 void node__cons_start_height(node *n);
 int node__cons_feed(node *n, node_cons_event *ev, const uint8_t *block, size_t block_n);
 /* A proposal message (gossip or re-send), and a vote: the gossip verdict. */
-p2p_gossip_verdict node__cons_on_proposal(node *n, const uint8_t *p, size_t len);
+p2p_gossip_verdict node__cons_on_proposal(node *n, p2p_peer *from, const uint8_t *p, size_t len);
 p2p_gossip_verdict node__cons_on_vote(node *n, const uint8_t *p, size_t len);
 void node__cons_on_timer(uv_timer_t *t);
 void node__cons_resend(node *n);
@@ -184,6 +196,11 @@ void node__job_validate(node *n, const fl_hash *hash);
 void node__job_apply(node *n, const uint8_t *bytes, size_t len, const chain_commit *c,
 		     int from_sync);
 void node__blocks_free(node *n);
+
+/* node_fetch.c: blocks larger than a frame. */
+void node__fetch_start(node *n, p2p_peer *from, const node_wire_proposal *wp);
+void node__fetch_serve(node *n, p2p_peer *peer, uint64_t id, const node_wire_part_req *q);
+void node__fetch_free_all(node *n);
 
 /* node_net.c: p2p callbacks and sends. */
 void node__net_config(node *n, p2p_config *cfg);

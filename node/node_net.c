@@ -165,7 +165,7 @@ static void on_message(void *ctx, p2p_peer *peer, uint16_t type, const uint8_t *
 		node__net_sync(n, 0);
 		break;
 	case NODE_MSG_PROPOSAL:
-		(void)node__cons_on_proposal(n, p, len);
+		(void)node__cons_on_proposal(n, peer, p, len);
 		break;
 	case NODE_MSG_VOTE:
 		(void)node__cons_on_vote(n, p, len);
@@ -180,12 +180,11 @@ static p2p_gossip_verdict on_gossip(void *ctx, p2p_peer *from, uint16_t topic, c
 {
 	node *n = ctx;
 
-	(void)from;
 	switch (topic) {
 	case NODE_TOPIC_TX:
 		return node_mempool_verdict(node_mempool_add_bytes(n->mempool, p, len, NULL, NULL));
 	case NODE_TOPIC_PROPOSAL:
-		return node__cons_on_proposal(n, p, len);
+		return node__cons_on_proposal(n, from, p, len);
 	case NODE_TOPIC_VOTE:
 		return node__cons_on_vote(n, p, len);
 	default:
@@ -239,9 +238,14 @@ static void on_request(void *ctx, p2p_peer *peer, uint64_t id, uint16_t kind, co
 {
 	node *n = ctx;
 	node_wire_blocks_req q;
+	node_wire_part_req pq;
 
 	if (kind == NODE_REQ_BLOCKS && node_wire_blocks_req_decode(&q, p, len) == 0) {
 		serve_blocks(n, peer, id, &q);
+		return;
+	}
+	if (kind == NODE_REQ_BLOCK_PART && node_wire_part_req_decode(&pq, p, len) == 0) {
+		node__fetch_serve(n, peer, id, &pq);
 		return;
 	}
 	NODE__IGNORE(p2p_respond(peer, id, FL_EINVAL, NULL, 0));
