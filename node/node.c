@@ -121,6 +121,7 @@ static void begin_stop(node *n)
 	close_handle(n, (uv_handle_t *)&n->tick);
 	close_handle(n, (uv_handle_t *)&n->cons_timer);
 	close_handle(n, (uv_handle_t *)&n->start_timer);
+	node__rpc_close(n);
 	if (n->p2p != NULL) {
 		n->handles++;
 		p2p_host_close(n->p2p, p2p_closed, n);
@@ -251,6 +252,7 @@ static void close_all(node *n)
 	if (n->wal != NULL && node_wal_close(n->wal) != 0)
 		fl_log(FL_LOG_ERROR, LOG, "the WAL's last sync failed");
 	node_signer_close(n->signer);
+	node_blobstore_close(n->blobs);
 	chain_store_close(n->store);
 	node_home_close(&n->home);
 	node_metrics_free(&n->metrics);
@@ -309,7 +311,7 @@ int node_run(const node_run_opts *opts, char *err, size_t errlen)
 		     fl_strerror(rc));
 		goto cleanup;
 	}
-	if ((rc = start_p2p(n, err, errlen)) != 0)
+	if ((rc = start_p2p(n, err, errlen)) != 0 || (rc = node__rpc_open(n, err, errlen)) != 0)
 		goto cleanup;
 	uv_signal_start(&n->sig_int, signal_cb, SIGINT);
 	uv_signal_start(&n->sig_term, signal_cb, SIGTERM);
@@ -318,9 +320,9 @@ int node_run(const node_run_opts *opts, char *err, size_t errlen)
 		char id[FL_HASH_HEX_LEN + 1];
 		fl_hex_encode(id, n->home.member_id.b, FL_PUBKEY_LEN);
 		fl_log(FL_LOG_INFO, LOG,
-		       "started: chain %s, height %llu, node %s, p2p %s (port %u)%s%s", n->chain_id,
-		       (unsigned long long)n->info.height, id, n->home.config.p2p.listen,
-		       (unsigned)p2p_host_listen_port(n->p2p),
+		       "started: chain %s, height %llu, node %s, p2p port %u, rpc port %u%s%s",
+		       n->chain_id, (unsigned long long)n->info.height, id,
+		       (unsigned)p2p_host_listen_port(n->p2p), (unsigned)node__rpc_port(n),
 		       opts->byzantine ? ", BYZANTINE TEST MODE " : "",
 		       opts->byzantine ? node_byzantine_name(opts->byzantine) : "");
 	}

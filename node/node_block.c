@@ -234,6 +234,8 @@ static void after_apply(node *n, node__job *j)
 		       fl_strerror(j->rc));
 		if (node_mempool_update(n->mempool, NULL, NULL) != 0)
 			fl_log(FL_LOG_WARN, LOG, "mempool: recheck failed; it was emptied");
+		if (n->http_open)
+			node_rpc_mempool_resumed(&n->rpc);
 		return;
 	}
 	if (node_mempool_update(n->mempool, j->block, &ur) != 0)
@@ -245,6 +247,7 @@ static void after_apply(node *n, node__job *j)
 	       j->from_sync ? " (sync)" : "");
 	node__metrics_commit(n, j->block, h > 1 ? prev_time : 0, n->decided_ms);
 	node__cons_committed(n, h);
+	node__rpc_committed(n, j->block, &j->hash);
 	node__sync_next(n);
 }
 

@@ -99,7 +99,8 @@ void node__fetch_start(node *n, p2p_peer *from, const node_wire_proposal *wp)
 		return;
 	for (unsigned i = 0; i < NODE__FETCH_MAX; i++) {
 		node__fetch *f = &n->fetches[i];
-		if (f->buf != NULL && fl_hash_cmp(&f->proposal.block_hash, &wp->proposal.block_hash) == 0)
+		if (f->buf != NULL &&
+		    fl_hash_cmp(&f->proposal.block_hash, &wp->proposal.block_hash) == 0)
 			return; /* already coming */
 		if (f->buf == NULL && slot == NULL)
 			slot = f;
@@ -147,8 +148,8 @@ void node__fetch_serve(node *n, p2p_peer *peer, uint64_t id, const node_wire_par
 	if (q->offset >= len)
 		NODE__IGNORE(p2p_respond(peer, id, FL_EINVAL, NULL, 0));
 	else
-		NODE__IGNORE(p2p_respond(peer, id, FL_OK, bytes + q->offset,
-					 len - q->offset < NODE_WIRE_PART_MAX ? len - q->offset
-									      : NODE_WIRE_PART_MAX));
+		NODE__IGNORE(p2p_respond(
+		    peer, id, FL_OK, bytes + q->offset,
+		    len - q->offset < NODE_WIRE_PART_MAX ? len - q->offset : NODE_WIRE_PART_MAX));
 	fl_free(bytes);
 }

@@ -11,9 +11,12 @@
 #include "chain/chain.h"
 #include "node/consensus.h"
 #include "node/home.h"
+#include "node/blobstore.h"
+#include "node/http.h"
 #include "node/mempool.h"
 #include "node/metrics.h"
 #include "node/node.h"
+#include "node/rpc.h"
 #include "node/signer.h"
 #include "node/wal.h"
 #include "node/wire.h"
@@ -32,7 +35,7 @@
 #define NODE__NEXT_MAX   512  /* next-height messages held until it starts */
 #define NODE__PEERS_MAX  128  /* peers whose status we track */
 #define NODE__OWN_MAX    256  /* own signatures found in the WAL at replay */
-#define NODE__FETCH_MAX   2    /* large proposals' blocks fetched at once */
+#define NODE__FETCH_MAX  2    /* large proposals' blocks fetched at once */
 #define NODE__TICK_MS    1000 /* status, re-sends, sync */
 
 /* WAL record types: one per consensus event kind (node_cons_event_kind),
@@ -154,6 +157,11 @@ typedef struct node {
 	int handles; /* closed handles still pending */
 	int fatal;   /* a WAL or store failure: stop */
 
+	node_blobstore *blobs;
+	node_http_server http;
+	node_rpc rpc;
+	int http_open;
+
 	node_metrics metrics;
 	struct {
 		node_metric *height, *round, *step, *interval, *commit, *peers;
@@ -167,6 +175,12 @@ typedef struct node {
 } node;
 
 uint64_t node__now_ms(void);
+
+/* node_rpc.c: the HTTP API. */
+int node__rpc_open(node *n, char *err, size_t errlen);
+void node__rpc_close(node *n);
+void node__rpc_committed(node *n, const chain_block *b, const fl_hash *hash);
+uint16_t node__rpc_port(const node *n);
 
 /* node_metrics.c: the Prometheus families. */
 int node__metrics_init(node *n);
