@@ -17,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chain/chain.h"
 #include "tests/node/home_helpers.h"
+#include "tests/node/http_harness.h"
 #include "tests/support/run_prog.h"
 
 #define WAIT_MS 20000
@@ -296,4 +298,126 @@ Test(node_run, bad_arguments_are_named)
 	run(&r, "fedledgerd", missing);
 	cr_assert_eq(r.status, 1);
 	cr_assert(strstr(r.err, "/nonexistent/fedledger-home") != NULL, "%s", r.err);
+}
+
+/* The RPC port the log's "started:" line names. */
+static uint16_t rpc_port(const char *dir)
+{
+	char *s = read_log(dir);
+	const char *p = strstr(s, "rpc port ");
+	unsigned port = 0;
+
+	if (p != NULL)
+		port = (unsigned)strtoul(p + 9, NULL, 10);
+	free(s);
+	return (uint16_t)port;
+}
+
+static int http(uint16_t port, const char *req, hh_response *out)
+{
+	int fd = hh_connect(port, 0);
+
+	if (fd < 0)
+		return -1;
+	if (hh_send(fd, req) != 0 || hh_read_response(fd, out, 0) != 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* A transfer signed with the validator's own key, posted to its node:
+ * admitted (202 with its hash), committed in a block, found by hash; the
+ * same tx again is refused naming why, and junk is refused as malformed. */
+Test(node_run, a_posted_transfer_is_committed)
+{
+	char dir[64], key[256], req[16384], hex[4096];
+	fl_seckey sk;
+	fl_pubkey pk;
+	chain_tx tx;
+	fl_writer w;
+	hh_response r;
+	pid_t pid;
+
+	hh_scratch(dir, sizeof(dir));
+	one_validator_home(dir);
+	snprintf(key, sizeof(key), "%s/n0/%s", dir, NODE_HOME_KEY);
+	cr_assert_eq(fl_key_load(key, &sk, &pk), 0);
+	pid = start_node(dir, NULL);
+	cr_assert(wait_log(dir, "committed height 1 "));
+	uint16_t port = rpc_port(dir);
+	cr_assert(port != 0);
+
+	memset(&tx, 0, sizeof(tx));
+	tx.kind = CHAIN_TX_TRANSFER;
+	tx.sender = pk;
+	tx.nonce = 1;
+	memset(tx.u.transfer.to.b, 0x42, FL_PUBKEY_LEN);
+	tx.u.transfer.to.b[0] = 0x02;
+	tx.u.transfer.amount = 7;
+	cr_assert_eq(chain_tx_sign(&tx, "runtest", &sk), 0);
+	fl_writer_init(&w, CHAIN_MAX_TX_BYTES);
+	cr_assert_eq(chain_tx_encode(&w, &tx), 0);
+	cr_assert_eq(fl_writer_finish(&w), 0);
+	cr_assert(2 * w.len + 1 <= sizeof(hex));
+	fl_hex_encode(hex, w.buf, w.len);
+	char body[8192];
+	snprintf(body, sizeof(body), "{\"tx\":\"%s\"}", hex);
+	snprintf(req, sizeof(req),
+		 "POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+		 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		 strlen(body), body);
+	memset(&r, 0, sizeof(r));
+	cr_assert_eq(http(port, req, &r), 0);
+	cr_assert_eq(r.status, 202, "%d %s", r.status, r.body);
+	json_error_t je;
+	json_t *j = json_loads(r.body, 0, &je);
+	cr_assert(j != NULL);
+	char hash[80];
+	snprintf(hash, sizeof(hash), "%s", json_string_value(json_object_get(j, "hash")));
+	json_decref(j);
+	free(r.body);
+	cr_assert(wait_log(dir, "1 txs"), "the transfer was never committed");
+
+	/* The same bytes again: the nonce is used now. */
+	memset(&r, 0, sizeof(r));
+	cr_assert_eq(http(port, req, &r), 0);
+	cr_assert(r.status >= 400 && r.status < 500, "%d", r.status);
+	cr_assert(strstr(r.body, "nonce") != NULL || strstr(r.body, "duplicate") != NULL, "%s",
+		  r.body);
+	free(r.body);
+
+	/* Found by hash, in the block that holds it (the index may trail a
+	 * moment: bounded wait). */
+	int found = 0;
+	for (int t = 0; t < 100 && !found; t++) {
+		snprintf(req, sizeof(req),
+			 "GET /v1/txs/%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", hash);
+		memset(&r, 0, sizeof(r));
+		cr_assert_eq(http(port, req, &r), 0);
+		found = r.status == 200 && strstr(r.body, "\"height\"") != NULL &&
+			strstr(r.body, "\"pending\"") == NULL;
+		free(r.body);
+		if (!found)
+			sleep_ms(100);
+	}
+	cr_assert(found, "GET /v1/txs/{hash} never showed the committed tx");
+
+	snprintf(body, sizeof(body), "{\"tx\":\"00ff\"}");
+	snprintf(req, sizeof(req),
+		 "POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\nConnection: "
+		 "close\r\n\r\n%s",
+		 strlen(body), body);
+	memset(&r, 0, sizeof(r));
+	cr_assert_eq(http(port, req, &r), 0);
+	cr_assert_eq(r.status, 400, "%d %s", r.status, r.body);
+	free(r.body);
+
+	kill(pid, SIGTERM);
+	cr_assert_eq(wait_exit(pid), 0);
+	fl_writer_free(&w);
+	chain_tx_free(&tx);
+	fl_wipe(&sk, sizeof(sk));
+	hh_remove(dir);
 }
