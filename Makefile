@@ -31,18 +31,20 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -Wformat=2
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -I. $(PKG_CFLAGS) $(SAN) $(CFLAGS)
 LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 
-# Modules from the top of the dependency graph down: the static link order.
-MODULES  = node wallet tools genesis chain p2p fl core
+# Modules from the top of the dependency graph down: the static link order
+# (tools/ first: fedledger-testnet writes node configs with node/config.h).
+MODULES  = tools node wallet genesis chain p2p fl core
 LIBS     = $(foreach m,$(MODULES),$(if $(call lib_srcs,$(m)),$(BUILD)/lib/lib$(m).a))
 lib_srcs = $(filter-out %_main.c,$(wildcard $(1)/*.c))
 
 # Programs: binary name -> its main file.
 PROGRAMS = fedledger-genesis fedledger-sim fedledger-bench
-PROGRAMS += fedledgerd
+PROGRAMS += fedledgerd fedledger-testnet
 fedledger-genesis_MAIN = genesis/genesis_main.c
 fedledger-sim_MAIN     = tools/sim_main.c
 fedledger-bench_MAIN   = tools/bench_main.c
 fedledgerd_MAIN        = node/fedledgerd_main.c
+fedledger-testnet_MAIN = tools/testnet_main.c
 
 BINS     = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 

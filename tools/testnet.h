@@ -1,0 +1,87 @@
+/*
+ * tools/testnet.h — what the files of fedledger-testnet share (docs/testnet.md):
+ * the testnet description (DIR/testnet.json), a blocking loopback HTTP GET
+ * client, and the node processes. Never included outside tools/testnet*.c.
+ */
+#ifndef FEDLEDGER_TOOLS_TESTNET_H
+#define FEDLEDGER_TOOLS_TESTNET_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TESTNET_PROG      "fedledger-testnet"
+#define TESTNET_MAX_NODES 64 /* node_config allows 64 persistent peers */
+#define TESTNET_PATH_MAX  1024
+#define TESTNET_HTTP_MAX  (4u * 1024 * 1024) /* a response larger than this is refused */
+
+/* One node of a testnet as testnet.json records it. */
+typedef struct {
+	char name[16]; /* "node<i>" */
+	char id[65];   /* node id, hex */
+	uint16_t p2p_port;
+	uint16_t rpc_port;
+	int validator;
+	char byzantine[16]; /* "" = honest */
+} testnet_node;
+
+typedef struct {
+	char dir[TESTNET_PATH_MAX];
+	uint32_t n_validators, n_members, n;
+	testnet_node node[TESTNET_MAX_NODES];
+} testnet;
+
+/* Reads DIR/testnet.json; one line on stderr naming the problem on failure.
+ * Returns 0 or a TOOL_EXIT_* status. */
+int testnet_load(testnet *t, const char *dir);
+/* "node2" or "2" -> index; -1 (after one line on stderr) when no such node. */
+int testnet_node_index(const testnet *t, const char *name);
+
+/* ----------------------------------------------------------------- http */
+
+/*
+ * GET path from 127.0.0.1:port with HTTP/1.1, Connection: close. Waits at
+ * most timeout_ms for the connect and for each read. On success *status is
+ * the HTTP status and *body a malloc'd NUL-terminated body (free it).
+ * Returns 0, or -1 with why[] set (unreachable, timeout, malformed, too big).
+ */
+int testnet_http_get(uint16_t port, const char *path, int timeout_ms, int *status, char **body,
+		     size_t *body_len, char *why, size_t whylen);
+/* GET path and parse a 200 answer as a JSON object; NULL when anything fails. */
+json_t *testnet_http_get_json(uint16_t port, const char *path, int timeout_ms);
+
+/* ------------------------------------------------------------ processes */
+
+typedef enum { TESTNET_STOPPED = 0, TESTNET_RUNNING, TESTNET_PAUSED } testnet_state;
+
+/* The state of node i from DIR/nodeI/node.pid and /proc/PID/stat; *pid is
+ * the recorded pid (0 when none). A zombie or a dead pid is stopped. */
+testnet_state testnet_node_state(const testnet *t, uint32_t i, pid_t *pid);
+const char *testnet_state_name(testnet_state s);
+/* Starts node i detached (setsid, output appended to node.log, pid file). */
+int testnet_node_spawn(const testnet *t, uint32_t i);
+/* Waits until every node in want[] answers /health, printing progress on
+ * stderr; names the node and the tail of its log when one dies or the
+ * timeout passes. Returns 0 or TOOL_EXIT_RUNTIME. */
+int testnet_wait_healthy(const testnet *t, const int *want, int timeout_s);
+/* SIGTERM, up to 10 s, then SIGKILL; removes the pid file. */
+int testnet_node_stop(const testnet *t, uint32_t i);
+/* Prints the last lines of node i's log on stderr. */
+void testnet_print_log_tail(const testnet *t, uint32_t i, int lines);
+/* The fedledgerd binary: $FEDLEDGER_BIN/fedledgerd or next to our own binary. */
+int testnet_daemon_path(char *out, size_t outlen);
+/* DIR/nodeI/<leaf> into out; -1 when too long. */
+int testnet_node_path(char *out, size_t outlen, const testnet *t, uint32_t i, const char *leaf);
+
+/* ----------------------------------------------------------- commands */
+
+int testnet_cmd_init(int argc, char **argv);
+int testnet_cmd_up(int argc, char **argv);
+int testnet_cmd_down(int argc, char **argv);
+int testnet_cmd_status(int argc, char **argv);
+int testnet_cmd_signal(int argc, char **argv); /* kill, pause, resume, restart */
+int testnet_cmd_wait(int argc, char **argv);
+int testnet_cmd_check(int argc, char **argv);
+
+#endif

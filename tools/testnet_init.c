@@ -1,0 +1,424 @@
+/* tools/testnet_init.c — `fedledger-testnet init`: N validator and M member
+ * homes made by `fedledgerd init`, one genesis for all of them built with the
+ * genesis library, configs that dial every other node, and DIR/testnet.json. */
+#include "genesis/genesis.h"
+#include "node/config.h"
+#include "tools/internal.h"
+#include "tools/testnet.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TESTNET_LIQUID 1000000000000ull /* tokens each node can spend */
+#define TESTNET_BONDED 1000000000ull    /* stake so every member is a coordinator candidate */
+
+static const char *const init_usage =
+    "usage: fedledger-testnet init --out DIR --validators N [--members M]\n"
+    "         [--dataset fashion-mnist] [--partition iid|dirichlet:ALPHA|labels:K]\n"
+    "         [--base-port P] [--chain-id ID] [--byzantine K=MODE]...\n"
+    "Makes DIR/node0..node{N+M-1} (fedledgerd homes), one genesis for all and\n"
+    "DIR/testnet.json. Node i listens on 127.0.0.1:P+10i (p2p) and P+10i+1 (rpc);\n"
+    "P defaults to 26600. MODE: equivocate, silent or bad-proposal.\n"
+    "Exit: 0 done, 1 a step failed, 2 bad arguments.\n";
+
+enum { O_OUT, O_VALS, O_MEMBERS, O_DATASET, O_PARTITION, O_PORT, O_CHAIN, O_BYZ, O_HELP };
+static const tool_option init_opts[] = {
+    {"out", 1, O_OUT},         {"validators", 1, O_VALS},     {"members", 1, O_MEMBERS},
+    {"dataset", 1, O_DATASET}, {"partition", 1, O_PARTITION}, {"base-port", 1, O_PORT},
+    {"chain-id", 1, O_CHAIN},  {"byzantine", 1, O_BYZ},       {"help", 0, O_HELP},
+};
+
+/* iid | dirichlet:ALPHA (finite, > 0) | labels:K (1..10). */
+static int partition_check(const char *p)
+{
+	if (strcmp(p, "iid") == 0)
+		return 0;
+	char *end;
+	if (strncmp(p, "dirichlet:", 10) == 0 && p[10]) {
+		errno = 0;
+		double a = strtod(p + 10, &end);
+		return (*end || errno || !(a > 0) || a > 1e6) ? -1 : 0;
+	}
+	if (strncmp(p, "labels:", 7) == 0 && p[7] >= '0' && p[7] <= '9') {
+		errno = 0;
+		unsigned long k = strtoul(p + 7, &end, 10);
+		return (*end || errno || k < 1 || k > 10) ? -1 : 0;
+	}
+	return -1;
+}
+
+static int dir_is_empty_or_absent(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 1 : -1;
+	struct dirent *e;
+	int empty = 1;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			empty = 0;
+	closedir(d);
+	return empty;
+}
+
+/* Runs `fedledgerd init --home HOME --moniker NAME` and reads the node id it prints. */
+static int run_daemon_init(const char *home, const char *moniker, char id[65])
+{
+	char daemon[TESTNET_PATH_MAX];
+	if (testnet_daemon_path(daemon, sizeof daemon) != 0)
+		return -1;
+	int fds[2];
+	if (pipe(fds) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execl(daemon, "fedledgerd", "init", "--home", home, "--moniker", moniker,
+		      (char *)NULL);
+		fprintf(stderr, "%s: %s: %s\n", TESTNET_PROG, daemon, strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	char out[512];
+	size_t len = 0;
+	ssize_t k;
+	while ((k = read(fds[0], out + len, sizeof out - 1 - len)) > 0 && len < sizeof out - 1)
+		len += (size_t)k;
+	out[len] = '\0';
+	close(fds[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -1;
+	/* The id is the 64-hex token of the output. */
+	for (char *p = out; *p; p++) {
+		size_t n = strspn(p, "0123456789abcdef");
+		if (n == 64) {
+			memcpy(id, p, 64);
+			id[64] = '\0';
+			return 0;
+		}
+		p += n ? n - 1 : 0;
+	}
+	return -1;
+}
+
+static int find_profile(char *out, size_t outlen)
+{
+	const char *dir = getenv("FEDLEDGER_PROFILES");
+	char self[TESTNET_PATH_MAX];
+	if (dir) {
+		int n = snprintf(out, outlen, "%s/clothing.json", dir);
+		return (n < 0 || (size_t)n >= outlen) ? -1 : access(out, R_OK);
+	}
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	/* build/bin -> source tree, and the current directory as a fallback. */
+	int n2 = snprintf(out, outlen, "%s/../../genesis/examples/profiles/clothing.json", self);
+	if (n2 > 0 && (size_t)n2 < outlen && access(out, R_OK) == 0)
+		return 0;
+	snprintf(out, outlen, "genesis/examples/profiles/clothing.json");
+	return access(out, R_OK);
+}
+
+/* The genesis as JSON, checked and normalised by the genesis library. */
+static int build_genesis(const testnet *t, const char *chain_id, int fashion, chain_genesis *g,
+			 char *err, size_t errlen)
+{
+	int rc = -1;
+	json_t *root = json_object(), *vals = json_array(), *mems = json_array(),
+	       *bals = json_array(), *profs = json_array();
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	json_object_set_new(root, "chain_id", json_string(chain_id));
+	json_object_set_new(root, "genesis_time_ms",
+			    json_integer((json_int_t)now.tv_sec * 1000 - 1000));
+	for (uint32_t i = 0; i < t->n; i++) {
+		const testnet_node *nd = &t->node[i];
+		if (nd->validator)
+			json_array_append_new(vals, json_pack("{s:s,s:i,s:s}", "pubkey", nd->id,
+							      "power", 10, "name", nd->name));
+		else
+			json_array_append_new(
+			    mems, json_pack("{s:s,s:s}", "pubkey", nd->id, "name", nd->name));
+		json_array_append_new(bals, json_pack("{s:s,s:I,s:I}", "account", nd->id, "amount",
+						      (json_int_t)TESTNET_LIQUID, "bonded",
+						      (json_int_t)TESTNET_BONDED));
+	}
+	json_object_set_new(root, "validators", vals);
+	json_object_set_new(root, "members", mems);
+	json_object_set_new(root, "balances", bals);
+	if (fashion) {
+		char path[TESTNET_PATH_MAX];
+		if (find_profile(path, sizeof path) != 0) {
+			snprintf(err, errlen,
+				 "--dataset: the Fashion-MNIST profile (clothing.json) not found; "
+				 "set FEDLEDGER_PROFILES");
+			goto cleanup;
+		}
+		json_error_t je;
+		json_t *p = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+		if (!p) {
+			if (snprintf(err, errlen, "%s: %s", path, je.text) < 0)
+				err[0] = '\0';
+			goto cleanup;
+		}
+		json_array_append_new(profs, p);
+	}
+	json_object_set_new(root, "profiles", profs);
+	profs = NULL;
+	char *text = json_dumps(root, JSON_COMPACT);
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		goto cleanup;
+	}
+	rc = genesis_load_string("genesis.json", text, strlen(text), g, err, errlen);
+	free(text);
+cleanup:
+	json_decref(profs);
+	json_decref(root);
+	return rc;
+}
+
+static int write_testnet_json(const testnet *t, const char *chain_id, const char *dataset,
+			      const char *partition, unsigned base_port)
+{
+	json_t *nodes = json_array();
+	for (uint32_t i = 0; i < t->n; i++) {
+		const testnet_node *nd = &t->node[i];
+		json_array_append_new(
+		    nodes, json_pack("{s:s,s:s,s:s,s:i,s:i,s:s*}", "name", nd->name, "id", nd->id,
+				     "role", nd->validator ? "validator" : "member", "p2p_port",
+				     nd->p2p_port, "rpc_port", nd->rpc_port, "byzantine",
+				     nd->byzantine[0] ? nd->byzantine : NULL));
+	}
+	json_t *root =
+	    json_pack("{s:s,s:i,s:i,s:i,s:s*,s:s,s:o}", "chain_id", chain_id, "validators",
+		      (int)t->n_validators, "members", (int)t->n_members, "base_port",
+		      (int)base_port, "dataset", dataset, "partition", partition, "nodes", nodes);
+	char path[TESTNET_PATH_MAX];
+	int n = snprintf(path, sizeof path, "%s/testnet.json", t->dir);
+	int rc = root && n > 0 && (size_t)n < sizeof path
+		     ? json_dump_file(root, path, JSON_INDENT(2))
+		     : -1;
+	json_decref(root);
+	return rc;
+}
+
+static int configure_node(const testnet *t, uint32_t i, char *err, size_t errlen)
+{
+	char path[TESTNET_PATH_MAX];
+	node_config cfg;
+	if (testnet_node_path(path, sizeof path, t, i, "config.json") != 0)
+		return -1;
+	int rc = node_config_load(&cfg, path, err, errlen);
+	if (rc)
+		return rc;
+	snprintf(cfg.moniker, sizeof cfg.moniker, "%s", t->node[i].name);
+	snprintf(cfg.p2p.listen, sizeof cfg.p2p.listen, "127.0.0.1:%u", t->node[i].p2p_port);
+	snprintf(cfg.rpc.listen, sizeof cfg.rpc.listen, "127.0.0.1:%u", t->node[i].rpc_port);
+	cfg.p2p.n_persistent_peers = 0;
+	for (uint32_t j = 0; j < t->n; j++) {
+		if (j == i)
+			continue;
+		node_config_peer *p = &cfg.p2p.persistent_peers[cfg.p2p.n_persistent_peers++];
+		if (fl_pubkey_from_hex(&p->id, t->node[j].id) != 0) {
+			snprintf(err, errlen, "%s: bad node id", t->node[j].name);
+			return -1;
+		}
+		snprintf(p->addr, sizeof p->addr, "127.0.0.1:%u", t->node[j].p2p_port);
+	}
+	return node_config_write(path, &cfg, err, errlen);
+}
+
+int testnet_cmd_init(int argc, char **argv)
+{
+	tool_args a;
+	const tool_option *opt;
+	const char *v, *out = NULL, *dataset = NULL, *partition = "iid", *chain_id = "testnet";
+	uint32_t n_val = 0, n_mem = 0, base = 26600;
+	int have_val = 0, r;
+	const char *byz[TESTNET_MAX_NODES] = {0};
+	static testnet t;
+	chain_genesis g;
+	memset(&g, 0, sizeof g);
+	memset(&t, 0, sizeof t);
+
+	tool_args_init(&a, TESTNET_PROG " init", argc, argv);
+	while ((r = tool_args_next(&a, init_opts, sizeof init_opts / sizeof *init_opts, &opt,
+				   &v)) != TOOL_ARGS_END) {
+		if (r < 0)
+			return -r;
+		if (r == TOOL_ARGS_OPERAND) {
+			tool_error(a.prog, "unexpected argument '%s'", v);
+			return TOOL_EXIT_USAGE;
+		}
+		switch (opt->id) {
+		case O_HELP:
+			fputs(init_usage, stdout);
+			return TOOL_EXIT_OK;
+		case O_OUT:
+			out = v;
+			break;
+		case O_VALS:
+			if (tool_parse_u32(&a, "validators", v, 1, TESTNET_MAX_NODES, &n_val))
+				return TOOL_EXIT_USAGE;
+			have_val = 1;
+			break;
+		case O_MEMBERS:
+			if (tool_parse_u32(&a, "members", v, 0, TESTNET_MAX_NODES, &n_mem))
+				return TOOL_EXIT_USAGE;
+			break;
+		case O_DATASET:
+			if (strcmp(v, "fashion-mnist") != 0) {
+				tool_error(a.prog, "--dataset: '%s' is not fashion-mnist", v);
+				return TOOL_EXIT_USAGE;
+			}
+			dataset = v;
+			break;
+		case O_PARTITION:
+			if (partition_check(v) != 0) {
+				tool_error(a.prog,
+					   "--partition: '%s' is not iid, dirichlet:ALPHA (> 0) "
+					   "or labels:K (1-10)",
+					   v);
+				return TOOL_EXIT_USAGE;
+			}
+			partition = v;
+			break;
+		case O_PORT:
+			if (tool_parse_u32(&a, "base-port", v, 1024, 65535, &base))
+				return TOOL_EXIT_USAGE;
+			break;
+		case O_CHAIN:
+			chain_id = v;
+			break;
+		case O_BYZ: {
+			const char *eq = strchr(v, '=');
+			char *end;
+			errno = 0;
+			unsigned long k = eq ? strtoul(v, &end, 10) : 0;
+			const char *mode = eq ? eq + 1 : "";
+			if (!eq || end != eq || eq == v || errno || k >= TESTNET_MAX_NODES ||
+			    (strcmp(mode, "equivocate") && strcmp(mode, "silent") &&
+			     strcmp(mode, "bad-proposal"))) {
+				tool_error(
+				    a.prog,
+				    "--byzantine: '%s' is not K=equivocate|silent|bad-proposal", v);
+				return TOOL_EXIT_USAGE;
+			}
+			byz[k] = mode;
+			break;
+		}
+		}
+	}
+	if (!out) {
+		tool_error(a.prog, "--out: required");
+		return TOOL_EXIT_USAGE;
+	}
+	if (!have_val) {
+		tool_error(a.prog, "--validators: required");
+		return TOOL_EXIT_USAGE;
+	}
+	if (n_val + n_mem > TESTNET_MAX_NODES) {
+		tool_error(a.prog, "--members: %u nodes in all, at most %d", n_val + n_mem,
+			   TESTNET_MAX_NODES);
+		return TOOL_EXIT_USAGE;
+	}
+	if (base + 10u * (n_val + n_mem - 1) + 1 > 65535) {
+		tool_error(a.prog, "--base-port: %u leaves ports above 65535 for %u nodes", base,
+			   n_val + n_mem);
+		return TOOL_EXIT_USAGE;
+	}
+	for (uint32_t k = 0; k < TESTNET_MAX_NODES; k++)
+		if (byz[k] && k >= n_val) {
+			tool_error(a.prog, "--byzantine: node %u is not a validator", k);
+			return TOOL_EXIT_USAGE;
+		}
+	size_t cl = strlen(chain_id);
+	if (cl < 1 || cl > 48 ||
+	    strspn(chain_id, "abcdefghijklmnopqrstuvwxyz0123456789._-") != cl) {
+		tool_error(a.prog, "--chain-id: '%s' is not 1-48 of [a-z0-9._-]", chain_id);
+		return TOOL_EXIT_USAGE;
+	}
+	if (strlen(out) >= sizeof t.dir - 64) {
+		tool_error(a.prog, "--out: path too long");
+		return TOOL_EXIT_USAGE;
+	}
+	int empty = dir_is_empty_or_absent(out);
+	if (empty != 1) {
+		tool_error(a.prog, "--out: %s %s", out,
+			   empty == 0 ? "exists and is not empty" : "cannot be read");
+		return TOOL_EXIT_USAGE;
+	}
+	if (mkdir(out, 0755) != 0 && errno != EEXIST) {
+		tool_error(a.prog, "--out: %s: %s", out, strerror(errno));
+		return TOOL_EXIT_RUNTIME;
+	}
+
+	snprintf(t.dir, sizeof t.dir, "%s", out);
+	t.n_validators = n_val;
+	t.n_members = n_mem;
+	t.n = n_val + n_mem;
+	int rc = TOOL_EXIT_RUNTIME;
+	char err[GENESIS_ERR_MAX], home[TESTNET_PATH_MAX];
+	for (uint32_t i = 0; i < t.n; i++) {
+		testnet_node *nd = &t.node[i];
+		snprintf(nd->name, sizeof nd->name, "node%u", i);
+		nd->p2p_port = (uint16_t)(base + 10 * i);
+		nd->rpc_port = (uint16_t)(base + 10 * i + 1);
+		nd->validator = i < n_val;
+		if (byz[i])
+			snprintf(nd->byzantine, sizeof nd->byzantine, "%s", byz[i]);
+		if (testnet_node_path(home, sizeof home, &t, i, NULL) != 0 ||
+		    run_daemon_init(home, nd->name, nd->id) != 0) {
+			tool_error(a.prog, "%s: fedledgerd init failed", home);
+			goto cleanup;
+		}
+	}
+	if (build_genesis(&t, chain_id, dataset != NULL, &g, err, sizeof err) != 0) {
+		tool_error(a.prog, "%s", err);
+		goto cleanup;
+	}
+	for (uint32_t i = 0; i < t.n; i++) {
+		if (testnet_node_path(home, sizeof home, &t, i, "genesis.json") != 0 ||
+		    genesis_write_file(home, &g, err, sizeof err) != 0) {
+			tool_error(a.prog, "%s: %s", home, err);
+			goto cleanup;
+		}
+		if (configure_node(&t, i, err, sizeof err) != 0) {
+			tool_error(a.prog, "%s: config.json: %s", t.node[i].name, err);
+			goto cleanup;
+		}
+	}
+	if (write_testnet_json(&t, chain_id, dataset, partition, base) != 0) {
+		tool_error(a.prog, "%s/testnet.json: cannot write", t.dir);
+		goto cleanup;
+	}
+	printf("%s: %u validators, %u members, ports %u-%u\n", t.dir, n_val, n_mem, base,
+	       base + 10 * (t.n - 1) + 1);
+	rc = TOOL_EXIT_OK;
+cleanup:
+	chain_genesis_free(&g);
+	return rc;
+}
