@@ -197,9 +197,9 @@ static const char *state_of(const char *status_out, int node)
 
 /*
  * Real fedledgerd processes on a 4-validator chain, managed through the pid
- * files. fedledgerd on main does not serve HTTP yet, so `up` cannot see them
- * healthy: it is run with a short timeout and must fail naming a node, while
- * the processes it started keep running for the rest of the test.
+ * files: states seen by status, signals, up starting only the stopped node,
+ * down stopping paused nodes too. `up` runs with a short timeout: this test
+ * is about the processes, real_network_perturbed_and_checked about /health.
  */
 Test(testnet, process_management, .timeout = 90)
 {
@@ -271,5 +271,38 @@ Test(testnet, process_management, .timeout = 90)
 	free(log);
 	free(pid0);
 	free(pid0_after);
+	rm_rf(dir);
+}
+
+/* A real 4-validator chain: up, wait, kill one, check the three, restart it,
+ * wait for it to catch up, check all four, down. */
+Test(testnet, real_network_perturbed_and_checked, .timeout = 150)
+{
+	char dir[256], port[16];
+	fresh(dir, sizeof dir, port, sizeof port);
+	RUN_TESTNET(&run, "init", "--out", dir, "--validators", "4", "--base-port", port);
+	cr_assert_eq(run.status, 0, "%s", run.err);
+	RUN_TESTNET(&run, "up", dir, "--timeout", "60");
+	cr_assert_eq(run.status, 0, "%s", run.err);
+	cr_assert_not_null(strstr(run.err, "4/4 up"), "%s", run.err);
+	RUN_TESTNET(&run, "wait", dir, "--height", "3", "--timeout", "30");
+	cr_assert_eq(run.status, 0, "%s", run.err);
+	RUN_TESTNET(&run, "kill", dir, "2");
+	cr_assert_eq(run.status, 0, "%s", run.err);
+	RUN_TESTNET(&run, "check", dir);
+	cr_assert_eq(run.status, 0, "%s", run.err);
+	cr_assert_not_null(strstr(run.out, "3 running nodes agree"), "%s", run.out);
+	RUN_TESTNET(&run, "restart", dir, "node2");
+	cr_assert_eq(run.status, 0, "%s", run.err);
+	RUN_TESTNET(&run, "wait", dir, "--height", "6", "--timeout", "40");
+	cr_assert_eq(run.status, 0, "%s", run.err);
+	RUN_TESTNET(&run, "status", dir);
+	for (int i = 0; i < 4; i++)
+		cr_assert_str_eq(state_of(run.out, i), "running", "%s", run.out);
+	RUN_TESTNET(&run, "check", dir, "--from", "1");
+	cr_assert_eq(run.status, 0, "%s", run.err);
+	cr_assert_not_null(strstr(run.out, "4 running nodes agree"), "%s", run.out);
+	RUN_TESTNET(&run, "down", dir);
+	cr_assert_eq(run.status, 0, "%s", run.err);
 	rm_rf(dir);
 }
