@@ -56,7 +56,7 @@ TEST_BINS = $(addprefix $(BUILD)/tests/test_,$(TEST_MODULES))
 FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TIME ?= 30
 
-.PHONY: all deps test unit-tests run-tests asan fuzz fuzz-build lint format demo bench clean sim
+.PHONY: all deps test unit-tests run-tests net-test asan fuzz fuzz-build lint format demo bench clean sim
 .DELETE_ON_ERROR:
 
 all: $(BINS)
@@ -108,8 +108,13 @@ test:
 	@$(MAKE) --no-print-directory all unit-tests
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory run-tests
+	@$(MAKE) --no-print-directory net-test
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$${FUZZ_TIME:-5}
+
+# Real fedledgerd testnets on 127.0.0.1, perturbed (tests/net/faults.sh).
+net-test: $(BINS)
+	@FEDLEDGER_BIN=$(BUILD)/bin sh tests/net/faults.sh
 
 # The consensus simulation over SEEDS seeds (tests/node/test_cons_sim.c).
 SEEDS ?= 100000

@@ -330,14 +330,22 @@ static void act_evidence(node *n, const chain_vote *a, const chain_vote *b)
 		n->next_nonce = acct.nonce + 1;
 	tx.nonce = n->next_nonce;
 	tx.u.evidence.type = CHAIN_EVIDENCE_DOUBLE_SIGN;
+	/* One encoding per equivocation: the pair in block-hash order. */
+	if (fl_hash_cmp(&a->block_hash, &b->block_hash) > 0) {
+		const chain_vote *t = a;
+		a = b;
+		b = t;
+	}
 	tx.u.evidence.vote_a = *a;
 	tx.u.evidence.vote_b = *b;
 	char who[FL_HASH_HEX_LEN + 1];
 	fl_hex_encode(who, a->validator.b, 8);
 	fl_log(FL_LOG_WARN, LOG, "validator %s signed two votes at height %llu round %u", who,
 	       (unsigned long long)a->height, a->round);
-	if ((rc = chain_tx_sign(&tx, n->chain_id, &n->home.member_key)) != 0)
+	if ((rc = chain_tx_sign(&tx, n->chain_id, &n->home.member_key)) != 0) {
+		fl_log(FL_LOG_WARN, LOG, "evidence tx not signed: %s", fl_strerror(rc));
 		return;
+	}
 	if ((rc = node_mempool_add(n->mempool, &tx, NULL, &reason)) != 0) {
 		fl_log(FL_LOG_INFO, LOG, "evidence tx not admitted: %s",
 		       reason != NULL ? reason : fl_strerror(rc));

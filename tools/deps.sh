@@ -7,7 +7,7 @@ set -eu
 PKGS="gcc make pkg-config clang libclang-rt-14-dev cppcheck clang-format
 libsecp256k1-dev liblmdb-dev lmdb-utils libuv1-dev libsodium-dev libssl-dev
 libopenblas-dev libjansson-dev libhttp-parser-dev libcurl4-openssl-dev
-libzstd-dev zlib1g-dev libcriterion-dev dataset-fashion-mnist"
+libzstd-dev zlib1g-dev libcriterion-dev dataset-fashion-mnist curl"
 
 missing=""
 for p in $PKGS; do
