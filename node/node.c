@@ -6,6 +6,7 @@
  */
 #include "node/node_internal.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -166,10 +167,29 @@ static int open_store(node *n, char *err, size_t errlen)
 	return FL_OK;
 }
 
+/* 1 if dir holds no WAL file yet: a node that never ran consensus. */
+static int wal_is_new(const char *dir)
+{
+	DIR *d = opendir(dir);
+	const struct dirent *e;
+	int fresh = 1;
+
+	if (d == NULL)
+		return 1;
+	while ((e = readdir(d)) != NULL && fresh) {
+		size_t len = strlen(e->d_name);
+		if (len > 4 && strcmp(e->d_name + len - 4, ".wal") == 0)
+			fresh = 0;
+	}
+	closedir(d);
+	return fresh;
+}
+
 static int open_wal_and_signer(node *n, char *err, size_t errlen)
 {
 	char path[NODE_HOME_PATH_MAX + 32];
 	unsigned flags = 0;
+	int fresh = wal_is_new(n->home.wal_dir);
 	int rc;
 
 	if ((rc = node_wal_open(&n->wal, n->home.wal_dir, NULL)) != 0)
@@ -177,8 +197,9 @@ static int open_wal_and_signer(node *n, char *err, size_t errlen)
 			    n->home.wal_dir, fl_strerror(rc));
 	snprintf(path, sizeof(path), "%s/signer.state", n->home.data_dir);
 	/* A fresh node starts with nothing signed; a node with a history
-	 * that lost its state file must not (it may have signed already). */
-	if (n->info.height == 0 && node_wal_last_height(n->wal) == 0)
+	 * that lost its state file must not (it may have signed already): only a
+	 * store at genesis with no WAL file at all is new. */
+	if (n->info.height == 0 && fresh)
 		flags = NODE_SIGNER_CREATE;
 	if ((rc = node_signer_open(&n->signer, path, &n->home.member_key, flags)) != 0)
 		return fail(err, errlen, rc,

@@ -20,8 +20,8 @@
 /*
  * Test modes for multi-node safety tests, set only by the explicit
  * `--byzantine MODE` flag of `fedledgerd start` (never by a config file):
- * EQUIVOCATE signs a second, conflicting vote (and proposal) for every one
- * it sends and gives half its peers each; SILENT sends no consensus
+ * EQUIVOCATE signs a second, conflicting vote for every vote it sends (past
+ * the signer's guard) and gossips both; SILENT sends no consensus
  * message at all; BAD_PROPOSAL proposes blocks with a wrong app hash.
  */
 typedef enum {

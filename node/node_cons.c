@@ -480,6 +480,7 @@ void node__cons_start_height(node *n)
 	/* What came early for this height. */
 	unsigned held = n->n_next;
 	n->n_next = 0;
+	n->next_bytes = 0;
 	for (unsigned i = 0; i < held; i++) {
 		if (n->next[i].type == NODE_TOPIC_VOTE)
 			(void)node__cons_on_vote(n, n->next[i].p, n->next[i].n);
@@ -494,8 +495,10 @@ static void hold_next(node *n, uint8_t type, const uint8_t *p, size_t len)
 {
 	uint8_t *copy;
 
-	if (n->n_next == NODE__NEXT_MAX || (copy = fl_malloc(len)) == NULL)
+	if (n->n_next == NODE__NEXT_MAX || len > NODE__NEXT_BYTES - n->next_bytes ||
+	    (copy = fl_malloc(len)) == NULL)
 		return;
+	n->next_bytes += len;
 	memcpy(copy, p, len);
 	n->next[n->n_next].type = type;
 	n->next[n->n_next].p = copy;
@@ -520,6 +523,22 @@ static p2p_gossip_verdict verdict(int rc)
 	}
 }
 
+/* Is pk the proposer of (cons_height, round)? Rounds far ahead are not
+ * looked at (they would cost a step per round). */
+static int round_proposer(const node *n, uint32_t round, const fl_pubkey *pk)
+{
+	node_cons_status st;
+	node_cons_priority p;
+
+	node_cons_get_status(n->cons, &st);
+	if (round > st.round + NODE_CONS_FUTURE_ROUNDS)
+		return 0;
+	p = n->prio;
+	if (round > 0)
+		node_cons_priority_increment(&p, round);
+	return memcmp(p.set.pubkey[p.proposer].b, pk->b, FL_PUBKEY_LEN) == 0;
+}
+
 p2p_gossip_verdict node__cons_on_vote(node *n, const uint8_t *p, size_t len)
 {
 	node_cons_event ev;
@@ -529,6 +548,9 @@ p2p_gossip_verdict node__cons_on_vote(node *n, const uint8_t *p, size_t len)
 	if ((rc = node_wire_vote_decode(&ev.u.vote, p, len)) != 0)
 		return P2P_GOSSIP_REJECT;
 	if (ev.u.vote.height == n->cons_height + 1) {
+		/* Held only once its signature holds: a stranger's junk is not kept. */
+		if (chain_vote_verify(&ev.u.vote, n->chain_id) != 0)
+			return P2P_GOSSIP_REJECT;
 		hold_next(n, NODE_TOPIC_VOTE, p, len);
 		return P2P_GOSSIP_IGNORE;
 	}
@@ -551,14 +573,18 @@ p2p_gossip_verdict node__cons_on_proposal(node *n, p2p_peer *from, const uint8_t
 
 	if ((rc = node_wire_proposal_decode(&wp, p, len)) != 0)
 		return P2P_GOSSIP_REJECT;
+	if (wp.proposal.height != n->cons_height && wp.proposal.height != n->cons_height + 1)
+		return P2P_GOSSIP_IGNORE;
+	if (node_cons_proposal_verify(&wp.proposal, n->chain_id) != 0)
+		return P2P_GOSSIP_REJECT;
 	if (wp.proposal.height == n->cons_height + 1) {
 		hold_next(n, NODE_TOPIC_PROPOSAL, p, len);
 		return P2P_GOSSIP_IGNORE;
 	}
-	if (wp.proposal.height != n->cons_height)
+	/* Only the round's proposer gets its block held: another member's
+	 * signed junk never takes a slot of the block cache. */
+	if (!round_proposer(n, wp.proposal.round, &wp.proposal.proposer))
 		return P2P_GOSSIP_IGNORE;
-	if (node_cons_proposal_verify(&wp.proposal, n->chain_id) != 0)
-		return P2P_GOSSIP_REJECT;
 	if (wp.part_len != wp.block_len) {
 		/* Larger than a frame: the rest comes part by part. */
 		node__fetch_start(n, from, &wp);

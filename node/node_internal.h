@@ -1,7 +1,7 @@
 /*
  * node/node_internal.h — the daemon's state (struct node) and the
  * functions its files share. Everything here runs on the loop thread but
- * the work functions of node__job (node/node_work.c).
+ * the work functions of node__job (node/node_block.c).
  */
 #ifndef FEDLEDGER_NODE_NODE_INTERNAL_H
 #define FEDLEDGER_NODE_NODE_INTERNAL_H
@@ -30,13 +30,14 @@
 		}                                                                                  \
 	} while (0)
 
-#define NODE__TIMERS_MAX 64   /* consensus timeouts pending at once */
-#define NODE__LOCAL_MAX  64   /* events the node feeds itself, queued */
-#define NODE__NEXT_MAX   512  /* next-height messages held until it starts */
-#define NODE__PEERS_MAX  128  /* peers whose status we track */
-#define NODE__OWN_MAX    256  /* own signatures found in the WAL at replay */
-#define NODE__FETCH_MAX  2    /* large proposals' blocks fetched at once */
-#define NODE__TICK_MS    1000 /* status, re-sends, sync */
+#define NODE__TIMERS_MAX 64                  /* consensus timeouts pending at once */
+#define NODE__LOCAL_MAX  64                  /* events the node feeds itself, queued */
+#define NODE__NEXT_MAX   512                 /* next-height messages held until it starts */
+#define NODE__NEXT_BYTES (16u * 1024 * 1024) /* and their bytes together */
+#define NODE__PEERS_MAX  128                 /* peers whose status we track */
+#define NODE__OWN_MAX    256                 /* own signatures found in the WAL at replay */
+#define NODE__FETCH_MAX  2                   /* large proposals' blocks fetched at once */
+#define NODE__TICK_MS    1000                /* status, re-sends, sync */
 
 /* WAL record types: one per consensus event kind (node_cons_event_kind),
  * then this node's own signed messages. */
@@ -137,6 +138,7 @@ typedef struct node {
 		size_t n;
 	} next[NODE__NEXT_MAX];
 	unsigned n_next;
+	size_t next_bytes;
 
 	node__peer peers[NODE__PEERS_MAX];
 	node__fetch fetches[NODE__FETCH_MAX];
@@ -225,5 +227,6 @@ void node__net_sync(node *n, int allow_one);
 /* After each commit: the next block sync already holds, if any. */
 void node__sync_next(node *n);
 void node__sync_free(node *n);
+void node__sync_retarget(node *n);
 
 #endif

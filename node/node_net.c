@@ -37,6 +37,7 @@ static void on_peer(void *ctx, p2p_peer *peer, int connected)
 	if (!connected) {
 		if (slot != NULL)
 			memset(slot, 0, sizeof(*slot));
+		node__sync_retarget(n);
 		return;
 	}
 	if (slot == NULL)
@@ -160,8 +161,7 @@ static void on_message(void *ctx, p2p_peer *peer, uint16_t type, const uint8_t *
 		}
 		if ((slot = peer_find(n, p2p_peer_id(peer))) != NULL)
 			slot->status = st;
-		if (st.height > n->sync_target)
-			n->sync_target = st.height;
+		node__sync_retarget(n);
 		node__net_sync(n, 0);
 		break;
 	case NODE_MSG_PROPOSAL:
@@ -282,8 +282,21 @@ static struct {
 	sync_item items[SYNC_BATCH];
 	unsigned n, head;
 	int busy;
+	unsigned asked; /* index into n->peers of the peer asked */
 	uint64_t started_ms, start_height;
 } sync_state;
+
+/* The sync target is what connected peers say now: a peer that claimed a
+ * height and left (or was found out) no longer holds it up. */
+void node__sync_retarget(node *n)
+{
+	uint64_t t = 0;
+
+	for (unsigned i = 0; i < NODE__PEERS_MAX; i++)
+		if (n->peers[i].peer != NULL && n->peers[i].status.height > t)
+			t = n->peers[i].status.height;
+	n->sync_target = t;
+}
 
 void node__sync_free(node *n)
 {
@@ -348,8 +361,17 @@ static void on_blocks(void *arg, int status, const uint8_t *p, size_t len)
 	sync_state.busy = 0;
 	if (n->stopping)
 		return;
-	if (status != FL_OK || node_wire_blocks_iter_begin(&it, p, len, &count) != 0)
+	if (status != FL_OK || node_wire_blocks_iter_begin(&it, p, len, &count) != 0 ||
+	    count == 0) {
+		/* It has not what it claimed: not asked again until its next
+		 * status says more. */
+		node__peer *pe =
+		    sync_state.asked < NODE__PEERS_MAX ? &n->peers[sync_state.asked] : NULL;
+		if (pe != NULL && pe->peer != NULL)
+			pe->status.height = n->info.height;
+		node__sync_retarget(n);
 		return;
+	}
 	node__sync_free(n);
 	while (sync_state.n < SYNC_BATCH && node_wire_blocks_iter_next(&it, &item) == 0) {
 		sync_item *s = &sync_state.items[sync_state.n];
@@ -388,6 +410,7 @@ void node__net_sync(node *n, int allow_one)
 	}
 	if (best == NULL)
 		return;
+	sync_state.asked = (unsigned)(best - n->peers);
 	if (sync_state.started_ms == 0 || n->sync_target > n->info.height + 1) {
 		if (sync_state.start_height == 0 || sync_state.started_ms == 0) {
 			sync_state.started_ms = node__now_ms();
