@@ -567,7 +567,6 @@ p2p_gossip_verdict node__cons_on_vote(node *n, const uint8_t *p, size_t len)
 p2p_gossip_verdict node__cons_on_proposal(node *n, p2p_peer *from, const uint8_t *p, size_t len)
 {
 	node_wire_proposal wp;
-	node_cons_event ev;
 	node__block *b;
 	int rc;
 
@@ -595,9 +594,19 @@ p2p_gossip_verdict node__cons_on_proposal(node *n, p2p_peer *from, const uint8_t
 									      : P2P_GOSSIP_REJECT;
 	if (fl_hash_cmp(&b->hash, &wp.proposal.block_hash) != 0)
 		return P2P_GOSSIP_REJECT;
+	return verdict(node__cons_feed_proposal(n, &wp.proposal, b));
+}
+
+/* A proposal whose block is held: the proposal, then (if the core took it
+ * or had it) the block. Returns the proposal's code. */
+int node__cons_feed_proposal(node *n, const node_cons_proposal *p, const node__block *b)
+{
+	node_cons_event ev;
+	int rc;
+
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = NODE_CONS_EV_PROPOSAL;
-	ev.u.proposal = wp.proposal;
+	ev.u.proposal = *p;
 	rc = node__cons_feed(n, &ev, NULL, 0);
 	if (rc == FL_OK || rc == FL_EDUP) {
 		memset(&ev, 0, sizeof(ev));
@@ -606,7 +615,7 @@ p2p_gossip_verdict node__cons_on_proposal(node *n, p2p_peer *from, const uint8_t
 		ev.u.block.time_ms = b->block.header.time_ms;
 		(void)node__cons_feed(n, &ev, NULL, 0);
 	}
-	return verdict(rc);
+	return rc;
 }
 
 static void start_cb(uv_timer_t *t)

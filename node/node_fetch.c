@@ -43,20 +43,8 @@ static void on_part(void *arg, int status, const uint8_t *p, size_t len)
 	node__fetch done = *f;
 	memset(f, 0, sizeof(*f));
 	if ((b = node__block_put(n, done.buf, done.len, &rc)) != NULL &&
-	    fl_hash_cmp(&b->hash, &done.proposal.block_hash) == 0) {
-		node_cons_event ev;
-		memset(&ev, 0, sizeof(ev));
-		ev.kind = NODE_CONS_EV_PROPOSAL;
-		ev.u.proposal = done.proposal;
-		rc = node__cons_feed(n, &ev, NULL, 0);
-		if (rc == FL_OK || rc == FL_EDUP) {
-			memset(&ev, 0, sizeof(ev));
-			ev.kind = NODE_CONS_EV_BLOCK;
-			ev.u.block.hash = b->hash;
-			ev.u.block.time_ms = b->block.header.time_ms;
-			(void)node__cons_feed(n, &ev, NULL, 0);
-		}
-	}
+	    fl_hash_cmp(&b->hash, &done.proposal.block_hash) == 0)
+		(void)node__cons_feed_proposal(n, &done.proposal, b);
 	fl_free(done.buf);
 }
 

@@ -196,6 +196,7 @@ int node__cons_open(node *n);
 int node__cons_replay(node *n);
 void node__cons_start_height(node *n);
 int node__cons_feed(node *n, node_cons_event *ev, const uint8_t *block, size_t block_n);
+int node__cons_feed_proposal(node *n, const node_cons_proposal *p, const node__block *b);
 /* A proposal message (gossip or re-send), and a vote: the gossip verdict. */
 p2p_gossip_verdict node__cons_on_proposal(node *n, p2p_peer *from, const uint8_t *p, size_t len);
 p2p_gossip_verdict node__cons_on_vote(node *n, const uint8_t *p, size_t len);
