@@ -38,12 +38,22 @@ int node_wire_status_decode(node_wire_status *s, const uint8_t *p, size_t n)
 	return s->cons_step <= NODE_CONS_STEP_COMMIT ? FL_OK : FL_EINVAL;
 }
 
+/* The codec's errors are sticky (core/core.h): a range refused here fails
+ * the writer too, so a caller that checks only fl_writer_finish never sends
+ * a message cut short. */
+static int writer_fail(fl_writer *w, int rc)
+{
+	if (w->err == FL_OK)
+		w->err = rc;
+	return w->err;
+}
+
 /* u32 block_len, bytes part: shared by proposals and block responses. */
 static int write_part(fl_writer *w, const uint8_t *block, uint32_t block_len, size_t part_len)
 {
 	if (block_len == 0 || block_len > CHAIN_MAX_BLOCK_BYTES || part_len == 0 ||
 	    part_len > block_len || part_len > NODE_WIRE_PART_MAX)
-		return FL_EINVAL;
+		return writer_fail(w, FL_EINVAL);
 	fl_write_u32(w, block_len);
 	return fl_write_bytes(w, block, part_len, NODE_WIRE_PART_MAX);
 }
@@ -125,10 +135,21 @@ int node_wire_blocks_item_encode(fl_writer *w, const uint8_t *block, size_t bloc
 	int rc;
 
 	if (block_len > CHAIN_MAX_BLOCK_BYTES)
-		return FL_EINVAL;
+		return writer_fail(w, FL_EINVAL);
 	if ((rc = write_part(w, block, (uint32_t)block_len, part)) != 0)
 		return rc;
 	return chain_commit_encode(w, c);
+}
+
+/* A response that failed once keeps failing with the same code: a caller
+ * that calls next again must not read a half-read item's bytes as the
+ * next one, nor take a truncated response's end for FL_ENOTFOUND. */
+static int iter_fail(node_wire_blocks_iter *it, int rc)
+{
+	it->left = 0;
+	if (it->r.err == FL_OK)
+		it->r.err = rc;
+	return it->r.err;
 }
 
 int node_wire_blocks_iter_begin(node_wire_blocks_iter *it, const uint8_t *p, size_t n,
@@ -141,7 +162,7 @@ int node_wire_blocks_iter_begin(node_wire_blocks_iter *it, const uint8_t *p, siz
 	if ((rc = fl_read_u32(&it->r, count)) != 0)
 		return rc;
 	if (*count > NODE_WIRE_BLOCKS_MAX)
-		return FL_ETOOBIG;
+		return iter_fail(it, FL_ETOOBIG);
 	it->left = *count;
 	return FL_OK;
 }
@@ -151,12 +172,17 @@ int node_wire_blocks_iter_next(node_wire_blocks_iter *it, node_wire_block_item *
 	int rc;
 
 	memset(item, 0, sizeof(*item));
+	if (it->r.err != FL_OK)
+		return it->r.err;
 	if (it->left == 0)
 		return fl_reader_remaining(&it->r) == 0 ? FL_ENOTFOUND : FL_ETRAILING;
 	it->left--;
-	if ((rc = read_part(&it->r, &item->block_len, &item->part, &item->part_len)) != 0)
-		return rc;
-	return chain_commit_decode(&it->r, &item->commit);
+	if ((rc = read_part(&it->r, &item->block_len, &item->part, &item->part_len)) != 0 ||
+	    (rc = chain_commit_decode(&it->r, &item->commit)) != 0) {
+		memset(item, 0, sizeof(*item));
+		return iter_fail(it, rc);
+	}
+	return FL_OK;
 }
 
 int node_wire_part_req_encode(fl_writer *w, const node_wire_part_req *q)
