@@ -5,8 +5,9 @@
  * refuses trailing bytes; tests/fuzz/fuzz_node_wire.c feeds them junk.
  *
  * A block travels whole when it fits in one frame; a larger one travels as
- * its first part (NODE_WIRE_PART_MAX bytes) and the rest is fetched part by
- * part with NODE_REQ_BLOCK_PART from any peer that holds it.
+ * its first part (NODE_WIRE_PART_MAX bytes), the rest to be fetched part by
+ * part with NODE_REQ_BLOCK_PART from any peer that holds it (defined, not
+ * served yet: a receiver drops a block that came as its first part only).
  */
 #ifndef FEDLEDGER_NODE_WIRE_H
 #define FEDLEDGER_NODE_WIRE_H
@@ -100,7 +101,8 @@ typedef struct {
 int node_wire_blocks_iter_begin(node_wire_blocks_iter *it, const uint8_t *p, size_t n,
 				uint32_t *count) FL_MUST_CHECK;
 /* FL_OK and the next item; FL_ENOTFOUND after the last one, when the
- * input must also have ended (else FL_ETRAILING); a decode error. */
+ * input must also have ended (else FL_ETRAILING); a decode error. Once it
+ * failed (begin too), every later call returns the same code. */
 int node_wire_blocks_iter_next(node_wire_blocks_iter *it, node_wire_block_item *item) FL_MUST_CHECK;
 
 /* Part of a block from offset, by height (committed) or by hash (a
