@@ -5,9 +5,8 @@
  * refuses trailing bytes; tests/fuzz/fuzz_node_wire.c feeds them junk.
  *
  * A block travels whole when it fits in one frame; a larger one travels as
- * its first part (NODE_WIRE_PART_MAX bytes), the rest to be fetched part by
- * part with NODE_REQ_BLOCK_PART from any peer that holds it (defined, not
- * served yet: a receiver drops a block that came as its first part only).
+ * its first part (NODE_WIRE_PART_MAX bytes) and the rest is fetched part by
+ * part with NODE_REQ_BLOCK_PART from any peer that holds it.
  */
 #ifndef FEDLEDGER_NODE_WIRE_H
 #define FEDLEDGER_NODE_WIRE_H
