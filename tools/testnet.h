@@ -1,10 +1,13 @@
 /*
  * tools/testnet.h — what the files of fedledger-testnet share (docs/testnet.md):
  * the testnet description (DIR/testnet.json), a blocking loopback HTTP GET
- * client, and the node processes. Never included outside tools/testnet*.c.
+ * client, the node processes and the funded accounts. Included by
+ * tools/testnet*.c and by fedledger-bench's node suite, which drives a testnet.
  */
 #ifndef FEDLEDGER_TOOLS_TESTNET_H
 #define FEDLEDGER_TOOLS_TESTNET_H
+
+#include "core/core.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -73,6 +76,24 @@ void testnet_print_log_tail(const testnet *t, uint32_t i, int lines);
 int testnet_daemon_path(char *out, size_t outlen);
 /* DIR/nodeI/<leaf> into out; -1 when too long. */
 int testnet_node_path(char *out, size_t outlen, const testnet *t, uint32_t i, const char *leaf);
+
+/* ------------------------------------------------------------- accounts */
+
+#define TESTNET_MAX_ACCOUNTS   60000u           /* with the nodes, under GENESIS_MAX_BALANCES */
+#define TESTNET_ACCOUNT_AMOUNT 1000000000000ull /* liquid tokens of each extra account */
+
+typedef struct {
+	fl_seckey sk;
+	fl_pubkey pk;
+} testnet_account;
+
+/* n fresh accounts: appends {"account","amount"} for each to balances and
+ * writes DIR/accounts.keys (0600). 0, or -1 with err set. */
+int testnet_accounts_make(const char *dir, uint32_t n, json_t *balances, char *err, size_t errlen);
+/* Reads DIR/accounts.keys, checking every secret key against its public
+ * key; *out is calloc'd (wipe and free it). 0, or -1 with err set. */
+int testnet_accounts_load(const char *dir, testnet_account **out, uint32_t *n, char *err,
+			  size_t errlen);
 
 /* ----------------------------------------------------------- commands */
 

@@ -23,16 +23,33 @@ static const char *const init_usage =
     "usage: fedledger-testnet init --out DIR --validators N [--members M]\n"
     "         [--dataset fashion-mnist] [--partition iid|dirichlet:ALPHA|labels:K]\n"
     "         [--base-port P] [--chain-id ID] [--byzantine K=MODE]...\n"
+    "         [--accounts A] [--param NAME=VALUE]...\n"
     "Makes DIR/node0..node{N+M-1} (fedledgerd homes), one genesis for all and\n"
     "DIR/testnet.json. Node i listens on 127.0.0.1:P+10i (p2p) and P+10i+1 (rpc);\n"
     "P defaults to 26600. MODE: equivocate, silent or bad-proposal.\n"
+    "--accounts A funds A more accounts, their keys in DIR/accounts.keys (0600).\n"
+    "--param sets a genesis consensus parameter (genesis.json params), e.g.\n"
+    "block_interval_ms=0 or max_block_txs=10000.\n"
     "Exit: 0 done, 1 a step failed, 2 bad arguments.\n";
 
-enum { O_OUT, O_VALS, O_MEMBERS, O_DATASET, O_PARTITION, O_PORT, O_CHAIN, O_BYZ, O_HELP };
+enum {
+	O_OUT,
+	O_VALS,
+	O_MEMBERS,
+	O_DATASET,
+	O_PARTITION,
+	O_PORT,
+	O_CHAIN,
+	O_BYZ,
+	O_ACCOUNTS,
+	O_PARAM,
+	O_HELP
+};
 static const tool_option init_opts[] = {
     {"out", 1, O_OUT},         {"validators", 1, O_VALS},     {"members", 1, O_MEMBERS},
     {"dataset", 1, O_DATASET}, {"partition", 1, O_PARTITION}, {"base-port", 1, O_PORT},
-    {"chain-id", 1, O_CHAIN},  {"byzantine", 1, O_BYZ},       {"help", 0, O_HELP},
+    {"chain-id", 1, O_CHAIN},  {"byzantine", 1, O_BYZ},       {"accounts", 1, O_ACCOUNTS},
+    {"param", 1, O_PARAM},     {"help", 0, O_HELP},
 };
 
 /* iid | dirichlet:ALPHA (finite, > 0) | labels:K (1..10). */
@@ -52,6 +69,60 @@ static int partition_check(const char *p)
 		return (*end || errno || k < 1 || k > 10) ? -1 : 0;
 	}
 	return -1;
+}
+
+/* NAME=VALUE into params (an object): NAME of [a-z_], VALUE a decimal
+ * integer; the genesis library checks the name and the range. */
+static int param_add(json_t *params, const char *v)
+{
+	const char *eq = strchr(v, '=');
+	char name[64], *end;
+
+	if (!eq || eq == v || (size_t)(eq - v) >= sizeof name ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyz_") != (size_t)(eq - v) || eq[1] < '0' ||
+	    eq[1] > '9')
+		return -1;
+	memcpy(name, v, (size_t)(eq - v));
+	name[eq - v] = '\0';
+	errno = 0;
+	unsigned long long x = strtoull(eq + 1, &end, 10);
+	if (*end || errno || x > (unsigned long long)INT64_MAX)
+		return -1;
+	return json_object_set_new(params, name, json_integer((json_int_t)x));
+}
+
+/* The --param values checked before anything is written: a one-validator
+ * genesis with them goes through the genesis library, which names the bad
+ * field and its range. */
+static int params_check(const json_t *params, char *err, size_t errlen)
+{
+	fl_seckey sk;
+	fl_pubkey pk;
+	char hex[2 * FL_PUBKEY_LEN + 1];
+	chain_genesis g;
+	int rc = -1;
+
+	memset(&g, 0, sizeof g);
+	if (json_object_size(params) == 0)
+		return 0;
+	if (fl_key_generate(&sk, &pk) != FL_OK) {
+		snprintf(err, errlen, "key generation failed");
+		return -1;
+	}
+	fl_wipe(&sk, sizeof sk);
+	fl_pubkey_to_hex(hex, &pk);
+	json_t *root =
+	    json_pack("{s:s,s:I,s:O,s:[{s:s,s:i}]}", "chain_id", "check", "genesis_time_ms",
+		      (json_int_t)1, "params", params, "validators", "pubkey", hex, "power", 1);
+	char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	if (!text)
+		snprintf(err, errlen, "out of memory");
+	else
+		rc = genesis_load_string("--param", text, strlen(text), &g, err, errlen);
+	free(text);
+	json_decref(root);
+	chain_genesis_free(&g);
+	return rc;
 }
 
 static int dir_is_empty_or_absent(const char *dir)
@@ -142,8 +213,8 @@ static int find_profile(char *out, size_t outlen)
 }
 
 /* The genesis as JSON, checked and normalised by the genesis library. */
-static int build_genesis(const testnet *t, const char *chain_id, int fashion, chain_genesis *g,
-			 char *err, size_t errlen)
+static int build_genesis(const testnet *t, const char *chain_id, int fashion, json_t *params,
+			 uint32_t n_accounts, chain_genesis *g, char *err, size_t errlen)
 {
 	int rc = -1;
 	json_t *root = json_object(), *vals = json_array(), *mems = json_array(),
@@ -165,6 +236,10 @@ static int build_genesis(const testnet *t, const char *chain_id, int fashion, ch
 						      (json_int_t)TESTNET_LIQUID, "bonded",
 						      (json_int_t)TESTNET_BONDED));
 	}
+	if (n_accounts && testnet_accounts_make(t->dir, n_accounts, bals, err, errlen) != 0)
+		goto cleanup;
+	if (json_object_size(params))
+		json_object_set(root, "params", params);
 	json_object_set_new(root, "validators", vals);
 	json_object_set_new(root, "members", mems);
 	json_object_set_new(root, "balances", bals);
@@ -256,43 +331,51 @@ int testnet_cmd_init(int argc, char **argv)
 	tool_args a;
 	const tool_option *opt;
 	const char *v, *out = NULL, *dataset = NULL, *partition = "iid", *chain_id = "testnet";
-	uint32_t n_val = 0, n_mem = 0, base = 26600;
+	uint32_t n_val = 0, n_mem = 0, base = 26600, n_accounts = 0;
 	int have_val = 0, r;
 	const char *byz[TESTNET_MAX_NODES] = {0};
 	static testnet t;
 	chain_genesis g;
+	json_t *params = json_object();
+	int rc = TOOL_EXIT_USAGE;
+	char err[GENESIS_ERR_MAX];
 	memset(&g, 0, sizeof g);
 	memset(&t, 0, sizeof t);
+	if (!params)
+		return TOOL_EXIT_RUNTIME;
 
 	tool_args_init(&a, TESTNET_PROG " init", argc, argv);
 	while ((r = tool_args_next(&a, init_opts, sizeof init_opts / sizeof *init_opts, &opt,
 				   &v)) != TOOL_ARGS_END) {
-		if (r < 0)
-			return -r;
+		if (r < 0) {
+			rc = -r;
+			goto cleanup;
+		}
 		if (r == TOOL_ARGS_OPERAND) {
 			tool_error(a.prog, "unexpected argument '%s'", v);
-			return TOOL_EXIT_USAGE;
+			goto cleanup;
 		}
 		switch (opt->id) {
 		case O_HELP:
 			fputs(init_usage, stdout);
-			return TOOL_EXIT_OK;
+			rc = TOOL_EXIT_OK;
+			goto cleanup;
 		case O_OUT:
 			out = v;
 			break;
 		case O_VALS:
 			if (tool_parse_u32(&a, "validators", v, 1, TESTNET_MAX_NODES, &n_val))
-				return TOOL_EXIT_USAGE;
+				goto cleanup;
 			have_val = 1;
 			break;
 		case O_MEMBERS:
 			if (tool_parse_u32(&a, "members", v, 0, TESTNET_MAX_NODES, &n_mem))
-				return TOOL_EXIT_USAGE;
+				goto cleanup;
 			break;
 		case O_DATASET:
 			if (strcmp(v, "fashion-mnist") != 0) {
 				tool_error(a.prog, "--dataset: '%s' is not fashion-mnist", v);
-				return TOOL_EXIT_USAGE;
+				goto cleanup;
 			}
 			dataset = v;
 			break;
@@ -302,16 +385,27 @@ int testnet_cmd_init(int argc, char **argv)
 					   "--partition: '%s' is not iid, dirichlet:ALPHA (> 0) "
 					   "or labels:K (1-10)",
 					   v);
-				return TOOL_EXIT_USAGE;
+				goto cleanup;
 			}
 			partition = v;
 			break;
 		case O_PORT:
 			if (tool_parse_u32(&a, "base-port", v, 1024, 65535, &base))
-				return TOOL_EXIT_USAGE;
+				goto cleanup;
 			break;
 		case O_CHAIN:
 			chain_id = v;
+			break;
+		case O_ACCOUNTS:
+			if (tool_parse_u32(&a, "accounts", v, 0, TESTNET_MAX_ACCOUNTS, &n_accounts))
+				goto cleanup;
+			break;
+		case O_PARAM:
+			if (param_add(params, v) != 0) {
+				tool_error(a.prog,
+					   "--param: '%s' is not NAME=VALUE (VALUE an integer)", v);
+				goto cleanup;
+			}
 			break;
 		case O_BYZ: {
 			const char *eq = strchr(v, '=');
@@ -325,7 +419,7 @@ int testnet_cmd_init(int argc, char **argv)
 				tool_error(
 				    a.prog,
 				    "--byzantine: '%s' is not K=equivocate|silent|bad-proposal", v);
-				return TOOL_EXIT_USAGE;
+				goto cleanup;
 			}
 			byz[k] = mode;
 			break;
@@ -334,54 +428,59 @@ int testnet_cmd_init(int argc, char **argv)
 	}
 	if (!out) {
 		tool_error(a.prog, "--out: required");
-		return TOOL_EXIT_USAGE;
+		goto cleanup;
 	}
 	if (!have_val) {
 		tool_error(a.prog, "--validators: required");
-		return TOOL_EXIT_USAGE;
+		goto cleanup;
 	}
 	if (n_val + n_mem > TESTNET_MAX_NODES) {
 		tool_error(a.prog, "--members: %u nodes in all, at most %d", n_val + n_mem,
 			   TESTNET_MAX_NODES);
-		return TOOL_EXIT_USAGE;
+		goto cleanup;
 	}
 	if (base + 10u * (n_val + n_mem - 1) + 1 > 65535) {
 		tool_error(a.prog, "--base-port: %u leaves ports above 65535 for %u nodes", base,
 			   n_val + n_mem);
-		return TOOL_EXIT_USAGE;
+		goto cleanup;
 	}
 	for (uint32_t k = 0; k < TESTNET_MAX_NODES; k++)
 		if (byz[k] && k >= n_val) {
 			tool_error(a.prog, "--byzantine: node %u is not a validator", k);
-			return TOOL_EXIT_USAGE;
+			goto cleanup;
 		}
 	size_t cl = strlen(chain_id);
 	if (cl < 1 || cl > 48 ||
 	    strspn(chain_id, "abcdefghijklmnopqrstuvwxyz0123456789._-") != cl) {
 		tool_error(a.prog, "--chain-id: '%s' is not 1-48 of [a-z0-9._-]", chain_id);
-		return TOOL_EXIT_USAGE;
+		goto cleanup;
 	}
 	if (strlen(out) >= sizeof t.dir - 64) {
 		tool_error(a.prog, "--out: path too long");
-		return TOOL_EXIT_USAGE;
+		goto cleanup;
+	}
+	if (params_check(params, err, sizeof err) != 0) {
+		tool_error(a.prog, "%s", err);
+		goto cleanup;
 	}
 	int empty = dir_is_empty_or_absent(out);
 	if (empty != 1) {
 		tool_error(a.prog, "--out: %s %s", out,
 			   empty == 0 ? "exists and is not empty" : "cannot be read");
-		return TOOL_EXIT_USAGE;
+		goto cleanup;
 	}
 	if (mkdir(out, 0755) != 0 && errno != EEXIST) {
 		tool_error(a.prog, "--out: %s: %s", out, strerror(errno));
-		return TOOL_EXIT_RUNTIME;
+		rc = TOOL_EXIT_RUNTIME;
+		goto cleanup;
 	}
 
 	snprintf(t.dir, sizeof t.dir, "%s", out);
 	t.n_validators = n_val;
 	t.n_members = n_mem;
 	t.n = n_val + n_mem;
-	int rc = TOOL_EXIT_RUNTIME;
-	char err[GENESIS_ERR_MAX], home[TESTNET_PATH_MAX];
+	rc = TOOL_EXIT_RUNTIME;
+	char home[TESTNET_PATH_MAX];
 	for (uint32_t i = 0; i < t.n; i++) {
 		testnet_node *nd = &t.node[i];
 		snprintf(nd->name, sizeof nd->name, "node%u", i);
@@ -396,7 +495,8 @@ int testnet_cmd_init(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	if (build_genesis(&t, chain_id, dataset != NULL, &g, err, sizeof err) != 0) {
+	if (build_genesis(&t, chain_id, dataset != NULL, params, n_accounts, &g, err, sizeof err) !=
+	    0) {
 		tool_error(a.prog, "%s", err);
 		goto cleanup;
 	}
@@ -419,6 +519,7 @@ int testnet_cmd_init(int argc, char **argv)
 	       base + 10 * (t.n - 1) + 1);
 	rc = TOOL_EXIT_OK;
 cleanup:
+	json_decref(params);
 	chain_genesis_free(&g);
 	return rc;
 }

@@ -128,6 +128,54 @@ Test(testnet, init_layout)
 	rm_rf(dir);
 }
 
+/* --accounts: funded in the genesis, their keys in accounts.keys (0600),
+ * each line "PUBKEY SECKEY"; --param lands in the genesis params. */
+Test(testnet, init_accounts_and_params)
+{
+	char dir[256], port[16], path[512];
+	fresh(dir, sizeof dir, port, sizeof port);
+	RUN_TESTNET(&run, "init", "--out", dir, "--validators", "1", "--base-port", port,
+		    "--accounts", "5", "--param", "block_interval_ms=0", "--param",
+		    "max_block_txs=10000");
+	cr_assert_eq(run.status, 0, "stderr: %s", run.err);
+	struct stat st;
+	snprintf(path, sizeof path, "%s/accounts.keys", dir);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	char *keys = slurp(path);
+	snprintf(path, sizeof path, "%s/node0/genesis.json", dir);
+	json_error_t je;
+	json_t *g = json_load_file(path, 0, &je);
+	cr_assert_not_null(g, "%s", je.text);
+	json_t *params = json_object_get(g, "params");
+	cr_assert_eq(json_integer_value(json_object_get(params, "block_interval_ms")), 0);
+	cr_assert_eq(json_integer_value(json_object_get(params, "max_block_txs")), 10000);
+	json_t *bals = json_object_get(g, "balances");
+	int lines = 0;
+	for (char *line = keys; *line; lines++) {
+		char *nl = strchr(line, '\n');
+		cr_assert_not_null(nl);
+		cr_assert_eq(nl - line, 129, "line %d: %.*s", lines, (int)(nl - line), line);
+		cr_assert_eq(line[64], ' ');
+		int funded = 0;
+		for (size_t i = 0; i < json_array_size(bals); i++) {
+			json_t *b = json_array_get(bals, i);
+			if (strncmp(json_string_value(json_object_get(b, "account")), line, 64) ==
+			    0)
+				funded = json_integer_value(json_object_get(b, "amount")) > 0;
+		}
+		cr_assert(funded, "account %.64s not funded", line);
+		line = nl + 1;
+	}
+	cr_assert_eq(lines, 5);
+	free(keys);
+	json_decref(g);
+	const char *const gv[] = {"validate", path, NULL};
+	test_run_prog(&run, "fedledger-genesis", gv);
+	cr_assert_eq(run.status, 0, "%s", run.err);
+	rm_rf(dir);
+}
+
 Test(testnet, bad_arguments_named)
 {
 	char dir[256], port[16];
@@ -152,6 +200,10 @@ Test(testnet, bad_arguments_named)
 	    {{"--out", "@", "--validators", "4", "--byzantine", "1=lazy"}, "--byzantine"},
 	    {{"--out", "@", "--validators", "4", "--byzantine", "4=silent"}, "--byzantine"},
 	    {{"--out", "@", "--validators", "4", "--bogus"}, "--bogus"},
+	    {{"--out", "@", "--validators", "1", "--accounts", "60001"}, "--accounts"},
+	    {{"--out", "@", "--validators", "1", "--param", "block_interval_ms"}, "--param"},
+	    {{"--out", "@", "--validators", "1", "--param", "bogus=1"}, "params.bogus"},
+	    {{"--out", "@", "--validators", "1", "--param", "max_block_txs=0"}, "max_block_txs"},
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
 		const char *argv[12] = {"init"};
