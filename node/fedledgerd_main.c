@@ -17,6 +17,7 @@
 #include "p2p/p2p.h"
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -262,6 +263,10 @@ static int cmd_start(int argc, char **argv)
 				   "--byzantine: expected equivocate, silent or bad-proposal, got '%s'",
 				   v[OPT_BYZANTINE]);
 	opts.byzantine = byz;
+	/* A peer or an HTTP client that goes away while we write to it must
+	 * cost one connection, not the process: libuv writes with write(2),
+	 * which raises SIGPIPE on a closed socket; ignored, it returns EPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	if (node_run(&opts, err, sizeof(err)) != FL_OK) {
 		fprintf(stderr, "%s\n", err[0] != '\0' ? err : "fedledgerd: stopped on an error (see the log)");
 		return EXIT_INVALID;

@@ -358,3 +358,32 @@ Test(testnet, real_network_perturbed_and_checked, .timeout = 150)
 	cr_assert_eq(run.status, 0, "%s", run.err);
 	rm_rf(dir);
 }
+
+/*
+ * A member SIGKILLed while the validator streams blocks to it: the
+ * validator's next write to the dead socket must cost it the connection,
+ * not the process (it died of SIGPIPE before fedledgerd ignored it). Blocks
+ * as fast as one validator makes them (block_interval_ms 0), three kills.
+ */
+Test(testnet, a_killed_peer_does_not_kill_the_node, .timeout = 90)
+{
+	char dir[256], port[16];
+	fresh(dir, sizeof dir, port, sizeof port);
+	RUN_TESTNET(&run, "init", "--out", dir, "--validators", "1", "--members", "1",
+		    "--base-port", port, "--param", "block_interval_ms=0");
+	cr_assert_eq(run.status, 0, "%s", run.err);
+	for (int k = 0; k < 3; k++) {
+		RUN_TESTNET(&run, "up", dir, "--timeout", "30");
+		cr_assert_eq(run.status, 0, "%s", run.err);
+		usleep(300 * 1000);
+		RUN_TESTNET(&run, "kill", dir, "node1");
+		cr_assert_eq(run.status, 0, "%s", run.err);
+		usleep(1500 * 1000);
+		RUN_TESTNET(&run, "status", dir);
+		cr_assert_str_eq(state_of(run.out, 0), "running", "kill %d took node0 down: %s",
+				 k + 1, run.out);
+	}
+	RUN_TESTNET(&run, "down", dir);
+	cr_assert_eq(run.status, 0, "%s", run.err);
+	rm_rf(dir);
+}
