@@ -35,7 +35,10 @@ static void on_peer(void *ctx, p2p_peer *peer, int connected)
 	node__peer *slot = peer_find(n, p2p_peer_id(peer));
 
 	if (!connected) {
-		if (slot != NULL)
+		/* Only this session's slot: when p2p keeps the newer of two
+		 * sessions to one peer, the older one's close comes after the
+		 * newer one's open and must not forget the peer. */
+		if (slot != NULL && slot->peer == peer)
 			memset(slot, 0, sizeof(*slot));
 		node__sync_retarget(n);
 		return;
