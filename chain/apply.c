@@ -196,7 +196,8 @@ static int write_block(chain_exec *x, const chain_block *b, const chain_block_pr
 	int rc;
 
 	chain_put_be64(key, b->header.height);
-	if ((rc = chain_state_put_encoded(x->t, CHAIN_DB_BLOCKS, key, sizeof(key), &prep->enc)) != 0)
+	if ((rc = chain_state_put_encoded(x->t, CHAIN_DB_BLOCKS, key, sizeof(key), &prep->enc)) !=
+	    0)
 		return rc;
 	if ((rc = chain_header_hash(&block_hash, &b->header)) != 0)
 		return rc;
@@ -270,7 +271,8 @@ static int signatures_verdict(chain_exec *x, const chain_block *b, chain_block_p
 	return rc;
 }
 
-static int run_block(chain_store *s, const chain_block *b, chain_block_result *res, int keep)
+static int run_block(chain_store *s, const chain_block *b, const chain_commit *tip,
+		     chain_block_result *res, int keep)
 {
 	chain_validator_set set;
 	chain_block_prep prep;
@@ -352,6 +354,12 @@ static int run_block(chain_store *s, const chain_block *b, chain_block_result *r
 signatures:
 	if ((rc = signatures_verdict(&x, b, &prep, rc, res)) != FL_OK)
 		goto cleanup;
+	/* The commit that finalised the block, in the block's own transaction:
+	 * no crash can leave a tip whose commit is lost. */
+	if (tip != NULL && (rc = chain_state_put_tip_commit(t, tip)) != FL_OK) {
+		res->reason = "tip commit";
+		goto cleanup;
+	}
 	if (keep) {
 		rc = chain_txn_commit(t);
 		t = NULL;
@@ -370,24 +378,31 @@ cleanup:
 
 /* A txn that filled the map wrote nothing: grow it and run the block once
  * more, so a full map is never a verdict on the block (store_map.c). */
-static int run_block_growing(chain_store *s, const chain_block *b, chain_block_result *res,
-			     int keep)
+static int run_block_growing(chain_store *s, const chain_block *b, const chain_commit *tip,
+			     chain_block_result *res, int keep)
 {
-	int rc = run_block(s, b, res, keep);
+	int rc = run_block(s, b, tip, res, keep);
 
 	if (rc == FL_EDB && chain_store_grow_if_full(s))
-		rc = run_block(s, b, res, keep);
+		rc = run_block(s, b, tip, res, keep);
 	return rc;
 }
 
 int chain_apply_block(chain_store *s, const chain_block *b, chain_block_result *res)
 {
-	return run_block_growing(s, b, res, 1);
+	return run_block_growing(s, b, NULL, res, 1);
+}
+
+int chain_apply_block_commit(chain_store *s, const chain_block *b, const chain_commit *c,
+			     chain_block_result *res)
+{
+	assert(c != NULL);
+	return run_block_growing(s, b, c, res, 1);
 }
 
 int chain_check_block(chain_store *s, const chain_block *b, chain_block_result *res)
 {
-	return run_block_growing(s, b, res, 0);
+	return run_block_growing(s, b, NULL, res, 0);
 }
 
 /* The tx on top of the committed state and the next block's begin-block

@@ -683,6 +683,17 @@ typedef struct {
  * On failure nothing is written.
  */
 int chain_apply_block(chain_store *s, const chain_block *b, chain_block_result *res) FL_MUST_CHECK;
+/*
+ * chain_apply_block and chain_store_put_tip_commit in one write
+ * transaction: the block and the commit `c` that finalised it are stored
+ * together or not at all, so a crash never leaves a tip whose commit is
+ * lost (a node needs it to build the next block and to prove its tip). c
+ * must be for b's height and header hash and verify as chain_verify_commit
+ * does; if it does not, nothing is written, with its code and reason
+ * "tip commit".
+ */
+int chain_apply_block_commit(chain_store *s, const chain_block *b, const chain_commit *c,
+			     chain_block_result *res) FL_MUST_CHECK;
 /* The same checks and the app hash it would produce, then rolled back. */
 int chain_check_block(chain_store *s, const chain_block *b, chain_block_result *res) FL_MUST_CHECK;
 /* Would this tx apply on top of the current state (mempool admission)?

@@ -412,6 +412,9 @@ int chain_state_put_validator_set(chain_txn *t, uint64_t height,
 int chain_commit_check(chain_txn *t, const char *chain_id, uint64_t height,
 		       const fl_hash *block_hash, const chain_commit *c,
 		       const uint8_t *verified) FL_MUST_CHECK;
+/* chain_store_put_tip_commit inside t: c must be the commit of the tip t
+ * sees (after a block's writes, that block). */
+int chain_state_put_tip_commit(chain_txn *t, const chain_commit *c) FL_MUST_CHECK;
 /* chain_store_info, read inside t (so it matches what t sees). FL_ENOTFOUND
  * before a genesis. */
 int chain_state_info(chain_txn *t, chain_info *out) FL_MUST_CHECK;

@@ -140,18 +140,15 @@ int chain_verify_commit(chain_store *s, const char *chain_id, uint64_t height,
 
 /* ----------------------------------------------------------- tip commit */
 
-int chain_store_put_tip_commit(chain_store *s, const chain_commit *c)
+int chain_state_put_tip_commit(chain_txn *t, const chain_commit *c)
 {
 	const char *key = CHAIN_META_TIP_COMMIT;
-	chain_txn *t = NULL;
 	chain_info info;
 	fl_writer w;
 	int rc;
 
-	assert(s != NULL && c != NULL);
+	assert(t != NULL && c != NULL);
 	fl_writer_init(&w, 0);
-	if ((rc = chain_txn_begin(s, 1, &t)) != FL_OK)
-		goto cleanup;
 	if ((rc = chain_state_info(t, &info)) != FL_OK)
 		goto cleanup;
 	if (info.height == 0) {
@@ -159,16 +156,31 @@ int chain_store_put_tip_commit(chain_store *s, const chain_commit *c)
 		goto cleanup;
 	}
 	if ((rc = chain_commit_check(t, info.chain_id, info.height, &info.last_block_hash, c,
-				      NULL)) ||
+				     NULL)) ||
 	    (rc = chain_commit_encode(&w, c)) ||
 	    (rc = chain_state_put_encoded(t, CHAIN_DB_META, key, strlen(key), &w)))
+		goto cleanup;
+
+cleanup:
+	fl_writer_free(&w);
+	return rc;
+}
+
+int chain_store_put_tip_commit(chain_store *s, const chain_commit *c)
+{
+	chain_txn *t = NULL;
+	int rc;
+
+	assert(s != NULL && c != NULL);
+	if ((rc = chain_txn_begin(s, 1, &t)) != FL_OK)
+		goto cleanup;
+	if ((rc = chain_state_put_tip_commit(t, c)) != FL_OK)
 		goto cleanup;
 	rc = chain_txn_commit(t);
 	t = NULL;
 
 cleanup:
 	chain_txn_abort(t);
-	fl_writer_free(&w);
 	return rc;
 }
 

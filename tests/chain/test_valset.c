@@ -241,3 +241,38 @@ Test(valset, tip_commit_survives_reopen)
 	cr_assert_eq(chain_get_commit(fx.store, 5, &got), FL_ENOTFOUND);
 	cr_assert_eq(chain_get_commit(fx.store, 6, &got), FL_ENOTFOUND);
 }
+
+/* The block and its commit in one transaction: both or neither. */
+Test(valset, apply_with_commit_stores_both_or_neither)
+{
+	chain_block_result res;
+	chain_commit c, got;
+	chain_block b;
+	fl_hash hash;
+	uint32_t all[] = {0, 1, 2, 3}, two[] = {0, 1};
+
+	cr_assert_eq(fixture_advance_to(&fx, 2), 0);
+	cr_assert_eq(fixture_build_block(&fx, NULL, 0, &b), 0);
+	cr_assert_eq(chain_header_hash(&hash, &b.header), 0);
+
+	/* Too few signers: the block is not applied either. */
+	cr_assert_eq(fixture_commit(&fx, 3, &hash, two, 2, &c), 0);
+	cr_assert_eq(chain_apply_block_commit(fx.store, &b, &c, &res), FL_EPERM);
+	cr_assert_str_eq(res.reason, "tip commit");
+	cr_assert_eq(fixture_height(&fx), 2);
+	/* A commit of another block: the same. */
+	chain_info before = info_now();
+	cr_assert_eq(fixture_commit(&fx, 3, &before.last_block_hash, all, 4, &c), 0);
+	cr_assert_eq(chain_apply_block_commit(fx.store, &b, &c, &res), FL_EINVAL);
+	cr_assert_eq(fixture_height(&fx), 2);
+
+	cr_assert_eq(fixture_commit(&fx, 3, &hash, all, 4, &c), 0);
+	cr_assert_eq(chain_apply_block_commit(fx.store, &b, &c, &res), 0, "%s", res.reason);
+	chain_block_free(&b);
+	cr_assert_eq(fixture_height(&fx), 3);
+	cr_assert_eq(fixture_reopen(&fx), 0);
+	cr_assert_eq(chain_get_commit(fx.store, 3, &got), 0);
+	cr_assert(commit_eq(&got, &c));
+	chain_info after = info_now();
+	cr_assert_eq(fl_hash_cmp(&after.app_hash, &res.app_hash), 0);
+}
