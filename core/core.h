@@ -89,6 +89,13 @@ typedef enum { FL_LOG_TEXT = 0, FL_LOG_JSON } fl_log_format;
 
 void fl_log_set_level(fl_log_level level);
 void fl_log_set_format(fl_log_format format);
+/* A level of its own for the lines of `module` (the name fl_log gets; at
+ * most FL_LOG_MODULES_MAX modules, each under FL_LOG_MODULE_LEN chars: more
+ * or longer is FL_EINVAL). Set again, it replaces the level. Every other
+ * module logs at fl_log_set_level's. Call it before other threads log. */
+#define FL_LOG_MODULES_MAX 16
+#define FL_LOG_MODULE_LEN  16
+int fl_log_set_module_level(const char *module, fl_log_level level);
 /* Parses "trace|debug|info|warn|error|off" and "text|json". */
 int fl_log_level_parse(const char *s, fl_log_level *out) FL_MUST_CHECK;
 int fl_log_format_parse(const char *s, fl_log_format *out) FL_MUST_CHECK;

@@ -18,12 +18,67 @@ static atomic_int log_level = FL_LOG_INFO;
 static atomic_int log_format = FL_LOG_TEXT;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Modules with a level of their own. A line below log_floor (the lowest of
+ * every level in force) costs one load, as before modules had levels; only
+ * the rest look their module up. */
+static struct {
+	char name[FL_LOG_MODULE_LEN];
+	atomic_int level;
+} log_modules[FL_LOG_MODULES_MAX];
+static atomic_int log_n_modules;
+static atomic_int log_floor = FL_LOG_INFO;
+
 static const char *const level_names[] = {"trace", "debug", "info", "warn", "error", "off"};
 static const char *const format_names[] = {"text", "json"};
+
+static void floor_update(void)
+{
+	int lo = atomic_load(&log_level), n = atomic_load(&log_n_modules);
+
+	for (int i = 0; i < n; i++)
+		if (atomic_load(&log_modules[i].level) < lo)
+			lo = atomic_load(&log_modules[i].level);
+	atomic_store(&log_floor, lo);
+}
 
 void fl_log_set_level(fl_log_level level)
 {
 	atomic_store(&log_level, (int)level);
+	floor_update();
+}
+
+int fl_log_set_module_level(const char *module, fl_log_level level)
+{
+	int n = atomic_load(&log_n_modules), i;
+
+	if (module == NULL || strlen(module) >= FL_LOG_MODULE_LEN || level < FL_LOG_TRACE ||
+	    level > FL_LOG_OFF)
+		return FL_EINVAL;
+	for (i = 0; i < n; i++)
+		if (strcmp(log_modules[i].name, module) == 0)
+			break;
+	if (i == n) {
+		if (n == FL_LOG_MODULES_MAX)
+			return FL_EINVAL;
+		strcpy(log_modules[n].name, module);
+		atomic_store(&log_modules[n].level, (int)level);
+		atomic_store(&log_n_modules, n + 1);
+	} else {
+		atomic_store(&log_modules[i].level, (int)level);
+	}
+	floor_update();
+	return FL_OK;
+}
+
+/* The level in force for module's lines. */
+static int module_level(const char *module)
+{
+	int n = atomic_load(&log_n_modules);
+
+	for (int i = 0; i < n; i++)
+		if (strcmp(log_modules[i].name, module) == 0)
+			return atomic_load(&log_modules[i].level);
+	return atomic_load(&log_level);
 }
 
 void fl_log_set_format(fl_log_format format)
@@ -141,10 +196,12 @@ void fl_log(fl_log_level level, const char *module, const char *fmt, ...)
 	FILE *f;
 	int n;
 
-	if (level < FL_LOG_TRACE || level >= FL_LOG_OFF || (int)level < atomic_load(&log_level))
+	if (level < FL_LOG_TRACE || level >= FL_LOG_OFF || (int)level < atomic_load(&log_floor))
 		return;
 	if (module == NULL)
 		module = "-";
+	if ((int)level < module_level(module))
+		return;
 
 	va_start(ap, fmt);
 	n = vsnprintf(small, sizeof(small), fmt, ap);

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -87,6 +88,7 @@ static void tick_cb(uv_timer_t *t)
 	node__net_send_status(n, NULL);
 	node__metrics_tick(n);
 	node__cons_resend(n);
+	node__block_retry(n);
 	node__net_sync(n, 1);
 }
 
@@ -122,6 +124,7 @@ static void begin_stop(node *n)
 	close_handle(n, (uv_handle_t *)&n->tick);
 	close_handle(n, (uv_handle_t *)&n->cons_timer);
 	close_handle(n, (uv_handle_t *)&n->start_timer);
+	close_handle(n, (uv_handle_t *)&n->validate_timer);
 	node__rpc_close(n);
 	if (n->p2p != NULL) {
 		n->handles++;
@@ -145,6 +148,39 @@ static void signal_cb(uv_signal_t *s, int signum)
 }
 
 /* ------------------------------------------------------------- opening */
+
+/* log.modules: each module set there logs at its own level; the others
+ * at the global one (log.level or --log-level). */
+static void log_modules(const node_config *cfg)
+{
+	for (unsigned m = 0; m < NODE_LOG_MODULES; m++)
+		if (cfg->log.modules[m] >= 0)
+			fl_log_set_module_level(node_log_module_name((node_log_module)m),
+						(fl_log_level)cfg->log.modules[m]);
+}
+
+/* A FEDLEDGERD_TEST_* variable as a decimal number; 0 when unset or not
+ * one. Only tests set these (docs/node.md, "Test modes"). */
+static uint64_t test_env(const char *name)
+{
+	const char *v = getenv(name);
+	uint64_t x = 0;
+
+	if (v == NULL || fl_parse_u64(v, &x) != FL_OK)
+		return 0;
+	return x;
+}
+
+static void test_hooks(node *n)
+{
+	uint64_t v;
+
+	n->test.exit_after_apply = test_env("FEDLEDGERD_TEST_EXIT_AFTER_APPLY");
+	v = test_env("FEDLEDGERD_TEST_FAIL_APPLIES");
+	n->test.fail_applies = v > 1000 ? 1000 : (unsigned)v;
+	v = test_env("FEDLEDGERD_TEST_SLOW_VALIDATE_MS");
+	n->test.slow_validate_ms = v > 600000 ? 600000 : (uint32_t)v;
+}
 
 static int open_store(node *n, char *err, size_t errlen)
 {
@@ -268,6 +304,7 @@ static void close_all(node *n)
 	node__sync_free(n);
 	node__fetch_free_all(n);
 	node__blocks_free(n);
+	fl_free(n->stuck.bytes);
 	node_cons_free(n->cons);
 	node_mempool_free(n->mempool);
 	if (n->wal != NULL && node_wal_close(n->wal) != 0)
@@ -296,9 +333,10 @@ int node_run(const node_run_opts *opts, char *err, size_t errlen)
 	uv_timer_init(n->loop, &n->tick);
 	uv_timer_init(n->loop, &n->cons_timer);
 	uv_timer_init(n->loop, &n->start_timer);
+	uv_timer_init(n->loop, &n->validate_timer);
 	uv_signal_init(n->loop, &n->sig_int);
 	uv_signal_init(n->loop, &n->sig_term);
-	n->tick.data = n->cons_timer.data = n->start_timer.data = n;
+	n->tick.data = n->cons_timer.data = n->start_timer.data = n->validate_timer.data = n;
 	n->sig_int.data = n->sig_term.data = n;
 
 	if ((rc = node__metrics_init(n)) != 0) {
@@ -311,6 +349,8 @@ int node_run(const node_run_opts *opts, char *err, size_t errlen)
 						: n->home.config.log.format);
 	fl_log_set_level(opts->log_level >= 0 ? (fl_log_level)opts->log_level
 					      : n->home.config.log.level);
+	log_modules(&n->home.config);
+	test_hooks(n);
 	if ((rc = open_store(n, err, errlen)) != 0 ||
 	    (rc = open_wal_and_signer(n, err, errlen)) != 0 ||
 	    (rc = open_mempool(n, err, errlen)) != 0)
@@ -347,6 +387,13 @@ int node_run(const node_run_opts *opts, char *err, size_t errlen)
 		       opts->byzantine ? ", BYZANTINE TEST MODE " : "",
 		       opts->byzantine ? node_byzantine_name(opts->byzantine) : "");
 	}
+	if (n->test.exit_after_apply != 0 || n->test.fail_applies != 0 ||
+	    n->test.slow_validate_ms != 0)
+		fl_log(FL_LOG_WARN, LOG,
+		       "TEST HOOKS: exit after applying height %llu, fail %u applies, "
+		       "delay the first block check %u ms",
+		       (unsigned long long)n->test.exit_after_apply, n->test.fail_applies,
+		       n->test.slow_validate_ms);
 	while (!n->stopping && !n->fatal)
 		uv_run(n->loop, UV_RUN_ONCE);
 	rc = n->fatal;

@@ -8,6 +8,8 @@
 
 #include <assert.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define LOG "node"
 
@@ -168,6 +170,12 @@ cleanup:
 
 /* ----------------------------------------------------------------- jobs */
 
+/* A decided block that did not apply is tried again after 1 s, doubling
+ * up to 32 s: a store error may pass, and a block this node cannot apply
+ * must not make it spin. */
+#define RETRY_MIN_MS 1000u
+#define RETRY_MAX_MS 32000u
+
 static void job_next(node *n);
 
 static void work_cb(uv_work_t *req)
@@ -176,20 +184,31 @@ static void work_cb(uv_work_t *req)
 	node *n = j->node;
 
 	if (j->kind == NODE__JOB_VALIDATE) {
+		if (j->test_delay_ms > 0) {
+			struct timespec ts = {j->test_delay_ms / 1000,
+					      (long)(j->test_delay_ms % 1000) * 1000000L};
+			nanosleep(&ts, NULL);
+		}
 		j->rc = chain_preverify_block(n->store, j->block, 0);
 		if (j->rc == 0)
 			j->rc = chain_check_block(n->store, j->block, &j->res);
 		return;
 	}
+	if (j->test_fail) {
+		j->rc = FL_EIO;
+		j->res.reason = "test hook: apply failure";
+		return;
+	}
 	/* A bad signature fails the apply itself; this only fills the cache. */
 	if (chain_preverify_block(n->store, j->block, 0) == FL_ENOMEM)
 		fl_log(FL_LOG_WARN, LOG, "preverify: out of memory");
-	if ((j->rc = chain_apply_block(n->store, j->block, &j->res)) != 0)
+	/* The block with its commit, in one store transaction: a restart
+	 * always finds the commit of its tip, to build the next block on and
+	 * to prove the tip to peers. */
+	if ((j->rc = chain_apply_block_commit(n->store, j->block, &j->commit, &j->res)) != 0)
 		return;
-	/* The tip's commit, so a restart can still prove it; the tx index. */
-	if (chain_store_put_tip_commit(n->store, &j->commit) != 0)
-		fl_log(FL_LOG_WARN, LOG, "height %llu: tip commit not stored",
-		       (unsigned long long)j->commit.height);
+	if (n->test.exit_after_apply == j->commit.height)
+		_exit(NODE__TEST_EXIT); /* test hook: a crash right after the store commit */
 	if (chain_index_txs(n->store, 16, &j->indexed) != 0)
 		fl_log(FL_LOG_WARN, LOG, "the tx index did not advance");
 }
@@ -204,21 +223,101 @@ static void job_free(node__job *j)
 	fl_free(j);
 }
 
-static void after_validate(node *n, node__job *j)
+static void feed_verdict(node *n, const fl_hash *hash, int valid)
 {
 	node_cons_event ev;
 
-	if (j->rc != 0) {
-		char hex[17];
-		fl_hex_encode(hex, j->hash.b, 8);
-		fl_log(FL_LOG_WARN, LOG, "block %s… refused: %s (%s)", hex,
-		       j->res.reason != NULL ? j->res.reason : "-", fl_strerror(j->rc));
-	}
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = NODE_CONS_EV_VERDICT;
-	ev.u.block.hash = j->hash;
-	ev.u.block.valid = j->rc == 0;
+	ev.u.block.hash = *hash;
+	ev.u.block.valid = valid;
 	(void)node__cons_feed(n, &ev, NULL, 0);
+}
+
+static void after_validate(node *n, node__job *j)
+{
+	char hex[17];
+
+	fl_hex_encode(hex, j->hash.b, 8);
+	if (j->timed_out) {
+		/* The round had its nil prevote already; a late verdict would
+		 * contradict it. */
+		fl_log(FL_LOG_INFO, LOG, "block %s… checked after its timeout: %s (ignored)", hex,
+		       j->rc == 0 ? "valid" : fl_strerror(j->rc));
+		return;
+	}
+	if (j->rc != 0)
+		fl_log(FL_LOG_WARN, LOG, "block %s… refused: %s (%s)", hex,
+		       j->res.reason != NULL ? j->res.reason : "-", fl_strerror(j->rc));
+	feed_verdict(n, &j->hash, j->rc == 0);
+}
+
+/* timeouts.block_validation_ms passed while a VALIDATE job runs: the block
+ * counts as invalid for this round (a nil prevote), and the core moves on
+ * while the check finishes on the pool. */
+static void validate_timeout_cb(uv_timer_t *t)
+{
+	node *n = t->data;
+	node__job *j = n->job_running ? n->work.data : NULL;
+	char hex[17];
+
+	if (n->stopping || j == NULL || j->kind != NODE__JOB_VALIDATE || j->timed_out)
+		return;
+	j->timed_out = 1;
+	fl_hex_encode(hex, j->hash.b, 8);
+	fl_log(FL_LOG_WARN, LOG,
+	       "height %llu: block %s… not checked within timeouts.block_validation_ms (%u ms): "
+	       "treated as invalid this round",
+	       (unsigned long long)j->block->header.height, hex,
+	       n->home.config.timeouts.block_validation_ms);
+	if (n->m.validate_timeouts != NULL)
+		node_metric_add(n->m.validate_timeouts, 1);
+	feed_verdict(n, &j->hash, 0);
+}
+
+static void stuck_clear(node *n)
+{
+	fl_free(n->stuck.bytes);
+	memset(&n->stuck, 0, sizeof(n->stuck));
+	if (n->m.apply_stuck != NULL)
+		node_metric_set(n->m.apply_stuck, 0);
+}
+
+/* Keeps the job's copy of the decided block for the next attempt. */
+static void apply_failed(node *n, node__job *j)
+{
+	node__stuck *s = &n->stuck;
+	uint64_t h = j->block->header.height;
+	char hex[FL_HASH_HEX_LEN + 1];
+	unsigned shift;
+	uint32_t delay;
+
+	if (s->height != h) {
+		stuck_clear(n);
+		s->height = h;
+		s->hash = j->hash;
+	}
+	fl_free(s->bytes);
+	s->bytes = j->bytes;
+	s->n = j->n;
+	s->commit = j->commit;
+	j->bytes = NULL;
+	s->attempts++;
+	shift = s->attempts - 1 < 5 ? s->attempts - 1 : 5;
+	delay = RETRY_MIN_MS << shift;
+	if (delay > RETRY_MAX_MS)
+		delay = RETRY_MAX_MS;
+	s->retry_ms = node__now_ms() + delay;
+	fl_hex_encode(hex, j->hash.b, FL_HASH_LEN);
+	fl_log(FL_LOG_ERROR, LOG,
+	       "height %llu: decided block %s does not apply: %s (%s); attempt %u, next in %u ms "
+	       "(with a peer's copy if sync brings one); no other block is taken at this height",
+	       (unsigned long long)h, hex, j->res.reason != NULL ? j->res.reason : "-",
+	       fl_strerror(j->rc), s->attempts, delay);
+	if (n->m.apply_failures != NULL) {
+		node_metric_add(n->m.apply_failures, 1);
+		node_metric_set(n->m.apply_stuck, (double)h);
+	}
 }
 
 static void after_apply(node *n, node__job *j)
@@ -229,14 +328,17 @@ static void after_apply(node *n, node__job *j)
 
 	n->applying = 0;
 	if (j->rc != 0) {
-		fl_log(FL_LOG_ERROR, LOG, "height %llu: committed block does not apply: %s (%s)",
-		       (unsigned long long)h, j->res.reason != NULL ? j->res.reason : "-",
-		       fl_strerror(j->rc));
+		apply_failed(n, j);
 		if (node_mempool_update(n->mempool, NULL, NULL) != 0)
 			fl_log(FL_LOG_WARN, LOG, "mempool: recheck failed; it was emptied");
 		if (n->http_open)
 			node_rpc_mempool_resumed(&n->rpc);
 		return;
+	}
+	if (n->stuck.height != 0) {
+		fl_log(FL_LOG_INFO, LOG, "height %llu: applied after %u failed attempts",
+		       (unsigned long long)h, n->stuck.attempts);
+		stuck_clear(n);
 	}
 	if (node_mempool_update(n->mempool, j->block, &ur) != 0)
 		fl_log(FL_LOG_WARN, LOG, "mempool: recheck failed; it was emptied");
@@ -258,6 +360,8 @@ static void after_work_cb(uv_work_t *req, int status)
 
 	(void)status;
 	n->job_running = 0;
+	if (j->kind == NODE__JOB_VALIDATE)
+		uv_timer_stop(&n->validate_timer);
 	if (j->cached != NULL)
 		((node__block *)j->cached)->busy = 0;
 	if (!n->stopping) {
@@ -290,15 +394,30 @@ static void job_next(node *n)
 			j->block = &b->block;
 			j->cached = b;
 			b->busy = 1;
+			j->test_delay_ms = n->test.slow_validate_ms;
+			n->test.slow_validate_ms = 0;
 		} else {
 			node_mempool_release(n->mempool);
+			if (n->test.fail_applies > 0) {
+				j->test_fail = 1;
+				n->test.fail_applies--;
+			}
 		}
 		n->work.data = j;
 		n->job_running = 1;
 		if (uv_queue_work(n->loop, &n->work, work_cb, after_work_cb) != 0) {
 			n->job_running = 0;
+			if (j->cached != NULL)
+				((node__block *)j->cached)->busy = 0;
+			if (j->kind == NODE__JOB_APPLY)
+				n->applying = 0;
 			job_free(j);
+			continue;
 		}
+		if (j->kind == NODE__JOB_VALIDATE &&
+		    n->home.config.timeouts.block_validation_ms > 0)
+			uv_timer_start(&n->validate_timer, validate_timeout_cb,
+				       n->home.config.timeouts.block_validation_ms, 0);
 	}
 	/* On shutdown, jobs not started are dropped. */
 	while (n->stopping && !n->job_running && (j = n->jobs) != NULL) {
@@ -335,6 +454,55 @@ void node__job_validate(node *n, const fl_hash *hash)
 	job_push(n, j);
 }
 
+/*
+ * A decided block of the height that failed to apply (n->stuck): another
+ * block of that height is refused, whoever offers it; another copy of that
+ * block (a peer's, by sync) replaces the kept one for the next attempt,
+ * which waits for its time (node__block_retry). 1: do not apply now.
+ */
+static int stuck_holds(node *n, const uint8_t *bytes, size_t len, const chain_commit *c)
+{
+	node__stuck *s = &n->stuck;
+	uint8_t *copy;
+
+	if (s->height == 0 || c->height != s->height)
+		return 0;
+	if (fl_hash_cmp(&c->block_hash, &s->hash) != 0) {
+		char want[17], got[17];
+		fl_hex_encode(want, s->hash.b, 8);
+		fl_hex_encode(got, c->block_hash.b, 8);
+		fl_log(FL_LOG_ERROR, LOG,
+		       "height %llu: refusing block %s…: this node decided block %s… there",
+		       (unsigned long long)c->height, got, want);
+		return 1;
+	}
+	if (node__now_ms() >= s->retry_ms)
+		return 0;
+	if (bytes != s->bytes && (copy = fl_malloc(len)) != NULL) {
+		memcpy(copy, bytes, len);
+		fl_free(s->bytes);
+		s->bytes = copy;
+		s->n = len;
+		s->commit = *c;
+	}
+	return 1;
+}
+
+void node__block_retry(node *n)
+{
+	node__stuck *s = &n->stuck;
+
+	if (s->height == 0 || n->applying != 0 || n->stopping)
+		return;
+	if (s->height != n->info.height + 1) {
+		stuck_clear(n); /* applied meanwhile */
+		return;
+	}
+	if (node__now_ms() < s->retry_ms)
+		return;
+	node__job_apply(n, s->bytes, s->n, &s->commit, 0);
+}
+
 /* Applies a decided block: its own decoded copy, since the cache is pruned
  * while it runs. One at a time: a second for the same height is dropped. */
 void node__job_apply(node *n, const uint8_t *bytes, size_t len, const chain_commit *c,
@@ -343,7 +511,7 @@ void node__job_apply(node *n, const uint8_t *bytes, size_t len, const chain_comm
 	node__job *j;
 	int rc;
 
-	if (n->applying != 0 || c->height != n->info.height + 1)
+	if (n->applying != 0 || c->height != n->info.height + 1 || stuck_holds(n, bytes, len, c))
 		return;
 	if ((j = fl_calloc(1, sizeof(*j))) == NULL ||
 	    (j->block = fl_calloc(1, sizeof(chain_block))) == NULL ||

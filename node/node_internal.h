@@ -97,10 +97,37 @@ typedef struct node__job {
 	size_t n;
 	chain_commit commit; /* APPLY */
 	int from_sync;
+	int timed_out;          /* VALIDATE: past timeouts.block_validation_ms, verdict given */
+	uint32_t test_delay_ms; /* node__test_hooks.slow_validate_ms, for this job */
+	int test_fail;          /* node__test_hooks.fail_applies, for this job */
 	int rc;
 	chain_block_result res;
 	uint64_t indexed;
 } node__job;
+
+/*
+ * Test hooks, read from FEDLEDGERD_TEST_* environment variables at start
+ * (node.c); every field is 0 in a normal run and no config file sets one.
+ */
+typedef struct {
+	uint64_t exit_after_apply; /* _exit(NODE__TEST_EXIT) once this height is stored */
+	unsigned fail_applies;     /* this many applies fail (FL_EIO) before running */
+	uint32_t slow_validate_ms; /* the first VALIDATE job sleeps this long first */
+} node__test_hooks;
+
+#define NODE__TEST_EXIT 86 /* exit status of exit_after_apply */
+
+/* A decided block that did not apply: kept and applied again, never
+ * replaced by another block of its height (node_block.c). */
+typedef struct {
+	uint64_t height; /* 0: none */
+	fl_hash hash;
+	uint8_t *bytes; /* fl_malloc */
+	size_t n;
+	chain_commit commit;
+	unsigned attempts;
+	uint64_t retry_ms; /* the next attempt starts at this time or later */
+} node__stuck;
 
 typedef struct node {
 	uv_loop_t *loop;
@@ -146,7 +173,10 @@ typedef struct node {
 	node__job *jobs, *jobs_tail;
 	int job_running;
 	uv_work_t work;
-	uint64_t applying; /* height of an APPLY queued or running, else 0 */
+	uint64_t applying;         /* height of an APPLY queued or running, else 0 */
+	uv_timer_t validate_timer; /* timeouts.block_validation_ms of the running VALIDATE */
+	node__stuck stuck;
+	node__test_hooks test;
 
 	int replaying;
 	node__own own[NODE__OWN_MAX];
@@ -168,6 +198,7 @@ typedef struct node {
 	struct {
 		node_metric *height, *round, *step, *interval, *commit, *peers;
 		node_metric *mempool_txs, *mempool_bytes, *wal_fsync, *wal_syncs, *txs;
+		node_metric *apply_failures, *apply_stuck, *validate_timeouts;
 		node_metric_family *peer_bytes;
 		uint64_t wal_ns_seen, wal_syncs_seen;
 		uint64_t last_height, step_since;
@@ -213,6 +244,8 @@ void node__job_validate(node *n, const fl_hash *hash);
 void node__job_apply(node *n, const uint8_t *bytes, size_t len, const chain_commit *c,
 		     int from_sync);
 void node__blocks_free(node *n);
+/* The 1 s tick: applies again a decided block that failed, when due. */
+void node__block_retry(node *n);
 
 /* node_fetch.c: blocks larger than a frame. */
 void node__fetch_start(node *n, p2p_peer *from, const node_wire_proposal *wp);

@@ -57,6 +57,13 @@ int node__metrics_init(node *n)
 	    one(n, NODE_METRIC_COUNTER, "fedledger_wal_fsyncs_total", "WAL fsyncs", &rc);
 	n->m.txs = one(n, NODE_METRIC_COUNTER, "fedledger_txs_committed_total",
 		       "Txs in committed blocks", &rc);
+	n->m.apply_failures = one(n, NODE_METRIC_COUNTER, "fedledger_block_apply_failures_total",
+				  "Decided blocks that failed to apply (each attempt)", &rc);
+	n->m.apply_stuck = one(n, NODE_METRIC_GAUGE, "fedledger_block_apply_stuck_height",
+			       "Height of a decided block that does not apply yet, else 0", &rc);
+	n->m.validate_timeouts =
+	    one(n, NODE_METRIC_COUNTER, "fedledger_block_validation_timeouts_total",
+		"Block checks past timeouts.block_validation_ms (prevoted nil)", &rc);
 	if (rc != 0)
 		return rc;
 	memset(&d, 0, sizeof(d));

@@ -19,154 +19,9 @@
 
 #include "chain/chain.h"
 #include "tests/node/home_helpers.h"
+#include "tests/node/node_run_helpers.h"
 #include "tests/node/http_harness.h"
 #include "tests/support/run_prog.h"
-
-#define WAIT_MS 20000
-
-static const char *bin_dir(void)
-{
-	const char *b = getenv("FEDLEDGER_BIN");
-	return b != NULL && b[0] != '\0' ? b : "build/bin";
-}
-
-static void run(test_run *r, const char *prog, const char *const *argv)
-{
-	test_run_prog(r, prog, argv);
-}
-
-/* A home in dir whose genesis makes its own key the only validator, with
- * p2p and RPC on ephemeral ports. */
-static void one_validator_home(const char *dir)
-{
-	char home[256], gen[256], id[80], cfg[300];
-	test_run r;
-
-	snprintf(home, sizeof(home), "%s/n0", dir);
-	snprintf(gen, sizeof(gen), "%s/genesis.json", dir);
-	const char *init[] = {"init", "--home", home, NULL};
-	run(&r, "fedledgerd", init);
-	cr_assert_eq(r.status, 0, "%s", r.err);
-	const char *show[] = {"show-node-id", "--home", home, NULL};
-	run(&r, "fedledgerd", show);
-	cr_assert_eq(r.status, 0);
-	snprintf(id, sizeof(id), "%.64s", r.out);
-	const char *gnew[] = {"new", "--chain-id", "runtest", "--out", gen, NULL};
-	run(&r, "fedledger-genesis", gnew);
-	cr_assert_eq(r.status, 0, "%s", r.err);
-	const char *gval[] = {"add-validator", "--genesis", gen, "--pubkey", id,
-			      "--power",       "10",        NULL};
-	run(&r, "fedledger-genesis", gval);
-	cr_assert_eq(r.status, 0, "%s", r.err);
-	const char *gfund[] = {"fund", "--genesis", gen, "--account", id, "--amount", "1000", NULL};
-	run(&r, "fedledger-genesis", gfund);
-	cr_assert_eq(r.status, 0, "%s", r.err);
-
-	char dst[300];
-	snprintf(dst, sizeof(dst), "%s/genesis.json", home);
-	json_error_t je;
-	json_t *g = json_load_file(gen, 0, &je);
-	cr_assert(g != NULL);
-	cr_assert_eq(json_dump_file(g, dst, JSON_INDENT(2)), 0);
-	json_decref(g);
-	snprintf(cfg, sizeof(cfg), "%s/config.json", home);
-	json_t *c = json_load_file(cfg, 0, &je);
-	cr_assert(c != NULL);
-	json_object_set_new(json_object_get(c, "p2p"), "listen", json_string("127.0.0.1:0"));
-	json_object_set_new(json_object_get(c, "rpc"), "listen", json_string("127.0.0.1:0"));
-	cr_assert_eq(json_dump_file(c, cfg, JSON_INDENT(2)), 0);
-	json_decref(c);
-}
-
-/* fedledgerd start --home dir/n0 [extra], stderr and stdout to dir/log. */
-static pid_t start_node(const char *dir, const char *extra)
-{
-	char prog[512], home[256], log[256];
-	pid_t pid;
-
-	snprintf(prog, sizeof(prog), "%s/fedledgerd", bin_dir());
-	snprintf(home, sizeof(home), "%s/n0", dir);
-	snprintf(log, sizeof(log), "%s/log", dir);
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd < 0)
-			_exit(126);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (extra != NULL)
-			execl(prog, prog, "start", "--home", home, extra, (char *)NULL);
-		else
-			execl(prog, prog, "start", "--home", home, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-static char *read_log(const char *dir)
-{
-	char path[256];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/log", dir);
-	if ((f = fopen(path, "rb")) == NULL)
-		return calloc(1, 1);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	cr_assert(buf != NULL);
-	if (n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n)
-		buf[0] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-/* Waits (bounded) until the log holds needle; 1 if it did. */
-static int wait_log(const char *dir, const char *needle)
-{
-	for (unsigned t = 0; t < WAIT_MS; t += 50) {
-		char *s = read_log(dir);
-		int found = strstr(s, needle) != NULL;
-		free(s);
-		if (found)
-			return 1;
-		sleep_ms(50);
-	}
-	return 0;
-}
-
-/* Waits (bounded) for the process to exit; its status, or -1. */
-static int wait_exit(pid_t pid)
-{
-	int st;
-
-	for (unsigned t = 0; t < WAIT_MS; t += 20) {
-		pid_t w = waitpid(pid, &st, WNOHANG);
-		if (w == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		sleep_ms(20);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return -1;
-}
-
-static void dump_log_on_failure(const char *dir)
-{
-	char *s = read_log(dir);
-	fprintf(stderr, "---- fedledgerd log ----\n%s\n", s);
-	free(s);
-}
 
 Test(node_run, commits_stops_and_carries_on)
 {
@@ -174,38 +29,38 @@ Test(node_run, commits_stops_and_carries_on)
 	pid_t pid;
 
 	hh_scratch(dir, sizeof(dir));
-	one_validator_home(dir);
-	pid = start_node(dir, NULL);
-	if (!wait_log(dir, "committed height 3 ")) {
+	nr_one_validator_home(dir);
+	pid = nr_start_node(dir, NULL);
+	if (!nr_wait_log(dir, "committed height 3 ")) {
 		kill(pid, SIGKILL);
-		dump_log_on_failure(dir);
+		nr_dump_log(dir);
 		cr_assert_fail("no block 3");
 	}
 	kill(pid, SIGTERM);
-	cr_assert_eq(wait_exit(pid), 0, "a clean shutdown exits 0");
-	char *s = read_log(dir);
+	cr_assert_eq(nr_wait_exit(pid), 0, "a clean shutdown exits 0");
+	char *s = nr_read_log(dir);
 	cr_assert(strstr(s, "shutting down") != NULL);
 	free(s);
 
 	/* The store and the WAL carry it on: no block is made twice. */
-	pid = start_node(dir, NULL);
-	if (!wait_log(dir, "committed height 5 ")) {
+	pid = nr_start_node(dir, NULL);
+	if (!nr_wait_log(dir, "committed height 5 ")) {
 		kill(pid, SIGKILL);
-		dump_log_on_failure(dir);
+		nr_dump_log(dir);
 		cr_assert_fail("no block 5 after a restart");
 	}
 	/* A SIGKILL at any moment: the next start reopens store and WAL. */
 	kill(pid, SIGKILL);
-	cr_assert_eq(wait_exit(pid), 128 + SIGKILL);
-	pid = start_node(dir, NULL);
-	if (!wait_log(dir, "committed height 7 ")) {
+	cr_assert_eq(nr_wait_exit(pid), 128 + SIGKILL);
+	pid = nr_start_node(dir, NULL);
+	if (!nr_wait_log(dir, "committed height 7 ")) {
 		kill(pid, SIGKILL);
-		dump_log_on_failure(dir);
+		nr_dump_log(dir);
 		cr_assert_fail("no block 7 after a SIGKILL");
 	}
 	kill(pid, SIGINT);
-	cr_assert_eq(wait_exit(pid), 0);
-	s = read_log(dir);
+	cr_assert_eq(nr_wait_exit(pid), 0);
+	s = nr_read_log(dir);
 	/* Each height was committed exactly once over the three runs. */
 	char needle[64];
 	for (int h = 1; h <= 6; h++) {
@@ -225,16 +80,16 @@ Test(node_run, lost_signer_state_is_refused)
 	pid_t pid;
 
 	hh_scratch(dir, sizeof(dir));
-	one_validator_home(dir);
-	pid = start_node(dir, NULL);
-	cr_assert(wait_log(dir, "committed height 2 "));
+	nr_one_validator_home(dir);
+	pid = nr_start_node(dir, NULL);
+	cr_assert(nr_wait_log(dir, "committed height 2 "));
 	kill(pid, SIGTERM);
-	cr_assert_eq(wait_exit(pid), 0);
+	cr_assert_eq(nr_wait_exit(pid), 0);
 	snprintf(path, sizeof(path), "%s/n0/data/signer.state", dir);
 	cr_assert_eq(unlink(path), 0);
-	pid = start_node(dir, NULL);
-	cr_assert_eq(wait_exit(pid), 1);
-	char *s = read_log(dir);
+	pid = nr_start_node(dir, NULL);
+	cr_assert_eq(nr_wait_exit(pid), 1);
+	char *s = nr_read_log(dir);
 	cr_assert(strstr(s, "signer.state: missing") != NULL, "%s", s);
 	free(s);
 	hh_remove(dir);
@@ -246,11 +101,11 @@ Test(node_run, another_chains_store_is_refused)
 	pid_t pid;
 
 	hh_scratch(dir, sizeof(dir));
-	one_validator_home(dir);
-	pid = start_node(dir, NULL);
-	cr_assert(wait_log(dir, "committed height 1 "));
+	nr_one_validator_home(dir);
+	pid = nr_start_node(dir, NULL);
+	cr_assert(nr_wait_log(dir, "committed height 1 "));
 	kill(pid, SIGTERM);
-	cr_assert_eq(wait_exit(pid), 0);
+	cr_assert_eq(nr_wait_exit(pid), 0);
 	/* Another network's genesis over this home's store. */
 	snprintf(src, sizeof(src), "%s", HH_GENESIS);
 	snprintf(dst, sizeof(dst), "%s/n0/genesis.json", dir);
@@ -259,9 +114,9 @@ Test(node_run, another_chains_store_is_refused)
 	cr_assert(g != NULL);
 	cr_assert_eq(json_dump_file(g, dst, JSON_INDENT(2)), 0);
 	json_decref(g);
-	pid = start_node(dir, NULL);
-	cr_assert_eq(wait_exit(pid), 1);
-	char *s = read_log(dir);
+	pid = nr_start_node(dir, NULL);
+	cr_assert_eq(nr_wait_exit(pid), 1);
+	char *s = nr_read_log(dir);
 	cr_assert(strstr(s, "holds the chain of another genesis") != NULL, "%s", s);
 	free(s);
 	hh_remove(dir);
@@ -271,60 +126,33 @@ Test(node_run, bad_arguments_are_named)
 {
 	test_run r;
 	const char *help[] = {"start", "--help", NULL};
-	run(&r, "fedledgerd", help);
+	nr_run(&r, "fedledgerd", help);
 	cr_assert_eq(r.status, 0);
 	cr_assert(strstr(r.out, "--byzantine") != NULL);
 
 	const char *nohome[] = {"start", NULL};
-	run(&r, "fedledgerd", nohome);
+	nr_run(&r, "fedledgerd", nohome);
 	cr_assert_eq(r.status, 2);
 	cr_assert(strstr(r.err, "--home") != NULL, "%s", r.err);
 
 	const char *byz[] = {"start", "--home", "/nonexistent", "--byzantine", "evil", NULL};
-	run(&r, "fedledgerd", byz);
+	nr_run(&r, "fedledgerd", byz);
 	cr_assert_eq(r.status, 2);
 	cr_assert(strstr(r.err, "--byzantine") != NULL, "%s", r.err);
 
 	const char *lvl[] = {"start", "--home", "/nonexistent", "--log-level", "loud", NULL};
-	run(&r, "fedledgerd", lvl);
+	nr_run(&r, "fedledgerd", lvl);
 	cr_assert_eq(r.status, 2);
 	cr_assert(strstr(r.err, "--log-level") != NULL, "%s", r.err);
 
 	const char *fmt[] = {"start", "--home", "/nonexistent", "--log-format", "xml", NULL};
-	run(&r, "fedledgerd", fmt);
+	nr_run(&r, "fedledgerd", fmt);
 	cr_assert_eq(r.status, 2);
 
 	const char *missing[] = {"start", "--home", "/nonexistent/fedledger-home", NULL};
-	run(&r, "fedledgerd", missing);
+	nr_run(&r, "fedledgerd", missing);
 	cr_assert_eq(r.status, 1);
 	cr_assert(strstr(r.err, "/nonexistent/fedledger-home") != NULL, "%s", r.err);
-}
-
-/* The RPC port the log's "started:" line names. */
-static uint16_t rpc_port(const char *dir)
-{
-	char *s = read_log(dir);
-	const char *p = strstr(s, "rpc port ");
-	unsigned port = 0;
-
-	if (p != NULL)
-		port = (unsigned)strtoul(p + 9, NULL, 10);
-	free(s);
-	return (uint16_t)port;
-}
-
-static int http(uint16_t port, const char *req, hh_response *out)
-{
-	int fd = hh_connect(port, 0);
-
-	if (fd < 0)
-		return -1;
-	if (hh_send(fd, req) != 0 || hh_read_response(fd, out, 0) != 0) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
 }
 
 /* A transfer signed with the validator's own key, posted to its node:
@@ -341,12 +169,12 @@ Test(node_run, a_posted_transfer_is_committed)
 	pid_t pid;
 
 	hh_scratch(dir, sizeof(dir));
-	one_validator_home(dir);
+	nr_one_validator_home(dir);
 	snprintf(key, sizeof(key), "%s/n0/%s", dir, NODE_HOME_KEY);
 	cr_assert_eq(fl_key_load(key, &sk, &pk), 0);
-	pid = start_node(dir, NULL);
-	cr_assert(wait_log(dir, "committed height 1 "));
-	uint16_t port = rpc_port(dir);
+	pid = nr_start_node(dir, NULL);
+	cr_assert(nr_wait_log(dir, "committed height 1 "));
+	uint16_t port = nr_rpc_port(dir);
 	cr_assert(port != 0);
 
 	memset(&tx, 0, sizeof(tx));
@@ -369,7 +197,7 @@ Test(node_run, a_posted_transfer_is_committed)
 		 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
 		 strlen(body), body);
 	memset(&r, 0, sizeof(r));
-	cr_assert_eq(http(port, req, &r), 0);
+	cr_assert_eq(nr_http(port, req, &r), 0);
 	cr_assert_eq(r.status, 202, "%d %s", r.status, r.body);
 	json_error_t je;
 	json_t *j = json_loads(r.body, 0, &je);
@@ -378,11 +206,11 @@ Test(node_run, a_posted_transfer_is_committed)
 	snprintf(hash, sizeof(hash), "%s", json_string_value(json_object_get(j, "hash")));
 	json_decref(j);
 	free(r.body);
-	cr_assert(wait_log(dir, "1 txs"), "the transfer was never committed");
+	cr_assert(nr_wait_log(dir, "1 txs"), "the transfer was never committed");
 
 	/* The same bytes again: the nonce is used now. */
 	memset(&r, 0, sizeof(r));
-	cr_assert_eq(http(port, req, &r), 0);
+	cr_assert_eq(nr_http(port, req, &r), 0);
 	cr_assert(r.status >= 400 && r.status < 500, "%d", r.status);
 	cr_assert(strstr(r.body, "nonce") != NULL || strstr(r.body, "duplicate") != NULL, "%s",
 		  r.body);
@@ -395,12 +223,12 @@ Test(node_run, a_posted_transfer_is_committed)
 		snprintf(req, sizeof(req),
 			 "GET /v1/txs/%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", hash);
 		memset(&r, 0, sizeof(r));
-		cr_assert_eq(http(port, req, &r), 0);
+		cr_assert_eq(nr_http(port, req, &r), 0);
 		found = r.status == 200 && strstr(r.body, "\"height\"") != NULL &&
 			strstr(r.body, "\"pending\"") == NULL;
 		free(r.body);
 		if (!found)
-			sleep_ms(100);
+			nr_sleep_ms(100);
 	}
 	cr_assert(found, "GET /v1/txs/{hash} never showed the committed tx");
 
@@ -410,12 +238,12 @@ Test(node_run, a_posted_transfer_is_committed)
 		 "close\r\n\r\n%s",
 		 strlen(body), body);
 	memset(&r, 0, sizeof(r));
-	cr_assert_eq(http(port, req, &r), 0);
+	cr_assert_eq(nr_http(port, req, &r), 0);
 	cr_assert_eq(r.status, 400, "%d %s", r.status, r.body);
 	free(r.body);
 
 	kill(pid, SIGTERM);
-	cr_assert_eq(wait_exit(pid), 0);
+	cr_assert_eq(nr_wait_exit(pid), 0);
 	fl_writer_free(&w);
 	chain_tx_free(&tx);
 	fl_wipe(&sk, sizeof(sk));
