@@ -178,6 +178,7 @@ static void test_hooks(node *n)
 	n->test.exit_after_apply = test_env("FEDLEDGERD_TEST_EXIT_AFTER_APPLY");
 	v = test_env("FEDLEDGERD_TEST_FAIL_APPLIES");
 	n->test.fail_applies = v > 1000 ? 1000 : (unsigned)v;
+	n->test.lose_tip_commit = test_env("FEDLEDGERD_TEST_LOSE_TIP_COMMIT");
 	v = test_env("FEDLEDGERD_TEST_SLOW_VALIDATE_MS");
 	n->test.slow_validate_ms = v > 600000 ? 600000 : (uint32_t)v;
 }
@@ -355,6 +356,11 @@ int node_run(const node_run_opts *opts, char *err, size_t errlen)
 	    (rc = open_wal_and_signer(n, err, errlen)) != 0 ||
 	    (rc = open_mempool(n, err, errlen)) != 0)
 		goto cleanup;
+	if ((rc = node__tip_commit_recover(n)) != 0) {
+		fail(err, errlen, rc, "%s: cannot read the commit of the tip: %s",
+		     n->home.store_dir, fl_strerror(rc));
+		goto cleanup;
+	}
 	node_cons_config_from_params(&n->cons_cfg, &n->info.params);
 	n->block_interval_ms = n->info.params.block_interval_ms;
 	if ((rc = priority_compute(n)) != 0) {
@@ -388,12 +394,12 @@ int node_run(const node_run_opts *opts, char *err, size_t errlen)
 		       opts->byzantine ? node_byzantine_name(opts->byzantine) : "");
 	}
 	if (n->test.exit_after_apply != 0 || n->test.fail_applies != 0 ||
-	    n->test.slow_validate_ms != 0)
+	    n->test.slow_validate_ms != 0 || n->test.lose_tip_commit != 0)
 		fl_log(FL_LOG_WARN, LOG,
 		       "TEST HOOKS: exit after applying height %llu, fail %u applies, "
-		       "delay the first block check %u ms",
+		       "delay the first block check %u ms, lose the commit of height %llu",
 		       (unsigned long long)n->test.exit_after_apply, n->test.fail_applies,
-		       n->test.slow_validate_ms);
+		       n->test.slow_validate_ms, (unsigned long long)n->test.lose_tip_commit);
 	while (!n->stopping && !n->fatal)
 		uv_run(n->loop, UV_RUN_ONCE);
 	rc = n->fatal;

@@ -113,6 +113,7 @@ typedef struct {
 	uint64_t exit_after_apply; /* _exit(NODE__TEST_EXIT) once this height is stored */
 	unsigned fail_applies;     /* this many applies fail (FL_EIO) before running */
 	uint32_t slow_validate_ms; /* the first VALIDATE job sleeps this long first */
+	uint64_t lose_tip_commit;  /* at this height: the block alone, then _exit */
 } node__test_hooks;
 
 #define NODE__TEST_EXIT 86 /* exit status of exit_after_apply */
@@ -244,6 +245,9 @@ void node__job_validate(node *n, const fl_hash *hash);
 void node__job_apply(node *n, const uint8_t *bytes, size_t len, const chain_commit *c,
 		     int from_sync);
 void node__blocks_free(node *n);
+/* node_tipcommit.c: at start, the tip's commit rebuilt from the WAL when
+ * the store lacks it. */
+int node__tip_commit_recover(node *n);
 /* The 1 s tick: applies again a decided block that failed, when due. */
 void node__block_retry(node *n);
 

@@ -81,6 +81,32 @@ Test(node_faults, crash_after_apply_keeps_the_tip_commit)
 	hh_remove(dir);
 }
 
+/* A store of a fedledgerd that wrote a block and its commit apart and
+ * crashed between them (the hook does exactly that at height 3): the
+ * restarted node rebuilds the commit of its tip from the WAL's precommits
+ * and goes on building blocks. */
+Test(node_faults, lost_tip_commit_is_rebuilt_from_the_wal)
+{
+	char dir[64];
+	pid_t pid;
+
+	hh_scratch(dir, sizeof(dir));
+	nr_one_validator_home(dir);
+	pid = start_with_env(dir, "FEDLEDGERD_TEST_LOSE_TIP_COMMIT", "3");
+	expect_log(dir, pid, "lose the commit of height 3");
+	cr_assert_eq(nr_wait_exit(pid), TEST_EXIT_STATUS);
+	cr_assert_eq(log_count(dir, "committed height 3 "), 0);
+
+	pid = nr_start_node(dir, NULL);
+	expect_log(dir, pid, "height 3: the store had no commit of its tip; rebuilt from the WAL");
+	expect_log(dir, pid, "committed height 5 ");
+	kill(pid, SIGTERM);
+	cr_assert_eq(nr_wait_exit(pid), 0);
+	cr_assert_eq(log_count(dir, "cannot build a block"), 0);
+	cr_assert_eq(log_count(dir, "committed height 4 "), 1);
+	hh_remove(dir);
+}
+
 /* The first two applies of block 1 fail: each is an error line naming the
  * height, the block's hash and the reason; /metrics shows the stuck
  * height meanwhile; the third attempt (after 1 s, then 2 s) commits that
