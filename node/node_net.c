@@ -264,6 +264,20 @@ void node__net_config(node *n, p2p_config *cfg)
 		cfg->max_inbound = n->home.config.p2p.max_inbound;
 	if (n->home.config.p2p.max_outbound != 0)
 		cfg->max_outbound = n->home.config.p2p.max_outbound;
+	/* What an honest peer may relay in a second: every tx the chain can
+	 * commit at full blocks (one a block interval, counted as at least
+	 * 100 ms) twice over, as a block's worth arrives while the last one
+	 * commits, plus the consensus traffic; p2p's defaults as the floor.
+	 * Under it, a network posted more transfers than 1,000 a second
+	 * banned its own relays (each message over the rate scores). */
+	const chain_params *pp = &n->info.params;
+	uint64_t ms = pp->block_interval_ms > 100 ? pp->block_interval_ms : 100;
+	uint64_t msgs = 2ull * pp->max_block_txs * 1000 / ms + 1000;
+	uint64_t bytes = 2ull * pp->max_block_bytes * 1000 / ms;
+	if (msgs > cfg->gossip_msgs_per_s)
+		cfg->gossip_msgs_per_s = (uint32_t)(msgs < UINT32_MAX ? msgs : UINT32_MAX);
+	if (bytes > cfg->gossip_bytes_per_s)
+		cfg->gossip_bytes_per_s = (uint32_t)(bytes < UINT32_MAX ? bytes : UINT32_MAX);
 	cfg->is_member = is_member;
 	cfg->on_peer = on_peer;
 	cfg->on_message = on_message;

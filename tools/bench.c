@@ -16,8 +16,14 @@ const bench_suite bench_suites[] = {
      bench_suite_aggregate},
     {"p2p", "loopback TCP MB/s; p2p_send and blob fetch MB/s, 100-byte messages/s, two hosts",
      bench_suite_p2p},
-    {"chain", "BIP340 verifies/s; apply of 5,000 transfers (cached, cold on 1 and 2 threads), admission tx/s",
+    {"chain",
+     "BIP340 verifies/s; apply of 5,000 transfers (cached, cold on 1 and 2 threads), admission "
+     "tx/s",
      bench_suite_chain},
+    {"node",
+     "4 fedledgerd validators: block interval, transfers/s, submit-to-commit p50/p99, RSS; sync "
+     "blocks/s",
+     bench_suite_node},
 };
 const size_t bench_n_suites = FL_ARRAY_LEN(bench_suites);
 

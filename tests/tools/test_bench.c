@@ -4,7 +4,10 @@
  */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fl/fl.h"
 #include "tests/tools/helpers.h"
@@ -129,7 +132,7 @@ Test(bench, unknown_suite_is_named)
 {
 	RUN_BENCH(&run, "--quick", "trainer", "nosuch");
 	tool_assert_one_line_failure(&run, 2,
-				     "unknown suite 'nosuch' (suites: trainer, aggregate, p2p, chain)");
+				     "unknown suite 'nosuch' (suites: trainer, aggregate, p2p, chain, node)");
 }
 
 Test(bench, bad_option)
@@ -222,4 +225,47 @@ Test(bench, chain_figures, .timeout = 120)
 	cr_assert_eq(num(verify, "ratio"), 1.0);
 	for (size_t i = 0; i < n; i++)
 		json_decref(lines[i]);
+}
+
+/*
+ * The node suite in --quick mode: real testnets (4 validators, then a
+ * validator and a member) started through fedledger-testnet under a private
+ * TMPDIR, every figure present, positive and consistent with its baseline,
+ * every transfer posted seen committed (else the suite fails), and nothing
+ * left behind: no directory, no process.
+ */
+Test(bench, node_suite_on_real_testnets, .timeout = 180)
+{
+	static const char *const names[] = {
+	    "sig_verify_1thread",     "block_interval_empty_ms", "transfers_committed_per_s",
+	    "submit_to_commit_p50_s", "submit_to_commit_p99_s",  "rss_peak_mb",
+	    "sync_blocks_per_s"};
+	char tmp[] = "/tmp/fl-bench-node-XXXXXX";
+	json_t *lines[16];
+
+	cr_assert_not_null(mkdtemp(tmp));
+	cr_assert_eq(setenv("TMPDIR", tmp, 1), 0);
+	RUN_BENCH(&run, "--json", "--quick", "node");
+	unsetenv("TMPDIR");
+	cr_assert_eq(run.status, 0, "status %d; stderr: %s", run.status, run.err);
+	size_t n = tool_test_json_lines(run.out, lines, 16);
+	cr_assert_eq(n, 7, "%s", run.out);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "suite")), "node");
+		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "name")), names[i]);
+		cr_assert_gt(num(lines[i], "value"), 0, "%s", names[i]);
+		cr_assert_gt(num(lines[i], "baseline"), 0, "%s", names[i]);
+		double want = num(lines[i], "value") / num(lines[i], "baseline");
+		cr_assert(fabs(num(lines[i], "ratio") - want) < 1e-3 + 1e-3 * want, "%s", names[i]);
+	}
+	/* An empty mempool's blocks come about once a second (the genesis default). */
+	double interval = num(lines[1], "value");
+	cr_assert(interval > 500 && interval < 5000, "block interval %f ms", interval);
+	cr_assert_leq(num(lines[3], "value"), num(lines[4], "value"), "p50 above p99");
+	for (size_t i = 0; i < n; i++)
+		json_decref(lines[i]);
+	cr_assert_eq(rmdir(tmp), 0, "the suite left files in %s", tmp);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "pgrep -f '[f]edledgerd start --home %s' >/dev/null", tmp);
+	cr_assert_neq(system(cmd), 0, "a fedledgerd of the suite is still running");
 }
