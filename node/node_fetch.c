@@ -4,7 +4,9 @@
  * part (NODE_REQ_BLOCK_PART) from the peer that sent it; the node serves
  * parts of the blocks it holds, by hash or height. Bounded: NODE__FETCH_MAX
  * blocks at once, each at most CHAIN_MAX_BLOCK_BYTES, one request each in
- * flight; the whole block is checked against the proposal's hash.
+ * flight; the whole block is checked against the proposal's hash. Block
+ * sync (node_net.c) fetches a committed block's parts through the same
+ * request and part check.
  */
 #include "node/node_internal.h"
 
@@ -28,8 +30,7 @@ static void on_part(void *arg, int status, const uint8_t *p, size_t len)
 	int rc;
 
 	f->busy = 0;
-	if (n->stopping || status != FL_OK || len == 0 || len > f->len - f->have ||
-	    (len < NODE_WIRE_PART_MAX && f->have + len != f->len)) {
+	if (n->stopping || status != FL_OK || !node__part_fits(f->len, f->have, len)) {
 		fetch_free(f);
 		return;
 	}
@@ -48,35 +49,41 @@ static void on_part(void *arg, int status, const uint8_t *p, size_t len)
 	fl_free(done.buf);
 }
 
-static void fetch_request(node *n, node__fetch *f)
+int node__part_fits(size_t total, size_t have, size_t len)
 {
-	node_wire_part_req q;
-	p2p_peer *peers[NODE__PEERS_MAX];
-	p2p_peer *from = NULL;
-	fl_writer w;
-	size_t k;
+	return len > 0 && len <= NODE_WIRE_PART_MAX && len <= total - have &&
+	       (len == NODE_WIRE_PART_MAX || have + len == total);
+}
 
-	/* The peer that sent the proposal, if it is still there. */
-	k = p2p_peers(n->p2p, peers, NODE__PEERS_MAX);
-	for (size_t i = 0; i < k; i++)
-		if (memcmp(p2p_peer_id(peers[i])->b, f->from.b, FL_PUBKEY_LEN) == 0)
-			from = peers[i];
-	if (from == NULL) {
-		fetch_free(f);
-		return;
-	}
+int node__part_request(node *n, const fl_pubkey *from, const fl_hash *hash, size_t offset,
+		       uint32_t timeout_ms, p2p_response_cb cb, void *arg)
+{
+	p2p_peer *peer = node__net_peer(n, from);
+	node_wire_part_req q;
+	fl_writer w;
+	int rc;
+
+	if (peer == NULL)
+		return FL_ENOTFOUND;
 	memset(&q, 0, sizeof(q));
 	q.by_hash = 1;
-	q.hash = f->proposal.block_hash;
-	q.offset = (uint32_t)f->have;
+	q.hash = *hash;
+	q.offset = (uint32_t)offset;
 	fl_writer_init(&w, 64);
-	if (node_wire_part_req_encode(&w, &q) == 0 && fl_writer_finish(&w) == 0 &&
-	    p2p_request(from, NODE_REQ_BLOCK_PART, w.buf, w.len,
-			n->home.config.timeouts.block_validation_ms, on_part, f) == 0)
+	if ((rc = node_wire_part_req_encode(&w, &q)) == 0 && (rc = fl_writer_finish(&w)) == 0)
+		rc = p2p_request(peer, NODE_REQ_BLOCK_PART, w.buf, w.len, timeout_ms, cb, arg);
+	fl_writer_free(&w);
+	return rc;
+}
+
+/* The next part from the peer that sent the proposal, if it is still there. */
+static void fetch_request(node *n, node__fetch *f)
+{
+	if (node__part_request(n, &f->from, &f->proposal.block_hash, f->have,
+			       n->home.config.timeouts.block_validation_ms, on_part, f) == 0)
 		f->busy = 1;
 	else
 		fetch_free(f);
-	fl_writer_free(&w);
 }
 
 void node__fetch_start(node *n, p2p_peer *from, const node_wire_proposal *wp)

@@ -96,7 +96,7 @@ typedef struct node__job {
 	uint8_t *bytes;     /* APPLY: owned encoding */
 	size_t n;
 	chain_commit commit; /* APPLY */
-	int from_sync;
+	int flags;           /* APPLY: NODE__APPLY_* */
 	int timed_out;          /* VALIDATE: past timeouts.block_validation_ms, verdict given */
 	uint32_t test_delay_ms; /* node__test_hooks.slow_validate_ms, for this job */
 	int test_fail;          /* node__test_hooks.fail_applies, for this job */
@@ -242,8 +242,10 @@ node__block *node__block_put(node *n, const uint8_t *bytes, size_t len, int *rc)
 void node__blocks_prune(node *n, uint64_t below);
 int node__block_build(node *n, uint64_t height, uint32_t round, fl_hash *hash, uint64_t *time_ms);
 void node__job_validate(node *n, const fl_hash *hash);
-void node__job_apply(node *n, const uint8_t *bytes, size_t len, const chain_commit *c,
-		     int from_sync);
+/* node__job_apply flags. */
+#define NODE__APPLY_SYNC 1 /* a block sync fetched (logged as such) */
+#define NODE__APPLY_MORE 2 /* sync holds the next height's block too: see work_cb */
+void node__job_apply(node *n, const uint8_t *bytes, size_t len, const chain_commit *c, int flags);
 void node__blocks_free(node *n);
 /* node_tipcommit.c: at start, the tip's commit rebuilt from the WAL when
  * the store lacks it. */
@@ -255,6 +257,15 @@ void node__block_retry(node *n);
 void node__fetch_start(node *n, p2p_peer *from, const node_wire_proposal *wp);
 void node__fetch_serve(node *n, p2p_peer *peer, uint64_t id, const node_wire_part_req *q);
 void node__fetch_free_all(node *n);
+/* A part of len bytes at offset `have` of a block of `total` bytes is what a
+ * responder sends: not empty, not past the end, NODE_WIRE_PART_MAX unless
+ * it ends the block. */
+int node__part_fits(size_t total, size_t have, size_t len);
+/* Asks the connected peer `from` for block `hash`'s bytes from `offset`:
+ * 0 and cb runs exactly once (p2p_request), or FL_ENOTFOUND (that peer is
+ * gone) or the request's error, and cb never runs. */
+int node__part_request(node *n, const fl_pubkey *from, const fl_hash *hash, size_t offset,
+		       uint32_t timeout_ms, p2p_response_cb cb, void *arg);
 
 /* node_net.c: p2p callbacks and sends. */
 void node__net_config(node *n, p2p_config *cfg);
@@ -262,6 +273,8 @@ void node__net_broadcast_proposal(node *n, const node_cons_proposal *p);
 void node__net_broadcast_vote(node *n, const chain_vote *v);
 void node__net_send_status(node *n, p2p_peer *only);
 void node__net_sync(node *n, int allow_one);
+/* The connected peer of that id, or NULL. */
+p2p_peer *node__net_peer(node *n, const fl_pubkey *id);
 /* After each commit: the next block sync already holds, if any. */
 void node__sync_next(node *n);
 void node__sync_free(node *n);

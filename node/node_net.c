@@ -288,18 +288,41 @@ void node__net_config(node *n, p2p_config *cfg)
 
 /* ----------------------------------------------------------------- sync */
 
-/* Blocks fetched ahead, in height order from info.height + 1. */
+/* The connected peer of that id, or NULL. */
+p2p_peer *node__net_peer(node *n, const fl_pubkey *id)
+{
+	p2p_peer *peers[NODE__PEERS_MAX];
+	size_t k = p2p_peers(n->p2p, peers, NODE__PEERS_MAX);
+
+	for (size_t i = 0; i < k; i++)
+		if (memcmp(p2p_peer_id(peers[i])->b, id->b, FL_PUBKEY_LEN) == 0)
+			return peers[i];
+	return NULL;
+}
+
+/* A committed block fetched ahead. A block larger than one part came as
+ * its first part: the rest is fetched from the same peer once its commit
+ * verified, so a peer can make the node hold at most one block's bytes
+ * (at most CHAIN_MAX_BLOCK_BYTES) that no validator signed. */
 typedef struct sync_item {
-	uint8_t *bytes;
-	size_t n;
-	chain_commit commit;
+	uint8_t *bytes; /* n bytes, the first `have` of them held */
+	size_t n, have;
+	chain_commit commit; /* its height is the item's, checked against the header */
+	fl_pubkey from;      /* the peer that sent it */
+	int checked;         /* the commit verified for the block's header */
 } sync_item;
 
+/* Held: the blocks being applied and, fetched meanwhile, the next batch. */
+#define SYNC_HOLD (2 * SYNC_BATCH)
+
 static struct {
-	sync_item items[SYNC_BATCH];
+	sync_item items[SYNC_HOLD]; /* consecutive heights from items[head] */
 	unsigned n, head;
-	int busy;
-	unsigned asked; /* index into n->peers of the peer asked */
+	int busy;      /* a blocks request is out */
+	int part_busy; /* a part request for items[head] is out */
+	unsigned gen;  /* bumped when the held blocks are dropped */
+	unsigned part_gen;
+	fl_pubkey asked; /* the peer the blocks request went to */
 	uint64_t started_ms, start_height;
 } sync_state;
 
@@ -321,46 +344,210 @@ void node__sync_free(node *n)
 	for (unsigned i = sync_state.head; i < sync_state.n; i++)
 		fl_free(sync_state.items[i].bytes);
 	sync_state.n = sync_state.head = 0;
+	sync_state.gen++; /* a part response still due finds its block gone */
 }
 
-/* The next held block, if it is the next height and its commit holds. */
+/* The first height sync does not hold yet. */
+static uint64_t sync_from(const node *n)
+{
+	if (sync_state.n > sync_state.head)
+		return sync_state.items[sync_state.n - 1].commit.height + 1;
+	return n->info.height + 1;
+}
+
+/* It has not what it claimed: not asked again until its next status says
+ * more. */
+static void sync_forget(node *n, const fl_pubkey *id)
+{
+	node__peer *pe = peer_find(n, id);
+
+	if (pe != NULL)
+		pe->status.height = n->info.height;
+	node__sync_retarget(n);
+}
+
+/* The peer sent bytes that are not the block its (verified) commit names:
+ * nothing it holds is used, and it is dropped and banned. */
+static void sync_junk(node *n, const fl_pubkey *from, uint64_t height, const char *what)
+{
+	char hex[17];
+	p2p_peer *p = node__net_peer(n, from);
+
+	fl_hex_encode(hex, from->b, 8);
+	fl_log(FL_LOG_WARN, SYNC, "height %llu: peer %s… sent %s; dropped",
+	       (unsigned long long)height, hex, what);
+	node__sync_free(n);
+	if (p != NULL)
+		p2p_peer_drop(p, 1);
+	node__sync_retarget(n);
+}
+
+/* The commit finalises the block whose header starts the bytes held. */
+static int sync_check_commit(node *n, const sync_item *it)
+{
+	chain_block_header hdr;
+	fl_reader r;
+	fl_hash hash;
+	int rc;
+
+	fl_reader_init(&r, it->bytes, it->have);
+	if ((rc = chain_header_decode(&r, &hdr)) != 0 || (rc = chain_header_hash(&hash, &hdr)) != 0)
+		return rc;
+	if (hdr.height != it->commit.height)
+		return FL_EINVAL;
+	return chain_verify_commit(n->store, n->chain_id, hdr.height, &hash, &it->commit);
+}
+
+/*
+ * The whole block is the one its verified header names. The header hash
+ * covers only the header, and there is no hash per part: the header's
+ * tx_root and last_commit_hash cover the rest, so they are checked here,
+ * before the block is applied (a block that does not apply would leave
+ * the node at that height).
+ */
+static int sync_check_body(const sync_item *it)
+{
+	chain_block b;
+	fl_hash h, zero;
+	int rc;
+
+	memset(&zero, 0, sizeof(zero));
+	if ((rc = chain_block_decode(&b, it->bytes, it->n)) != 0)
+		goto cleanup;
+	if ((rc = chain_header_hash(&h, &b.header)) != 0)
+		goto cleanup;
+	if (fl_hash_cmp(&h, &it->commit.block_hash) != 0) {
+		rc = FL_EINVAL;
+		goto cleanup;
+	}
+	if ((rc = chain_block_tx_root(&h, &b)) != 0)
+		goto cleanup;
+	if (fl_hash_cmp(&h, &b.header.tx_root) != 0) {
+		rc = FL_EINVAL;
+		goto cleanup;
+	}
+	if (b.header.height == 1) {
+		/* Block 1 follows the genesis: an all-zero last commit and a
+		 * zero hash for it, as chain_apply_block wants. */
+		if (b.last_commit.height != 0 || b.last_commit.round != 0 ||
+		    b.last_commit.n_sigs != 0 ||
+		    fl_hash_cmp(&b.last_commit.block_hash, &zero) != 0) {
+			rc = FL_EINVAL;
+			goto cleanup;
+		}
+		h = zero;
+	} else if ((rc = chain_commit_hash(&h, &b.last_commit)) != 0) {
+		goto cleanup;
+	}
+	if (fl_hash_cmp(&h, &b.header.last_commit_hash) != 0)
+		rc = FL_EINVAL;
+cleanup:
+	chain_block_free(&b);
+	return rc;
+}
+
+static void sync_fetch_part(node *n, sync_item *it);
+
+static void on_sync_part(void *arg, int status, const uint8_t *p, size_t len)
+{
+	node *n = arg;
+	sync_item *it;
+
+	sync_state.part_busy = 0;
+	if (n->stopping || sync_state.part_gen != sync_state.gen || sync_state.head >= sync_state.n)
+		return; /* the held blocks were dropped meanwhile */
+	it = &sync_state.items[sync_state.head];
+	if (status != FL_OK) {
+		fl_pubkey from = it->from;
+		fl_log(FL_LOG_WARN, SYNC, "height %llu: a part request failed: %s",
+		       (unsigned long long)it->commit.height, fl_strerror(status));
+		node__sync_free(n);
+		sync_forget(n, &from);
+		return;
+	}
+	if (!node__part_fits(it->n, it->have, len)) {
+		sync_junk(n, &it->from, it->commit.height, "a part of the wrong length");
+		return;
+	}
+	memcpy(it->bytes + it->have, p, len);
+	it->have += len;
+	node__sync_next(n); /* the next part, or the block's checks and apply */
+}
+
+/* The rest of items[head] from the peer that sent its first part: the
+ * commit already verified, so these are the bytes of a block > 2/3 of the
+ * validators signed, and whatever else comes is found out and dropped. */
+static void sync_fetch_part(node *n, sync_item *it)
+{
+	int rc;
+
+	if (sync_state.part_busy)
+		return;
+	rc = node__part_request(n, &it->from, &it->commit.block_hash, it->have,
+				n->home.config.timeouts.sync_request_ms, on_sync_part, n);
+	if (rc != 0) {
+		fl_pubkey from = it->from;
+		node__sync_free(n);
+		sync_forget(n, &from);
+		return;
+	}
+	sync_state.part_busy = 1;
+	sync_state.part_gen = sync_state.gen;
+}
+
+static void sync_progress(node *n, uint64_t height)
+{
+	if (height == n->sync_target || height % 100 == 0) {
+		uint64_t ms = node__now_ms() - sync_state.started_ms;
+		fl_log(FL_LOG_INFO, SYNC, "synced to height %llu of %llu (%.0f blocks/s)",
+		       (unsigned long long)height, (unsigned long long)n->sync_target,
+		       ms > 0 ? (double)(height - sync_state.start_height) * 1000.0 / (double)ms
+			      : 0.0);
+	}
+}
+
+/* The next held block, if it is the next height, its commit holds and it
+ * is whole (else its next part is asked for). */
 void node__sync_next(node *n)
 {
 	while (sync_state.head < sync_state.n && n->applying == 0) {
 		sync_item *it = &sync_state.items[sync_state.head];
-		chain_block_header hdr;
-		fl_reader r;
-		fl_hash hash;
-		int rc;
+		int rc, flags = NODE__APPLY_SYNC;
 
-		fl_reader_init(&r, it->bytes, it->n);
-		if (chain_header_decode(&r, &hdr) != 0 || chain_header_hash(&hash, &hdr) != 0 ||
-		    hdr.height <= n->info.height) {
+		if (it->commit.height <= n->info.height) {
 			fl_free(it->bytes);
 			sync_state.head++;
 			continue;
 		}
-		if (hdr.height != n->info.height + 1)
+		if (it->commit.height != n->info.height + 1)
 			break;
-		rc = chain_verify_commit(n->store, n->chain_id, hdr.height, &hash, &it->commit);
-		if (rc != 0) {
-			fl_log(FL_LOG_WARN, SYNC,
-			       "height %llu: a peer's commit does not verify: %s",
-			       (unsigned long long)hdr.height, fl_strerror(rc));
-			node__sync_free(n);
+		if (!it->checked) {
+			if ((rc = sync_check_commit(n, it)) != 0) {
+				fl_log(FL_LOG_WARN, SYNC,
+				       "height %llu: a peer's commit does not verify: %s",
+				       (unsigned long long)it->commit.height, fl_strerror(rc));
+				node__sync_free(n);
+				return;
+			}
+			it->checked = 1;
+		}
+		if (it->have < it->n) {
+			sync_fetch_part(n, it);
+			return; /* on_sync_part comes back here */
+		}
+		if ((rc = sync_check_body(it)) != 0) {
+			sync_junk(n, &it->from, it->commit.height,
+				  "a block that is not the one its commit names");
 			return;
 		}
-		node__job_apply(n, it->bytes, it->n, &it->commit, 1);
+		if (sync_state.head + 1 < sync_state.n)
+			flags |= NODE__APPLY_MORE;
+		node__job_apply(n, it->bytes, it->n, &it->commit, flags);
 		fl_free(it->bytes);
 		sync_state.head++;
-		if (n->info.height + 1 == n->sync_target || hdr.height % 100 == 0) {
-			uint64_t ms = node__now_ms() - sync_state.started_ms;
-			fl_log(FL_LOG_INFO, SYNC, "synced to height %llu of %llu (%.0f blocks/s)",
-			       (unsigned long long)hdr.height, (unsigned long long)n->sync_target,
-			       ms > 0 ? (double)(hdr.height - sync_state.start_height) * 1000.0 /
-					    (double)ms
-				      : 0.0);
-		}
+		sync_progress(n, n->info.height + 1);
+		/* The next batch is asked for while this one applies. */
+		node__net_sync(n, 0);
 		return; /* the apply's after_work comes back here */
 	}
 	if (sync_state.head == sync_state.n)
@@ -374,72 +561,93 @@ static void on_blocks(void *arg, int status, const uint8_t *p, size_t len)
 	node_wire_blocks_iter it;
 	node_wire_block_item item;
 	uint32_t count;
+	uint64_t want;
+	unsigned before;
 
 	sync_state.busy = 0;
 	if (n->stopping)
 		return;
 	if (status != FL_OK || node_wire_blocks_iter_begin(&it, p, len, &count) != 0 ||
 	    count == 0) {
-		/* It has not what it claimed: not asked again until its next
-		 * status says more. */
-		node__peer *pe =
-		    sync_state.asked < NODE__PEERS_MAX ? &n->peers[sync_state.asked] : NULL;
-		if (pe != NULL && pe->peer != NULL)
-			pe->status.height = n->info.height;
-		node__sync_retarget(n);
+		sync_forget(n, &sync_state.asked);
 		return;
 	}
-	node__sync_free(n);
-	while (sync_state.n < SYNC_BATCH && node_wire_blocks_iter_next(&it, &item) == 0) {
+	/* Room at the end: what was applied leaves the front. */
+	if (sync_state.head > 0) {
+		memmove(sync_state.items, sync_state.items + sync_state.head,
+			(sync_state.n - sync_state.head) * sizeof(sync_state.items[0]));
+		sync_state.n -= sync_state.head;
+		sync_state.head = 0;
+	}
+	before = sync_state.n;
+	want = sync_from(n);
+	/* Items in order while they decode and follow on; a large block's
+	 * first part ends the batch, its parts come next. */
+	while (sync_state.n < SYNC_HOLD && node_wire_blocks_iter_next(&it, &item) == 0) {
 		sync_item *s = &sync_state.items[sync_state.n];
-		if (item.part_len != item.block_len ||
-		    (s->bytes = fl_malloc(item.part_len)) == NULL)
+		if (item.commit.height < want)
+			continue; /* held or applied since the request */
+		if (item.commit.height != want || (s->bytes = fl_malloc(item.block_len)) == NULL)
 			break;
 		memcpy(s->bytes, item.part, item.part_len);
-		s->n = item.part_len;
+		s->n = item.block_len;
+		s->have = item.part_len;
 		s->commit = item.commit;
+		s->from = sync_state.asked;
+		s->checked = 0;
 		sync_state.n++;
+		want++;
+		if (s->have < s->n)
+			break;
+	}
+	if (sync_state.n == before) {
+		sync_forget(n, &sync_state.asked);
+		return;
 	}
 	node__sync_next(n);
 }
 
 /*
- * Asks one peer that is ahead for the next blocks. allow_one: also when it
- * is only one block ahead (the periodic tick), which consensus usually
- * closes by itself within the round.
+ * Asks one peer that is ahead for the blocks after those held, also while
+ * one applies, so the next batch is there when the last one is used.
+ * allow_one: also when it is only one block ahead (the periodic tick),
+ * which consensus usually closes by itself within the round.
  */
 void node__net_sync(node *n, int allow_one)
 {
 	node__peer *best = NULL;
+	unsigned held = sync_state.n - sync_state.head;
+	uint64_t from = sync_from(n);
 	fl_writer w;
 	node_wire_blocks_req q;
 
-	if (n->stopping || sync_state.busy || sync_state.n > sync_state.head || n->applying)
+	if (n->stopping || sync_state.busy || held > SYNC_HOLD - SYNC_BATCH)
 		return;
-	if (n->sync_target <= n->info.height ||
-	    (!allow_one && n->sync_target == n->info.height + 1))
+	if (held > 0 &&
+	    sync_state.items[sync_state.n - 1].have < sync_state.items[sync_state.n - 1].n)
+		return; /* a large block's parts first */
+	if (n->sync_target < from || (!allow_one && held == 0 && n->sync_target == from))
 		return;
 	for (unsigned i = 0; i < NODE__PEERS_MAX; i++) {
 		node__peer *pe = &n->peers[i];
-		if (pe->peer != NULL && pe->status.height > n->info.height &&
+		if (pe->peer != NULL && pe->status.height >= from &&
 		    (best == NULL || pe->status.height > best->status.height))
 			best = pe;
 	}
 	if (best == NULL)
 		return;
-	sync_state.asked = (unsigned)(best - n->peers);
-	if (sync_state.started_ms == 0 || n->sync_target > n->info.height + 1) {
-		if (sync_state.start_height == 0 || sync_state.started_ms == 0) {
-			sync_state.started_ms = node__now_ms();
-			sync_state.start_height = n->info.height;
-		}
+	if (sync_state.started_ms == 0 || sync_state.start_height == 0) {
+		sync_state.started_ms = node__now_ms();
+		sync_state.start_height = n->info.height;
 	}
-	q.from = n->info.height + 1;
+	q.from = from;
 	q.max = SYNC_BATCH;
 	fl_writer_init(&w, 64);
 	if (node_wire_blocks_req_encode(&w, &q) == 0 && fl_writer_finish(&w) == 0 &&
 	    p2p_request(best->peer, NODE_REQ_BLOCKS, w.buf, w.len,
-			n->home.config.timeouts.sync_request_ms, on_blocks, n) == 0)
+			n->home.config.timeouts.sync_request_ms, on_blocks, n) == 0) {
 		sync_state.busy = 1;
+		sync_state.asked = best->id;
+	}
 	fl_writer_free(&w);
 }
