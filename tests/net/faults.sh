@@ -11,6 +11,8 @@
 #      others, its store and WAL reopen every time, no block lost.
 #   6. a validator in `equivocate` mode: safety holds and the evidence of
 #      its double votes lands on chain.
+#   7. a new node started from genesis after 500 blocks (block_interval_ms
+#      0) syncs to the tip and agrees with the validators.
 # Every wait is bounded; ports come from the pid so parallel runs differ.
 # Exit 0 when every check held; on failure the logs' tails are printed.
 set -u
@@ -121,5 +123,24 @@ done
 [ $found -eq 1 ] || die "no evidence tx on chain up to height $top"
 say "6. one equivocating validator: safety holds, evidence on chain at height $((h - 1))"
 "$TN" down "$N2" >/dev/null 2>&1
+
+# ------------------------------------------------------------------ 7
+# Two validators with no block interval make 500 blocks in seconds; the
+# member is killed at once and its store wiped, so it starts from genesis.
+N3="$ROOT/c"
+"$TN" init --out "$N3" --validators 2 --members 1 --base-port $BASE \
+	--param block_interval_ms=0 >/dev/null || die "init (sync)"
+"$TN" up "$N3" 2>/dev/null || die "up (sync)"
+"$TN" kill "$N3" 2 >/dev/null || die "kill the member"
+rm -rf "$N3/node2/data"
+"$TN" wait "$N3" --height 500 --timeout 40 >/dev/null || die "two validators never reached height 500"
+"$TN" restart "$N3" 2 >/dev/null 2>&1 || die "the member did not start from genesis"
+sleep 1
+top=$(height "$N3" 0)
+"$TN" wait "$N3" --height "$top" --timeout 40 >/dev/null || die "the new node did not sync to height $top"
+grep -q "synced to height" "$N3/node2/node.log" || die "the new node did not sync"
+"$TN" check "$N3" >/dev/null || die "the synced node disagrees with the validators"
+say "7. a new node started after $top blocks syncs to the tip and agrees"
+"$TN" down "$N3" >/dev/null 2>&1
 rm -rf "$ROOT"
 say "all checks held"
