@@ -519,8 +519,13 @@ void node__sync_next(node *n)
 			sync_state.head++;
 			continue;
 		}
-		if (it->commit.height != n->info.height + 1)
-			break;
+		if (it->commit.height != n->info.height + 1) {
+			/* Held blocks follow on from tip + 1, so only a block
+			 * that failed to apply leaves a gap: start again from
+			 * the tip on the next tick. */
+			node__sync_free(n);
+			return;
+		}
 		if (!it->checked) {
 			if ((rc = sync_check_commit(n, it)) != 0) {
 				fl_log(FL_LOG_WARN, SYNC,
