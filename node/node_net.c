@@ -540,7 +540,11 @@ void node__sync_next(node *n)
 			sync_fetch_part(n, it);
 			return; /* on_sync_part comes back here */
 		}
-		if ((rc = sync_check_body(it)) != 0) {
+		if ((rc = sync_check_body(it)) == FL_ENOMEM) {
+			node__sync_free(n);
+			return;
+		}
+		if (rc != 0) {
 			sync_junk(n, &it->from, it->commit.height,
 				  "a block that is not the one its commit names");
 			return;
@@ -550,6 +554,12 @@ void node__sync_next(node *n)
 		node__job_apply(n, it->bytes, it->n, &it->commit, flags);
 		fl_free(it->bytes);
 		sync_state.head++;
+		if (n->applying == 0) {
+			/* Not queued (out of memory): from the tip again on
+			 * the next tick. */
+			node__sync_free(n);
+			return;
+		}
 		sync_progress(n, n->info.height + 1);
 		/* The next batch is asked for while this one applies. */
 		node__net_sync(n, 0);
