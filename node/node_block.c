@@ -34,7 +34,8 @@ static void block_drop(node__block *b)
  * cache gives up its highest-height block (the furthest from use), never
  * one a VALIDATE job is reading.
  */
-node__block *node__block_put(node *n, const uint8_t *bytes, size_t len, int *rc)
+node__block *node__block_put(node *n, const uint8_t *bytes, size_t len, const fl_hash *expect,
+			     int *rc)
 {
 	node__block *slot = NULL, *b;
 	chain_block blk;
@@ -44,6 +45,13 @@ node__block *node__block_put(node *n, const uint8_t *bytes, size_t len, int *rc)
 	if ((*rc = chain_block_decode(&blk, bytes, len)) != 0 ||
 	    (*rc = chain_header_hash(&hash, &blk.header)) != 0) {
 		chain_block_free(&blk);
+		return NULL;
+	}
+	/* Bytes that are not the block a signed proposal names never take a
+	 * slot: the proposal's signature covers its hash, not these bytes. */
+	if (expect != NULL && fl_hash_cmp(&hash, expect) != 0) {
+		chain_block_free(&blk);
+		*rc = FL_EINVAL;
 		return NULL;
 	}
 	if (blk.header.height <= n->info.height) {
@@ -156,7 +164,7 @@ int node__block_build(node *n, uint64_t height, uint32_t round, fl_hash *hash, u
 		0 ||
 	    (rc = chain_block_encode(&w, &b)) != 0 || (rc = fl_writer_finish(&w)) != 0)
 		goto cleanup;
-	if ((held = node__block_put(n, w.buf, w.len, &rc)) == NULL)
+	if ((held = node__block_put(n, w.buf, w.len, NULL, &rc)) == NULL)
 		goto cleanup;
 	*hash = held->hash;
 	*time_ms = b.header.time_ms;

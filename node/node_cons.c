@@ -589,11 +589,9 @@ p2p_gossip_verdict node__cons_on_proposal(node *n, p2p_peer *from, const uint8_t
 		node__fetch_start(n, from, &wp);
 		return P2P_GOSSIP_ACCEPT;
 	}
-	if ((b = node__block_put(n, wp.part, wp.part_len, &rc)) == NULL)
+	if ((b = node__block_put(n, wp.part, wp.part_len, &wp.proposal.block_hash, &rc)) == NULL)
 		return rc == FL_ECHAIN || rc == FL_ENOMEM || rc == FL_ETOOBIG ? P2P_GOSSIP_IGNORE
 									      : P2P_GOSSIP_REJECT;
-	if (fl_hash_cmp(&b->hash, &wp.proposal.block_hash) != 0)
-		return P2P_GOSSIP_REJECT;
 	return verdict(node__cons_feed_proposal(n, &wp.proposal, b));
 }
 
@@ -646,8 +644,11 @@ void node__cons_committed(node *n, uint64_t height)
 		return;
 	}
 	node__blocks_prune(n, height + 1);
-	/* The block interval runs from the decision, apply time included. */
-	waited = n->decided_ms != 0 && now > n->decided_ms ? now - n->decided_ms : 0;
+	/* The block interval runs from the block's own time (its proposer's
+	 * clock as it proposed), so blocks keep the interval's pace under
+	 * load: the rounds, votes and apply of a full block are inside it
+	 * rather than added to it. A height that took longer starts at once. */
+	waited = now > n->info.last_time_ms ? now - n->info.last_time_ms : 0;
 	n->decided_ms = 0;
 	if (n->info.height < n->sync_target) {
 		node__cons_start_height(n); /* sync goes on; consensus follows */
@@ -712,7 +713,7 @@ static int replay_cb(void *arg, const node_wal_record *rec)
 		n->cons_height = ev.height;
 	}
 	if ((ev.kind == NODE_CONS_EV_BLOCK || ev.kind == NODE_CONS_EV_BUILT_BLOCK) &&
-	    node__block_put(n, block, block_n, &rc) == NULL)
+	    node__block_put(n, block, block_n, NULL, &rc) == NULL)
 		return FL_OK; /* it was refused the first time too */
 	if (node_cons_on_event(n->cons, &ev, &n->acts) == 0)
 		rc_->fed++;

@@ -1,10 +1,15 @@
 /*
  * node/node_fetch.c — blocks larger than one frame: a proposal carries the
  * block's first NODE_WIRE_PART_MAX bytes, and the rest is fetched part by
- * part (NODE_REQ_BLOCK_PART) from the peer that sent it; the node serves
- * parts of the blocks it holds, by hash or height. Bounded: NODE__FETCH_MAX
- * blocks at once, each at most CHAIN_MAX_BLOCK_BYTES, one request each in
- * flight; the whole block is checked against the proposal's hash. Block
+ * part (NODE_REQ_BLOCK_PART): from the round's proposer first (it surely
+ * holds it), then the peer that sent the proposal (a relay that may not
+ * hold it yet: gossip forwards a proposal as soon as its signature checks),
+ * then every other peer, each asked once for the rest of the block before
+ * the fetch is given up. The node serves parts of the blocks it holds, by
+ * hash or height. Bounded: NODE__FETCH_MAX blocks at once, each at most
+ * CHAIN_MAX_BLOCK_BYTES, one request each in flight, at most
+ * 2 + NODE__PEERS_MAX sources; the whole block is checked against the
+ * proposal's hash before it is held. Block
  * sync (node_net.c) fetches a committed block's parts through the same
  * request and part check.
  */
@@ -30,8 +35,15 @@ static void on_part(void *arg, int status, const uint8_t *p, size_t len)
 	int rc;
 
 	f->busy = 0;
-	if (n->stopping || status != FL_OK || !node__part_fits(f->len, f->have, len)) {
+	if (n->stopping) {
 		fetch_free(f);
+		return;
+	}
+	if (status != FL_OK || !node__part_fits(f->len, f->have, len)) {
+		/* This source lacks it or answered junk: the next one, from
+		 * the same offset (the whole block is checked at the end). */
+		f->attempt++;
+		fetch_request(n, f);
 		return;
 	}
 	memcpy(f->buf + f->have, p, len);
@@ -43,9 +55,11 @@ static void on_part(void *arg, int status, const uint8_t *p, size_t len)
 	/* Whole: the proposal's block, or nothing. */
 	node__fetch done = *f;
 	memset(f, 0, sizeof(*f));
-	if ((b = node__block_put(n, done.buf, done.len, &rc)) != NULL &&
-	    fl_hash_cmp(&b->hash, &done.proposal.block_hash) == 0)
+	if ((b = node__block_put(n, done.buf, done.len, &done.proposal.block_hash, &rc)) != NULL)
 		(void)node__cons_feed_proposal(n, &done.proposal, b);
+	else if (rc == FL_EINVAL)
+		fl_log(FL_LOG_INFO, LOG, "height %llu: fetched parts are not the proposal's block",
+		       (unsigned long long)done.proposal.height);
 	fl_free(done.buf);
 }
 
@@ -76,14 +90,41 @@ int node__part_request(node *n, const fl_pubkey *from, const fl_hash *hash, size
 	return rc;
 }
 
-/* The next part from the peer that sent the proposal, if it is still there. */
+/* Source k of a fetch: 0 the proposer, 1 the sender, 2.. the peer slots;
+ * NULL when that one is not connected or already counted. */
+static const fl_pubkey *fetch_source(const node *n, const node__fetch *f, unsigned k)
+{
+	const fl_pubkey *proposer = &f->proposal.proposer;
+	const fl_pubkey *id;
+
+	if (k == 0)
+		return proposer;
+	if (k == 1)
+		return memcmp(f->from.b, proposer->b, FL_PUBKEY_LEN) ? &f->from : NULL;
+	if (k - 2 >= NODE__PEERS_MAX || n->peers[k - 2].peer == NULL)
+		return NULL;
+	id = &n->peers[k - 2].id;
+	if (!memcmp(id->b, proposer->b, FL_PUBKEY_LEN) || !memcmp(id->b, f->from.b, FL_PUBKEY_LEN))
+		return NULL;
+	return id;
+}
+
+/* The next part from the current source, or the next source that is
+ * connected; the fetch ends when none is left. */
 static void fetch_request(node *n, node__fetch *f)
 {
-	if (node__part_request(n, &f->from, &f->proposal.block_hash, f->have,
-			       n->home.config.timeouts.block_validation_ms, on_part, f) == 0)
-		f->busy = 1;
-	else
-		fetch_free(f);
+	for (; f->attempt < 2 + NODE__PEERS_MAX; f->attempt++) {
+		const fl_pubkey *src = fetch_source(n, f, f->attempt);
+		if (src != NULL && node__part_request(n, src, &f->proposal.block_hash, f->have,
+						      n->home.config.timeouts.block_validation_ms,
+						      on_part, f) == 0) {
+			f->busy = 1;
+			return;
+		}
+	}
+	fl_log(FL_LOG_DEBUG, LOG, "height %llu: no peer gave the proposal's block",
+	       (unsigned long long)f->proposal.height);
+	fetch_free(f);
 }
 
 void node__fetch_start(node *n, p2p_peer *from, const node_wire_proposal *wp)

@@ -77,10 +77,11 @@ typedef struct {
 typedef struct {
 	struct node *node;
 	node_cons_proposal proposal;
-	fl_pubkey from;
-	uint8_t *buf; /* NULL: slot free */
+	fl_pubkey from; /* the peer that sent the proposal */
+	uint8_t *buf;   /* NULL: slot free */
 	size_t len, have;
-	int busy; /* a part request is out */
+	int busy;         /* a part request is out */
+	unsigned attempt; /* the source asked now (node_fetch.c's fetch_source) */
 } node__fetch;
 
 typedef enum { NODE__JOB_VALIDATE = 1, NODE__JOB_APPLY = 2 } node__job_kind;
@@ -95,8 +96,8 @@ typedef struct node__job {
 	void *cached;       /* VALIDATE: the node__block it borrows */
 	uint8_t *bytes;     /* APPLY: owned encoding */
 	size_t n;
-	chain_commit commit; /* APPLY */
-	int flags;           /* APPLY: NODE__APPLY_* */
+	chain_commit commit;    /* APPLY */
+	int flags;              /* APPLY: NODE__APPLY_* */
 	int timed_out;          /* VALIDATE: past timeouts.block_validation_ms, verdict given */
 	uint32_t test_delay_ms; /* node__test_hooks.slow_validate_ms, for this job */
 	int test_fail;          /* node__test_hooks.fail_applies, for this job */
@@ -238,7 +239,10 @@ void node__cons_committed(node *n, uint64_t height);
 
 /* node_block.c: the block cache, building, and the jobs. */
 node__block *node__block_find(node *n, const fl_hash *hash);
-node__block *node__block_put(node *n, const uint8_t *bytes, size_t len, int *rc);
+/* Decodes and holds a block; with expect, only if it hashes to it (else
+ * FL_EINVAL, nothing held). */
+node__block *node__block_put(node *n, const uint8_t *bytes, size_t len, const fl_hash *expect,
+			     int *rc);
 void node__blocks_prune(node *n, uint64_t below);
 int node__block_build(node *n, uint64_t height, uint32_t round, fl_hash *hash, uint64_t *time_ms);
 void node__job_validate(node *n, const fl_hash *hash);

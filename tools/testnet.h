@@ -17,7 +17,9 @@
 #define TESTNET_PROG      "fedledger-testnet"
 #define TESTNET_MAX_NODES 64 /* node_config allows 64 persistent peers */
 #define TESTNET_PATH_MAX  1024
-#define TESTNET_HTTP_MAX  (4u * 1024 * 1024) /* a response larger than this is refused */
+/* A response larger than this is refused: the JSON of a full block
+ * (CHAIN_MAX_BLOCK_BYTES of transfers) is about 3 times its bytes. */
+#define TESTNET_HTTP_MAX (64u * 1024 * 1024)
 
 /* One node of a testnet as testnet.json records it. */
 typedef struct {
