@@ -196,7 +196,7 @@ int bench_net_rss(const bench_net *net, uint32_t i, uint64_t *rss_kb, uint64_t *
 {
 	char path[64], line[256];
 	pid_t pid;
-	unsigned long long v;
+	unsigned long long v, anon = 0, file = 0;
 	int got = 0;
 
 	if (testnet_node_state(&net->t, i, &pid) != TESTNET_RUNNING)
@@ -212,9 +212,19 @@ int bench_net_rss(const bench_net *net, uint32_t i, uint64_t *rss_kb, uint64_t *
 		} else if (sscanf(line, "VmHWM: %llu kB", &v) == 1) {
 			*hwm_kb = v;
 			got |= 2;
+		} else if (sscanf(line, "RssAnon: %llu kB", &v) == 1) {
+			anon = v;
+		} else if (sscanf(line, "RssFile: %llu kB", &v) == 1) {
+			file = v;
 		}
 	}
 	fclose(f);
+	/* What the peak is made of: the heap, or the store's mapped pages
+	 * (LMDB reads through its map; those pages count as resident). */
+	if (got == 3)
+		fprintf(stderr, "  %s: peak %llu MB; now %llu MB anonymous, %llu MB mapped files\n",
+			net->t.node[i].name, (unsigned long long)*hwm_kb / 1024, anon / 1024,
+			file / 1024);
 	return got == 3 ? FL_OK : FL_EIO;
 }
 
