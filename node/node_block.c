@@ -356,6 +356,7 @@ static void after_apply(node *n, node__job *j)
 			node_rpc_mempool_resumed(&n->rpc);
 		return;
 	}
+	node__sync_applied(n, h);
 	if (n->stuck.height != 0) {
 		fl_log(FL_LOG_INFO, LOG, "height %llu: applied after %u failed attempts",
 		       (unsigned long long)h, n->stuck.attempts);

@@ -281,6 +281,9 @@ void node__net_sync(node *n, int allow_one);
 p2p_peer *node__net_peer(node *n, const fl_pubkey *id);
 /* After each commit: the next block sync already holds, if any. */
 void node__sync_next(node *n);
+/* Block `height` is in the store (its after_apply has begun): the next
+ * held block's commit is verified on the pool meanwhile. */
+void node__sync_applied(node *n, uint64_t height);
 void node__sync_free(node *n);
 void node__sync_retarget(node *n);
 

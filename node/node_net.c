@@ -495,6 +495,78 @@ static void sync_fetch_part(node *n, sync_item *it)
 	sync_state.part_gen = sync_state.gen;
 }
 
+/*
+ * The commit of the next held block, verified on the thread pool while the
+ * loop finishes the block before it (WAL marker, next height, mempool):
+ * the validator set of height h + 1 is known once block h is in the
+ * store, which is when node__sync_applied runs. The apply itself checks
+ * the commit again (chain_apply_block_commit); this check comes first so
+ * that a peer's bad commit drops its blocks instead of a failed apply.
+ */
+static struct {
+	uv_work_t work;
+	node *node;
+	int busy;
+	unsigned gen; /* sync_state.gen when queued */
+	uint64_t height;
+	fl_hash hash;
+	chain_commit commit;
+	int rc;
+} sync_verify;
+
+static void verify_work(uv_work_t *w)
+{
+	node *n = sync_verify.node;
+
+	(void)w;
+	sync_verify.rc = chain_verify_commit(n->store, n->chain_id, sync_verify.height,
+					     &sync_verify.hash, &sync_verify.commit);
+}
+
+static void verify_done(uv_work_t *w, int status)
+{
+	node *n = sync_verify.node;
+	sync_item *it = sync_state.head < sync_state.n ? &sync_state.items[sync_state.head] : NULL;
+
+	(void)w;
+	sync_verify.busy = 0;
+	n->handles--;
+	if (n->stopping)
+		return;
+	/* A failure leaves the block unchecked: node__sync_next verifies it
+	 * again and says why. */
+	if (status == 0 && sync_verify.rc == 0 && sync_verify.gen == sync_state.gen && it != NULL &&
+	    it->commit.height == sync_verify.height)
+		it->checked = 1;
+	node__sync_next(n);
+}
+
+void node__sync_applied(node *n, uint64_t height)
+{
+	sync_item *it;
+	chain_block_header hdr;
+	fl_reader r;
+
+	if (sync_verify.busy || n->stopping || sync_state.head >= sync_state.n)
+		return;
+	it = &sync_state.items[sync_state.head];
+	if (it->checked || it->commit.height != height + 1)
+		return;
+	fl_reader_init(&r, it->bytes, it->have);
+	if (chain_header_decode(&r, &hdr) != 0 || hdr.height != it->commit.height ||
+	    chain_header_hash(&sync_verify.hash, &hdr) != 0)
+		return; /* node__sync_next finds it out */
+	sync_verify.node = n;
+	sync_verify.gen = sync_state.gen;
+	sync_verify.height = it->commit.height;
+	sync_verify.commit = it->commit;
+	/* n->handles: what the shutdown waits for before the store closes. */
+	if (uv_queue_work(n->loop, &sync_verify.work, verify_work, verify_done) == 0) {
+		sync_verify.busy = 1;
+		n->handles++;
+	}
+}
+
 static void sync_progress(node *n, uint64_t height)
 {
 	if (height == n->sync_target || height % 100 == 0) {
@@ -510,6 +582,8 @@ static void sync_progress(node *n, uint64_t height)
  * is whole (else its next part is asked for). */
 void node__sync_next(node *n)
 {
+	if (sync_verify.busy)
+		return; /* verify_done comes back here */
 	while (sync_state.head < sync_state.n && n->applying == 0) {
 		sync_item *it = &sync_state.items[sync_state.head];
 		int rc, flags = NODE__APPLY_SYNC;
