@@ -17,6 +17,7 @@
 #include "p2p/p2p.h"
 
 #include <jansson.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -126,7 +127,7 @@ static int invalid(const char *err)
 
 enum { OPT_HOME, OPT_GENESIS, OPT_MONIKER, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_BYZANTINE, N_OPTS };
 
-static const char *const option_names[N_OPTS] = {"home",	  "genesis",   "moniker",
+static const char *const option_names[N_OPTS] = {"home",       "genesis",   "moniker",
 						 "log-format", "log-level", "byzantine"};
 
 /*
@@ -259,16 +260,24 @@ static int cmd_start(int argc, char **argv)
 		opts.log_level = (int)level;
 	}
 	if (v[OPT_BYZANTINE] != NULL && node_byzantine_parse(v[OPT_BYZANTINE], &byz) != 0)
-		return usage_error(cmd,
-				   "--byzantine: expected equivocate, silent or bad-proposal, got '%s'",
-				   v[OPT_BYZANTINE]);
+		return usage_error(
+		    cmd, "--byzantine: expected equivocate, silent or bad-proposal, got '%s'",
+		    v[OPT_BYZANTINE]);
 	opts.byzantine = byz;
 	/* A peer or an HTTP client that goes away while we write to it must
 	 * cost one connection, not the process: libuv writes with write(2),
 	 * which raises SIGPIPE on a closed socket; ignored, it returns EPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Memory back to the system once a block is done with: a decoded
+	 * full block is ~10 MB (944 bytes a tx), made and freed on the loop
+	 * and the pool's threads. glibc would raise its mmap threshold after
+	 * the first such free (keeping later ones on the heap, where they stay
+	 * resident) and give each thread an arena of its own. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	mallopt(M_ARENA_MAX, 2);
 	if (node_run(&opts, err, sizeof(err)) != FL_OK) {
-		fprintf(stderr, "%s\n", err[0] != '\0' ? err : "fedledgerd: stopped on an error (see the log)");
+		fprintf(stderr, "%s\n",
+			err[0] != '\0' ? err : "fedledgerd: stopped on an error (see the log)");
 		return EXIT_INVALID;
 	}
 	return 0;

@@ -23,11 +23,24 @@ for t in "$@"; do
 	fi
 	# A leak is found when a test's worker process exits, after Criterion has
 	# already counted the test as passed; only the sanitizer's report shows it.
-	if printf '%s\n' "$out" | grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:'; then
+	# Criterion's own runner leaks 48 bytes now and then when tests with a
+	# .timeout run in parallel: a leak whose every frame past the allocator
+	# is in libcriterion is Criterion's, not ours, and is only shown.
+	if printf '%s\n' "$out" | grep -qE 'ERROR: AddressSanitizer|runtime error:' ||
+		printf '%s\n' "$out" | awk '
+			/^(Direct|Indirect) leak/ { if (open && ours) found = 1; open = 1; ours = 0; next }
+			open && /^ *#[0-9]+ / {
+				if ($1 != "#0" && $0 !~ /libcriterion\.so/) ours = 1
+				next
+			}
+			open && /^$/ { if (ours) found = 1; open = 0 }
+			END { if (open && ours) found = 1; exit found ? 0 : 1 }'; then
 		printf '%s\n' "$out" | grep -E 'SUMMARY: |runtime error:' || true
 		echo "$t: sanitizer report (see above)"
 		status=1
 		failed=$((failed + 1))
+	elif printf '%s\n' "$out" | grep -q 'ERROR: LeakSanitizer'; then
+		echo "$t: a leak inside Criterion's runner only (not counted)"
 	fi
 done
 echo "tests: $passed passed, $failed failed"
