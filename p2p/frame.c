@@ -94,6 +94,11 @@ int p2p_frame_seal(p2p_session *s, uint8_t *out, const uint8_t *p, size_t n)
 
 	assert(s != NULL && out != NULL && (p != NULL || n == 0));
 	assert(s->keys_ready && s->send_ctx != NULL);
+	/* Exactly in place or not overlapping: both ciphers allow the first
+	 * (a stream cipher, the tag written after the ciphertext), neither a
+	 * partial overlap. */
+	assert(p == NULL || p == out + P2P_LEN_PREFIX || p + n <= out ||
+	       out + P2P_LEN_PREFIX + n + P2P_TAG_LEN <= p);
 	if (n > P2P_MAX_FRAME)
 		return FL_ETOOBIG;
 	/* Never reuse a nonce: the last counter value is not used, so the

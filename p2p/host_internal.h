@@ -31,7 +31,7 @@
 /* A pending socket idle for less than this is evicted only after older
  * ones: a dialler's HELLO follows its connect's last ACK at once. */
 #define P2P_PENDING_GRACE_MS 50
-#define P2P_DIRECT_READ         (16 * 1024) /* a frame's rest read into its own buffer */
+#define P2P_DIRECT_READ      (16 * 1024) /* a frame's rest read into its own buffer */
 
 /* A full BLOB_CHUNK frame: message header, hash, total, offset, the chunk's
  * 3-byte length, the chunk, then the frame's length and tag. */
@@ -70,7 +70,12 @@
  * counted instead of the wire bytes, since a 3-byte PONG holds ~48 bytes
  * of heap. */
 #define P2P_ALLOC_OVERHEAD 16
-#define P2P_OUT_COST(pn)   (sizeof(p2p_out) + P2P_ALLOC_OVERHEAD + (pn))
+#define P2P_OUT_COST(pn)                                                                           \
+	(sizeof(p2p_out) + P2P_ALLOC_OVERHEAD + P2P_LEN_PREFIX + (pn) + P2P_TAG_LEN)
+/* A message of at least this many plaintext bytes is sealed in place in its
+ * queue entry and written from there (its own uv_write): no copy into the
+ * write buffer. Below it, copying into the batch is cheaper than a write. */
+#define P2P_DIRECT_WRITE (16 * 1024)
 
 /* ------------------------------------------------------------- peers */
 
@@ -84,15 +89,23 @@ typedef enum {
 	P2P_PEER_CLOSING         /* handles closing; freed in their close callbacks */
 } p2p_peer_state;
 
+/* What a queued entry is: the clear HELLO (written as is), an AUTH frame
+ * (sealed alone: it has no message header), or a message, which small
+ * neighbours may share a BATCH frame with. */
+typedef enum { P2P_OUT_CLEAR = 0, P2P_OUT_AUTH, P2P_OUT_MSG } p2p_out_kind;
+
 /* One queued message: plaintext, sealed only when written, because frame
  * nonces must follow the order frames reach the wire, and high-priority
- * messages overtake low ones in the queue. */
+ * messages overtake low ones in the queue. The plaintext sits at
+ * P2P_OUT_PLAIN, with room for the frame's length before it and its tag
+ * after, so a large message is sealed in place and written from here. */
 typedef struct p2p_out {
 	struct p2p_out *next;
-	size_t n;  /* plaintext bytes */
-	int clear; /* the HELLO: written as is */
-	uint8_t data[];
+	size_t n; /* plaintext bytes */
+	p2p_out_kind kind;
+	uint8_t data[]; /* P2P_LEN_PREFIX + n + P2P_TAG_LEN */
 } p2p_out;
+#define P2P_OUT_PLAIN(o) ((o)->data + P2P_LEN_PREFIX)
 
 typedef struct p2p_pending p2p_pending;
 typedef struct p2p_book_entry p2p_book_entry;
@@ -135,8 +148,9 @@ struct p2p_peer {
 	/* Writing: queues by priority, and the batch being written. */
 	p2p_out *q_head[2], *q_tail[2];
 	size_t queued; /* bytes held: queued messages (p2p_out_cost) and the batch in flight */
-	uint8_t *wbuf;
-	size_t wbuf_cap, wbuf_len;
+	uint8_t *wbuf; /* P2P_WRITE_BATCH bytes once the first write needs it */
+	size_t wbuf_len;
+	p2p_out *w_out; /* a large message being written from its own entry */
 	int writing;
 	uv_write_t write_req;
 	size_t write_msgs; /* messages in the batch in flight */
@@ -281,7 +295,7 @@ void p2p_peer_penalize(p2p_peer *p, int32_t points);
  * closes the session only once the score has banned it. Returns 1 if it did. */
 int p2p_peer_charge(p2p_peer *p, int32_t points, const char *why);
 int p2p_peer_queue_raw(p2p_peer *p, p2p_prio prio, const uint8_t *head, size_t head_n,
-		       const uint8_t *body, size_t n, int clear) FL_MUST_CHECK;
+		       const uint8_t *body, size_t n, p2p_out_kind kind) FL_MUST_CHECK;
 
 /* book.c */
 int p2p_book_init(p2p_book *b, p2p_host *h) FL_MUST_CHECK;

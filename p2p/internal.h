@@ -118,8 +118,9 @@ void p2p_session_wipe(p2p_session *s);
  * p2p_hello_accept, freed by p2p_session_wipe. */
 int p2p_frame_keys_init(p2p_session *s) FL_MUST_CHECK;
 void p2p_frame_keys_free(p2p_session *s);
-/* Seals plaintext p[0..n) into out (n + P2P_LEN_PREFIX + P2P_TAG_LEN bytes);
- * p may not overlap out. */
+/* Seals plaintext p[0..n) into out (n + P2P_LEN_PREFIX + P2P_TAG_LEN bytes).
+ * p may not overlap out, except p == out + P2P_LEN_PREFIX: sealed in place,
+ * as the host does for large frames and batches, which saves a copy. */
 int p2p_frame_seal(p2p_session *s, uint8_t *out, const uint8_t *p, size_t n) FL_MUST_CHECK;
 /* From the 4 length bytes: the ciphertext length to read next, or
  * FL_ETOOBIG (over max_frame: disconnect without reading/allocating) or
@@ -183,6 +184,40 @@ typedef struct {
 	uint32_t n;
 	char addr[P2P_ADDRS_MAX][P2P_ADDR_MAX];
 } p2p_addrs_msg;
+
+/*
+ * BATCH: small messages queued together, sealed as one frame, so the AEAD's
+ * fixed cost (~0.5 us a seal or an open) is paid once for all of them.
+ * Body: u16 LE count (2..P2P_BATCH_MAX), then count items, each a u16 LE
+ * length (P2P_MSG_HEADER..P2P_BATCH_ITEM_MAX) and that many bytes: one
+ * message (version 1, type, body) that is not itself a BATCH. No trailing
+ * bytes. p2p_batch_decode checks the whole body before the host dispatches
+ * any item of it, so a bad batch delivers nothing.
+ */
+#define P2P_BATCH_MAX       1024
+#define P2P_BATCH_ITEM_MAX  4096
+#define P2P_BATCH_HEAD      2 /* the count */
+#define P2P_BATCH_ITEM_HEAD 2 /* each item's length */
+
+typedef struct {
+	const uint8_t *p; /* the body, checked by p2p_batch_decode */
+	size_t n, pos;
+	uint32_t count; /* items */
+} p2p_batch_msg;
+
+/* FL_ETRUNC (an item runs past the end), FL_ETRAILING, FL_ETOOBIG (count
+ * over P2P_BATCH_MAX or an item over P2P_BATCH_ITEM_MAX), FL_EPROTO (count
+ * under 2, an item shorter than a message header or a BATCH inside a
+ * BATCH), FL_EVERSION (an item of another message version). */
+int p2p_batch_decode(p2p_batch_msg *m, const uint8_t *p, size_t n) FL_MUST_CHECK;
+/* The next item of a decoded batch (pointing into its body): 1, or 0 after
+ * the last. */
+int p2p_batch_next(p2p_batch_msg *m, const uint8_t **msg, size_t *n);
+/* Writers for the sender, which builds a batch in place in its write
+ * buffer: the count, and one item (P2P_BATCH_ITEM_HEAD + n bytes; msg is
+ * one message of P2P_MSG_HEADER..P2P_BATCH_ITEM_MAX bytes). */
+void p2p_batch_put_count(uint8_t out[P2P_BATCH_HEAD], uint32_t count);
+size_t p2p_batch_put_item(uint8_t *out, const uint8_t *msg, size_t n);
 
 /* Body codecs (the header is separate). Encoders append to a writer;
  * decoders reject trailing bytes and out-of-range fields. */

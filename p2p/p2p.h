@@ -42,7 +42,8 @@
 
 /* The version each HELLO carries (docs/p2p.md §1): sessions form only
  * between hosts speaking the same one. */
-#define P2P_PROTOCOL_VERSION 2 /* 2: AUTH names role, version and both identities */
+/* 2: AUTH names role, version and both identities; 3: BATCH frames. */
+#define P2P_PROTOCOL_VERSION 3
 
 /* "a.b.c.d:port" with a port 1..65535: the only address form p2p/ dials or
  * learns from peers (strict dotted quad, no leading zeros: p2p/addr.c). */
@@ -62,6 +63,7 @@ enum {
 	P2P_TYPE_BLOB_WANT = 7,  /* hash, u64 offset, u32 credit (chunks) */
 	P2P_TYPE_BLOB_CHUNK = 8, /* hash, u64 total, u64 offset, bytes */
 	P2P_TYPE_BLOB_NONE = 9,  /* hash: not here */
+	P2P_TYPE_BATCH = 10,     /* several small messages in one frame (host-internal) */
 	P2P_TYPE_APP = 0x100
 };
 

@@ -21,8 +21,8 @@
 #define VEC_T        "e831c3cf031218db78648a3330efe77739c231856fb2ace225293a4a4e71612e"
 #define VEC_KEY_LO   "38630dcabe3d2e0f35d70a21b9b8dcfdd43ac6dd94839e53419897e453889f70"
 #define VEC_KEY_HI   "7241d122d274122e5c288e097d3e7fc019461145e86f3260ec816deabe82526b"
-#define VEC_DIGEST_A "fe22d061668a99213817af7bd8396301dd29d075af6300548823382d6acfe2a5"
-#define VEC_DIGEST_B "afaec31d2e7216f8787f141a1110a54015dcc42d2db42059f9843a874a33ce28"
+#define VEC_DIGEST_A "7d27323c8d6a20cf5695bf18be655fb40b4baf82f56d629a0f77505e1c819434"
+#define VEC_DIGEST_B "0cd07ca89b76cb8d2f977986d9686b3611f3cb5a0b192ec48b4e7cc7ae342e05"
 
 typedef struct {
 	p2p_session s;
@@ -222,7 +222,9 @@ Test(handshake, bad_magic_and_version)
 		cr_assert_eq(p2p_hello_accept(&a.s, NET, h, b.hello_n), FL_EPROTO);
 	}
 	memcpy(h, b.hello, b.hello_n);
-	h[P2P_MAGIC_LEN] = 3;
+	h[P2P_MAGIC_LEN] = 4;
+	cr_assert_eq(p2p_hello_accept(&a.s, NET, h, b.hello_n), FL_EVERSION);
+	h[P2P_MAGIC_LEN] = 2; /* before BATCH frames */
 	cr_assert_eq(p2p_hello_accept(&a.s, NET, h, b.hello_n), FL_EVERSION);
 	h[P2P_MAGIC_LEN] = 1; /* before AUTH named roles and identities */
 	cr_assert_eq(p2p_hello_accept(&a.s, NET, h, b.hello_n), FL_EVERSION);
@@ -255,7 +257,7 @@ Test(handshake, truncated_and_overlong_hello)
 	cr_assert_eq(p2p_hello_accept(&a.s, NET, h, b.hello_n), FL_EPROTO);
 	/* A length over the maximum, with enough bytes behind it. */
 	memset(h, 'n', sizeof(h));
-	memcpy(h, "FLP2P\x02", 6);
+	memcpy(h, "FLP2P\x03", 6);
 	h[6] = P2P_NETWORK_ID_MAX + 1;
 	cr_assert_eq(p2p_hello_accept(&a.s, NET, h, sizeof(h)), FL_EPROTO);
 	cr_assert_eq(a.s.keys_ready, 0);
@@ -395,10 +397,10 @@ Test(handshake, auth_binds_role_identities_version)
 	/* Naming another signer, signed by B. */
 	spec_digest(&dg, NET, &b.s.transcript, P2P_VERSION, P2P_ROLE_RESPONDER, &c.pk, &a.pk);
 	cr_assert_eq(sign_accept(&a, &b.sk, &dg), FL_ESIG);
-	/* The same fields as the genuine one, for version 1 or 3. */
-	spec_digest(&dg, NET, &b.s.transcript, 1, P2P_ROLE_RESPONDER, &b.pk, &a.pk);
+	/* The same fields as the genuine one, for version 2 or 4. */
+	spec_digest(&dg, NET, &b.s.transcript, 2, P2P_ROLE_RESPONDER, &b.pk, &a.pk);
 	cr_assert_eq(sign_accept(&a, &b.sk, &dg), FL_ESIG);
-	spec_digest(&dg, NET, &b.s.transcript, 3, P2P_ROLE_RESPONDER, &b.pk, &a.pk);
+	spec_digest(&dg, NET, &b.s.transcript, 4, P2P_ROLE_RESPONDER, &b.pk, &a.pk);
 	cr_assert_eq(sign_accept(&a, &b.sk, &dg), FL_ESIG);
 	/* Version 1's digest: the transcript alone. */
 	fl_domain_hash(&dg, "p2p-auth", NET, b.s.transcript.b, FL_HASH_LEN);
@@ -469,7 +471,7 @@ static void hex_is(const uint8_t *b, size_t n, const char *want, const char *wha
 
 	cr_assert(n <= 64);
 	sodium_bin2hex(got, sizeof(got), b, n);
-	cr_assert_str_eq(got, want, "%s", what);
+	cr_assert_str_eq(got, want, "%s: %s", what, got);
 }
 
 /*
@@ -509,7 +511,7 @@ Test(handshake, vectors_match_spec)
 	hex_is(a.pk.b, 32, VEC_ID_A, "A's identity");
 	hex_is(b.pk.b, 32, VEC_ID_B, "B's identity");
 	cr_assert_eq(a.hello_n, 7 + sizeof(NET) - 1 + 32);
-	cr_assert_eq(memcmp(a.hello, "FLP2P\x02\x0e" NET, 7 + sizeof(NET) - 1), 0);
+	cr_assert_eq(memcmp(a.hello, "FLP2P\x03\x0e" NET, 7 + sizeof(NET) - 1), 0);
 
 	/* T and the two keys, from the definitions. */
 	low = memcmp(a.s.eph_pk, b.s.eph_pk, 32) < 0 ? &a.s : &b.s;
@@ -535,8 +537,8 @@ Test(handshake, vectors_match_spec)
 	hex_is(key_hi, 32, VEC_KEY_HI, "key_hi");
 
 	/* What each side signs. */
-	spec_digest(&dga, NET, &t, 2, 0, &a.pk, &b.pk);
-	spec_digest(&dgb, NET, &t, 2, 1, &b.pk, &a.pk);
+	spec_digest(&dga, NET, &t, 3, 0, &a.pk, &b.pk);
+	spec_digest(&dgb, NET, &t, 3, 1, &b.pk, &a.pk);
 	hex_is(dga.b, 32, VEC_DIGEST_A, "A's AUTH digest");
 	hex_is(dgb.b, 32, VEC_DIGEST_B, "B's AUTH digest");
 
