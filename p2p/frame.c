@@ -188,3 +188,57 @@ int p2p_frame_open(p2p_session *s, const uint8_t hdr[P2P_LEN_PREFIX], const uint
 	s->recv_nonce++;
 	return FL_OK;
 }
+
+/*
+ * A large frame opened as its bytes arrive: each piece is decrypted while
+ * the kernel's copy of it is still in cache, instead of one pass over the
+ * whole frame (up to 1 MiB, past L2) once its last byte is in. The MAC is
+ * checked at the end as in p2p_frame_open, and the plaintext zeroed if it
+ * fails; the caller must not use a byte of it before p2p_frame_open_end.
+ */
+int p2p_frame_open_begin(p2p_session *s, const uint8_t hdr[P2P_LEN_PREFIX], size_t ct_len)
+{
+	uint8_t nonce[NONCE_LEN];
+	int len;
+
+	assert(s != NULL && hdr != NULL);
+	assert(s->keys_ready && s->recv_ctx != NULL);
+	if (ct_len != get_le32(hdr) || ct_len - P2P_TAG_LEN <= FRAME_SMALL)
+		return FL_EPROTO;
+	if (ct_len - P2P_TAG_LEN > P2P_MAX_FRAME)
+		return FL_ETOOBIG;
+	if (s->recv_nonce == UINT64_MAX)
+		return FL_EPROTO;
+	nonce_bytes(nonce, s->recv_nonce);
+	if (EVP_DecryptInit_ex(s->recv_ctx, NULL, NULL, NULL, nonce) != 1 ||
+	    EVP_DecryptUpdate(s->recv_ctx, NULL, &len, hdr, P2P_LEN_PREFIX) != 1)
+		return FL_ECRYPTO;
+	return FL_OK;
+}
+
+int p2p_frame_open_update(p2p_session *s, uint8_t *p, size_t n)
+{
+	int len;
+
+	assert(s != NULL && (p != NULL || n == 0) && n <= P2P_MAX_FRAME);
+	if (n > 0 && EVP_DecryptUpdate(s->recv_ctx, p, &len, p, (int)n) != 1)
+		return FL_ECRYPTO;
+	return FL_OK;
+}
+
+int p2p_frame_open_end(p2p_session *s, uint8_t *plain, size_t pt_len,
+		       const uint8_t tag[P2P_TAG_LEN])
+{
+	uint8_t t[P2P_TAG_LEN];
+	int len;
+
+	assert(s != NULL && plain != NULL && tag != NULL);
+	memcpy(t, tag, sizeof(t));
+	if (EVP_CIPHER_CTX_ctrl(s->recv_ctx, EVP_CTRL_AEAD_SET_TAG, P2P_TAG_LEN, t) != 1 ||
+	    EVP_DecryptFinal_ex(s->recv_ctx, plain + pt_len, &len) != 1) {
+		sodium_memzero(plain, pt_len);
+		return FL_ECRYPTO;
+	}
+	s->recv_nonce++;
+	return FL_OK;
+}

@@ -144,6 +144,10 @@ struct p2p_peer {
 	int in_body;
 	uint8_t *ct; /* grows to the largest frame seen, never past max_frame */
 	size_t ct_cap, ct_need, ct_have;
+	/* A large frame is opened as it arrives (p2p_frame_open_begin):
+	 * ct[0..ct_open) is decrypted, not yet authenticated. */
+	int ct_stream;
+	size_t ct_open;
 
 	/* Writing: queues by priority, and the batch being written. */
 	p2p_out *q_head[2], *q_tail[2];

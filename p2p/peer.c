@@ -31,6 +31,7 @@
 static void start_write(p2p_peer *p);
 static int send_hello(p2p_peer *p);
 static void frame_body_read(p2p_peer *p);
+static void on_plain(p2p_peer *p, const uint8_t *plain, size_t n);
 
 /* ------------------------------------------------------- lifecycle */
 
@@ -681,10 +682,6 @@ static void on_frame(p2p_peer *p, const uint8_t *hdr, const uint8_t *ct, size_t 
 		     uint8_t *plain)
 {
 	size_t n = ct_len - P2P_TAG_LEN;
-	const uint8_t *body;
-	size_t body_len;
-	uint16_t type;
-	int rc;
 
 	/* Anyone on the path can flip a bit: a frame that does not open
 	 * proves nothing about the peer, so it closes the session unscored. */
@@ -692,6 +689,17 @@ static void on_frame(p2p_peer *p, const uint8_t *hdr, const uint8_t *ct, size_t 
 		misbehaved(p, 0, "bad frame MAC");
 		return;
 	}
+	on_plain(p, plain, n);
+}
+
+/* A frame's plaintext, authenticated: AUTH, or a message. */
+static void on_plain(p2p_peer *p, const uint8_t *plain, size_t n)
+{
+	const uint8_t *body;
+	size_t body_len;
+	uint16_t type;
+	int rc;
+
 	if (p->state == P2P_PEER_AUTH) {
 		on_auth_frame(p, plain, n);
 		return;
@@ -806,6 +814,16 @@ static size_t feed_frame(p2p_peer *p, const uint8_t *d, size_t n)
 		p->ct_need = ct_len;
 		p->ct_have = 0;
 		p->in_body = 1;
+		/* Large: opened as it arrives. AUTH frames are small. */
+		p->ct_stream = 0;
+		if (ct_len >= P2P_DIRECT_READ) {
+			if (p2p_frame_open_begin(&p->sess, p->len_hdr, ct_len) != FL_OK) {
+				p2p_peer_close(p);
+				return take;
+			}
+			p->ct_stream = 1;
+			p->ct_open = 0;
+		}
 		return take;
 	}
 	take = p->ct_need - p->ct_have < n ? p->ct_need - p->ct_have : n;
@@ -815,13 +833,35 @@ static size_t feed_frame(p2p_peer *p, const uint8_t *d, size_t n)
 	return take;
 }
 
-/* ct_have grew; a complete frame is opened in place in p->ct. */
+/* ct_have grew; a complete frame is opened in place in p->ct (a large one
+ * piece by piece as it arrives, its MAC checked at the end). */
 static void frame_body_read(p2p_peer *p)
 {
+	size_t pt = p->ct_need - P2P_TAG_LEN;
+
+	if (p->ct_stream) {
+		size_t upto = p->ct_have < pt ? p->ct_have : pt;
+
+		if (upto > p->ct_open && p2p_frame_open_update(&p->sess, p->ct + p->ct_open,
+							       upto - p->ct_open) != FL_OK) {
+			p2p_peer_close(p);
+			return;
+		}
+		p->ct_open = upto;
+	}
 	if (p->ct_have < p->ct_need)
 		return;
 	p->in_body = 0;
-	on_frame(p, p->len_hdr, p->ct, p->ct_need, p->ct);
+	if (!p->ct_stream) {
+		on_frame(p, p->len_hdr, p->ct, p->ct_need, p->ct);
+		return;
+	}
+	p->ct_stream = 0;
+	if (p2p_frame_open_end(&p->sess, p->ct, pt, p->ct + pt) != FL_OK) {
+		misbehaved(p, 0, "bad frame MAC");
+		return;
+	}
+	on_plain(p, p->ct, pt);
 }
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)

@@ -8,11 +8,14 @@
  *   2. the input sealed by the sender and opened by the receiver: it must
  *      come back identical, and one flipped byte must fail the MAC;
  *   3. the input itself as a message (header + body) and as every body.
- * Every body that decodes must re-encode to exactly the bytes it came from.
+ * Every body that decodes must re-encode to exactly the bytes it came from;
+ * a BATCH that decodes yields exactly its count of items, each inside the
+ * body, none a BATCH, each a message that parses (and is fuzzed as one).
  */
 #include "p2p/internal.h"
 
 #include <sodium.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +94,40 @@ static void bodies(const uint8_t *p, size_t n)
 	}
 }
 
+static void message(const uint8_t *p, size_t n);
+
+/* The BATCH decoder: all or nothing, items inside the body, re-encoded
+ * to the same bytes by the sender's writers. */
+static void batch(const uint8_t *p, size_t n)
+{
+	static uint8_t again[P2P_BATCH_HEAD + FUZZ_MAX_FRAME];
+	const uint8_t *msg, *body;
+	size_t msg_n, body_n, pos = P2P_BATCH_HEAD;
+	uint32_t items = 0;
+	uint16_t type;
+	p2p_batch_msg m;
+	int rc = p2p_batch_decode(&m, p, n);
+
+	check(rc == FL_OK || rc == FL_ETRUNC || rc == FL_ETRAILING || rc == FL_ETOOBIG ||
+	      rc == FL_EPROTO || rc == FL_EVERSION);
+	if (rc != FL_OK) {
+		check(p2p_batch_next(&m, &msg, &msg_n) == 0);
+		return;
+	}
+	check(m.count >= 2 && m.count <= P2P_BATCH_MAX && n <= sizeof(again));
+	p2p_batch_put_count(again, m.count);
+	while (p2p_batch_next(&m, &msg, &msg_n)) {
+		check(msg >= p && msg_n <= n && msg - p <= (ptrdiff_t)(n - msg_n));
+		check(msg_n >= P2P_MSG_HEADER && msg_n <= P2P_BATCH_ITEM_MAX);
+		check(p2p_msg_parse(msg, msg_n, &type, &body, &body_n) == FL_OK);
+		check(type != P2P_TYPE_BATCH);
+		pos += p2p_batch_put_item(again + pos, msg, msg_n);
+		message(msg, msg_n);
+		items++;
+	}
+	check(items == m.count && pos == n && memcmp(again, p, n) == 0);
+}
+
 /* A plaintext as the host sees it: header, then the body for its type. */
 static void message(const uint8_t *p, size_t n)
 {
@@ -110,6 +147,8 @@ static void message(const uint8_t *p, size_t n)
 		check(memcmp(hdr, p, P2P_MSG_HEADER) == 0);
 	}
 	bodies(body, body_len);
+	if (type == P2P_TYPE_BATCH)
+		batch(body, body_len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -174,6 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* 3. The raw input as a message and as every body. */
 	message(data, size);
 	bodies(data, size);
+	batch(data, size);
 
 	p2p_session_wipe(&tx);
 	p2p_session_wipe(&rx);

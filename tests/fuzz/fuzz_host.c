@@ -17,7 +17,8 @@
  *                      the chunk, byte 1 bit 0 flips a byte of it, bit 1
  *                      announces a wrong total
  *           op >= 0xF0 an application message of type P2P_TYPE_APP + (op & 15)
- *           otherwise  a message of type op % 10 (0 is unknown), sealed
+ *           otherwise  a message of type op % 11 (0 is unknown, 10 a
+ *                      BATCH of messages the input spells out), sealed
  *                      correctly so that it reaches the message handlers.
  * Once the session is open the host starts a blob fetch (FETCH_HASH, which
  * the peer may answer with chunks) and a request to the peer (id 1, which it
@@ -370,7 +371,7 @@ static void peer_ops(fuzz_ctx *c, const uint8_t *data, size_t size)
 		else if (op >= 0xF0)
 			peer_send(c, (uint16_t)(P2P_TYPE_APP + (op & 15)), data, n);
 		else
-			peer_send(c, (uint16_t)(op % 10), data, n);
+			peer_send(c, (uint16_t)(op % 11), data, n);
 		data += n;
 		size -= n;
 		for (int i = 0; i < SPINS_PER_OP; i++) {
