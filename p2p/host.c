@@ -109,6 +109,8 @@ static void finish(p2p_host *h)
 
 	p2p_seen_free(&h->seen);
 	p2p_book_free(&h->book);
+	for (size_t i = 0; i < h->n_spare; i++)
+		fl_free(h->spare[i]);
 	fl_free(h->plain);
 	fl_free(h->rbuf);
 	fl_free(h->rates);

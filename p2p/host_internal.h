@@ -76,6 +76,9 @@
  * queue entry and written from there (its own uv_write): no copy into the
  * write buffer. Below it, copying into the batch is cheaper than a write. */
 #define P2P_DIRECT_WRITE (16 * 1024)
+/* Large entries written out and kept for reuse by the host (peer.c,
+ * out_get): at most this many, so at most this many max_frame buffers. */
+#define P2P_SPARES_MAX 4
 
 /* ------------------------------------------------------------- peers */
 
@@ -101,9 +104,10 @@ typedef enum { P2P_OUT_CLEAR = 0, P2P_OUT_AUTH, P2P_OUT_MSG } p2p_out_kind;
  * after, so a large message is sealed in place and written from here. */
 typedef struct p2p_out {
 	struct p2p_out *next;
-	size_t n; /* plaintext bytes */
+	size_t n;   /* plaintext bytes */
+	size_t cap; /* bytes of data[]: at least P2P_LEN_PREFIX + n + P2P_TAG_LEN */
 	p2p_out_kind kind;
-	uint8_t data[]; /* P2P_LEN_PREFIX + n + P2P_TAG_LEN */
+	uint8_t data[]; /* cap bytes */
 } p2p_out;
 #define P2P_OUT_PLAIN(o) ((o)->data + P2P_LEN_PREFIX)
 
@@ -257,8 +261,10 @@ struct p2p_host {
 	p2p_book book;
 	p2p_seen seen;
 	p2p_blobs *blobs;
-	uint8_t *plain; /* one frame's plaintext; the loop is single-threaded */
-	uint8_t *rbuf;  /* P2P_READ_BUF: every socket reads into it in turn */
+	uint8_t *plain;                 /* one frame's plaintext; the loop is single-threaded */
+	p2p_out *spare[P2P_SPARES_MAX]; /* written large entries, for reuse */
+	size_t n_spare;
+	uint8_t *rbuf; /* P2P_READ_BUF: every socket reads into it in turn */
 	uint64_t next_request_id;
 	uint64_t dials;      /* TCP connects started (tests count them) */
 	size_t queued;       /* every peer's queued bytes (cfg.max_queued_total) */
@@ -298,6 +304,9 @@ void p2p_peer_penalize(p2p_peer *p, int32_t points);
 /* A flood, a rate-limit excess or a rejected gossip: scores the key and
  * closes the session only once the score has banned it. Returns 1 if it did. */
 int p2p_peer_charge(p2p_peer *p, int32_t points, const char *why);
+/* Gives a written entry back: kept as a spare if large and there is room,
+ * else freed. */
+void p2p_out_release(p2p_host *h, p2p_out *o);
 int p2p_peer_queue_raw(p2p_peer *p, p2p_prio prio, const uint8_t *head, size_t head_n,
 		       const uint8_t *body, size_t n, p2p_out_kind kind) FL_MUST_CHECK;
 

@@ -212,6 +212,49 @@ static int make_room(p2p_peer *p, size_t cost)
 	return FL_OK;
 }
 
+/* What an entry costs us: its header, the allocator's, and its buffer. */
+static size_t out_cost(const p2p_out *o)
+{
+	return sizeof(*o) + P2P_ALLOC_OVERHEAD + o->cap;
+}
+
+/*
+ * An entry with cap bytes of buffer. A large one comes from the host's
+ * spares when one is at most an eighth larger: 1 MB messages and blob
+ * chunks are queued by the hundred, and a fresh 1 MB buffer from the
+ * allocator is usually fresh pages from the kernel, each faulted and zeroed
+ * before the copy into it (about as long as the copy itself here).
+ */
+static p2p_out *out_get(p2p_host *h, size_t cap)
+{
+	p2p_out *o;
+
+	if (cap >= P2P_DIRECT_WRITE) {
+		for (size_t i = 0; i < h->n_spare; i++) {
+			o = h->spare[i];
+			if (o->cap >= cap && o->cap - cap <= cap / 8) {
+				h->spare[i] = h->spare[--h->n_spare];
+				return o;
+			}
+		}
+	}
+	o = fl_malloc(sizeof(*o) + cap);
+	if (o != NULL)
+		o->cap = cap;
+	return o;
+}
+
+void p2p_out_release(p2p_host *h, p2p_out *o)
+{
+	if (o == NULL)
+		return;
+	if (o->cap >= P2P_DIRECT_WRITE && h->n_spare < P2P_SPARES_MAX && !h->closing) {
+		h->spare[h->n_spare++] = o;
+		return;
+	}
+	fl_free(o);
+}
+
 int p2p_peer_queue_raw(p2p_peer *p, p2p_prio prio, const uint8_t *head, size_t head_n,
 		       const uint8_t *body, size_t n, p2p_out_kind kind)
 {
@@ -227,12 +270,14 @@ int p2p_peer_queue_raw(p2p_peer *p, p2p_prio prio, const uint8_t *head, size_t h
 	if (n > cfg->max_frame || head_n > cfg->max_frame - n)
 		return FL_ETOOBIG;
 	pn = head_n + n;
-	cost = P2P_OUT_COST(pn);
-	if (make_room(p, cost) != FL_OK)
-		return FL_EIO;
-	o = fl_malloc(sizeof(*o) + P2P_LEN_PREFIX + pn + P2P_TAG_LEN);
+	o = out_get(h, P2P_LEN_PREFIX + pn + P2P_TAG_LEN);
 	if (o == NULL)
 		return FL_ENOMEM;
+	cost = out_cost(o);
+	if (make_room(p, cost) != FL_OK) {
+		p2p_out_release(h, o);
+		return FL_EIO;
+	}
 	o->next = NULL;
 	o->n = pn;
 	o->kind = kind;
@@ -305,7 +350,7 @@ static void on_write(uv_write_t *req, int status)
 	p->queued -= p->wbuf_len;
 	p->host->queued -= p->wbuf_len;
 	p->wbuf_len = 0;
-	fl_free(p->w_out);
+	p2p_out_release(p->host, p->w_out);
 	p->w_out = NULL;
 	start_write(p);
 }
@@ -351,8 +396,8 @@ static const p2p_out *peek_second(const p2p_peer *p)
  * in flight (or as its own frame), not as a queue entry. */
 static void out_taken(p2p_peer *p, const p2p_out *o, size_t wire)
 {
-	p->queued = p->queued - P2P_OUT_COST(o->n) + wire;
-	p->host->queued = p->host->queued - P2P_OUT_COST(o->n) + wire;
+	p->queued = p->queued - out_cost(o) + wire;
+	p->host->queued = p->host->queued - out_cost(o) + wire;
 }
 
 /*
