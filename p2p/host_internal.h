@@ -107,6 +107,7 @@ typedef struct p2p_out {
 	size_t n;   /* plaintext bytes */
 	size_t cap; /* bytes of data[]: at least P2P_LEN_PREFIX + n + P2P_TAG_LEN */
 	p2p_out_kind kind;
+	int sealed;     /* data[] holds the sealed frame already (peer.c, can_seal_now) */
 	uint8_t data[]; /* cap bytes */
 } p2p_out;
 #define P2P_OUT_PLAIN(o) ((o)->data + P2P_LEN_PREFIX)

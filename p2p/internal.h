@@ -122,6 +122,11 @@ void p2p_frame_keys_free(p2p_session *s);
  * p may not overlap out, except p == out + P2P_LEN_PREFIX: sealed in place,
  * as the host does for large frames and batches, which saves a copy. */
 int p2p_frame_seal(p2p_session *s, uint8_t *out, const uint8_t *p, size_t n) FL_MUST_CHECK;
+/* The same for the plaintext head[0..head_n) then body[0..n), read from the
+ * two buffers (neither may overlap out): the same bytes on the wire as
+ * p2p_frame_seal of the two concatenated. */
+int p2p_frame_seal_parts(p2p_session *s, uint8_t *out, const uint8_t *head, size_t head_n,
+			 const uint8_t *body, size_t n) FL_MUST_CHECK;
 /* From the 4 length bytes: the ciphertext length to read next, or
  * FL_ETOOBIG (over max_frame: disconnect without reading/allocating) or
  * FL_EPROTO (shorter than a tag). */

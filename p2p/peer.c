@@ -255,6 +255,23 @@ void p2p_out_release(p2p_host *h, p2p_out *o)
 	fl_free(o);
 }
 
+/*
+ * A large high message may be sealed as it is queued, straight from the
+ * caller's buffer (one pass instead of a copy and a seal), if no message
+ * still to be sealed will go to the wire before it. Only high messages,
+ * and only while the high queue holds sealed ones alone: the high queue is
+ * then a run of sealed entries followed by unsealed ones, everything in it
+ * goes out before the low queue, and so every frame is sealed in wire
+ * order, as the counter nonces require.
+ */
+static int can_seal_now(const p2p_peer *p, p2p_prio prio, p2p_out_kind kind, size_t pn)
+{
+	const p2p_out *tail = p->q_tail[P2P_PRIO_HIGH];
+
+	return kind == P2P_OUT_MSG && prio == P2P_PRIO_HIGH && pn >= P2P_DIRECT_WRITE &&
+	       p->sess.keys_ready && (tail == NULL || tail->sealed);
+}
+
 int p2p_peer_queue_raw(p2p_peer *p, p2p_prio prio, const uint8_t *head, size_t head_n,
 		       const uint8_t *body, size_t n, p2p_out_kind kind)
 {
@@ -281,10 +298,20 @@ int p2p_peer_queue_raw(p2p_peer *p, p2p_prio prio, const uint8_t *head, size_t h
 	o->next = NULL;
 	o->n = pn;
 	o->kind = kind;
-	if (head_n > 0)
-		memcpy(P2P_OUT_PLAIN(o), head, head_n);
-	if (n > 0)
-		memcpy(P2P_OUT_PLAIN(o) + head_n, body, n);
+	o->sealed = 0;
+	if (can_seal_now(p, prio, kind, pn)) {
+		if (p2p_frame_seal_parts(&p->sess, o->data, head, head_n, body, n) != FL_OK) {
+			p2p_out_release(h, o);
+			p2p_peer_close(p);
+			return FL_EIO;
+		}
+		o->sealed = 1;
+	} else {
+		if (head_n > 0)
+			memcpy(P2P_OUT_PLAIN(o), head, head_n);
+		if (n > 0)
+			memcpy(P2P_OUT_PLAIN(o) + head_n, body, n);
+	}
 	if (p->q_tail[prio] != NULL)
 		p->q_tail[prio]->next = o;
 	else
@@ -460,7 +487,7 @@ static void write_direct(p2p_peer *p)
 
 	out_taken(p, o, frame);
 	p->w_out = o;
-	if (p2p_frame_seal(&p->sess, o->data, P2P_OUT_PLAIN(o), o->n) != FL_OK) {
+	if (!o->sealed && p2p_frame_seal(&p->sess, o->data, P2P_OUT_PLAIN(o), o->n) != FL_OK) {
 		p2p_peer_close(p);
 		return;
 	}

@@ -441,3 +441,34 @@ Test(frame, streamed_open)
 	p2p_session_wipe(&tx);
 	p2p_session_wipe(&rx);
 }
+
+/* Sealed from two parts, the frame is the one sealed from their
+ * concatenation, around the libsodium / OpenSSL boundary and far past it. */
+Test(frame, seal_parts_matches)
+{
+	static const size_t sizes[] = {3, 100, 192, 193, 300, 20000, 1000000};
+	static const size_t heads[] = {0, 1, 3, 67};
+	static uint8_t a[P2P_LEN_PREFIX + 1000067 + P2P_TAG_LEN], b[sizeof(a)], p[1000067];
+	uint8_t key[P2P_KEY_LEN];
+	p2p_session s1, s2;
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0x90 ^ i);
+	for (size_t i = 0; i < sizeof(p); i++)
+		p[i] = (uint8_t)(i * 13 + 1);
+	session_with_key(&s1, key, 77);
+	session_with_key(&s2, key, 77);
+	for (size_t k = 0; k < FL_ARRAY_LEN(sizes); k++) {
+		for (size_t j = 0; j < FL_ARRAY_LEN(heads); j++) {
+			size_t h = heads[j] < sizes[k] ? heads[j] : sizes[k], n = sizes[k] - h;
+
+			cr_assert_eq(p2p_frame_seal(&s1, a, p, h + n), FL_OK);
+			cr_assert_eq(p2p_frame_seal_parts(&s2, b, p, h, p + h, n), FL_OK);
+			cr_assert_eq(memcmp(a, b, P2P_LEN_PREFIX + h + n + P2P_TAG_LEN), 0,
+				     "size %zu head %zu", h + n, h);
+		}
+	}
+	cr_assert_eq(s1.send_nonce, s2.send_nonce);
+	p2p_session_wipe(&s1);
+	p2p_session_wipe(&s2);
+}
