@@ -216,12 +216,13 @@ int p2p_frame_open_begin(p2p_session *s, const uint8_t hdr[P2P_LEN_PREFIX], size
 	return FL_OK;
 }
 
-int p2p_frame_open_update(p2p_session *s, uint8_t *p, size_t n)
+int p2p_frame_open_update(p2p_session *s, uint8_t *out, const uint8_t *ct, size_t n)
 {
 	int len;
 
-	assert(s != NULL && (p != NULL || n == 0) && n <= P2P_MAX_FRAME);
-	if (n > 0 && EVP_DecryptUpdate(s->recv_ctx, p, &len, p, (int)n) != 1)
+	assert(s != NULL && ((out != NULL && ct != NULL) || n == 0) && n <= P2P_MAX_FRAME);
+	assert(out == ct || out + n <= ct || ct + n <= out);
+	if (n > 0 && EVP_DecryptUpdate(s->recv_ctx, out, &len, ct, (int)n) != 1)
 		return FL_ECRYPTO;
 	return FL_OK;
 }

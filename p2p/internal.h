@@ -143,11 +143,14 @@ int p2p_frame_open(p2p_session *s, const uint8_t hdr[P2P_LEN_PREFIX], const uint
  * for a smaller frame or a length that disagrees with hdr), update with
  * each next run of ciphertext bytes before the tag, in order, then end with
  * the whole plaintext and the tag: FL_ECRYPTO on a bad MAC, with plain[0..
- * pt_len) zeroed. No byte may be used before end returns FL_OK; the receive
+ * pt_len) zeroed. Update decrypts ct[0..n) into out[0..n): in place (out ==
+ * ct) or from another buffer, so bytes read into a shared buffer are
+ * decrypted as they are copied out of it. No byte may be used before end
+ * returns FL_OK; the receive
  * nonce advances only then. No other frame may be opened in between. */
 int p2p_frame_open_begin(p2p_session *s, const uint8_t hdr[P2P_LEN_PREFIX],
 			 size_t ct_len) FL_MUST_CHECK;
-int p2p_frame_open_update(p2p_session *s, uint8_t *p, size_t n) FL_MUST_CHECK;
+int p2p_frame_open_update(p2p_session *s, uint8_t *out, const uint8_t *ct, size_t n) FL_MUST_CHECK;
 int p2p_frame_open_end(p2p_session *s, uint8_t *plain, size_t pt_len,
 		       const uint8_t tag[P2P_TAG_LEN]) FL_MUST_CHECK;
 

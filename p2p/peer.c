@@ -899,7 +899,22 @@ static size_t feed_frame(p2p_peer *p, const uint8_t *d, size_t n)
 		return take;
 	}
 	take = p->ct_need - p->ct_have < n ? p->ct_need - p->ct_have : n;
-	memcpy(p->ct + p->ct_have, d, take);
+	if (p->ct_stream) {
+		/* Decrypted as it leaves the shared buffer: one pass, not a
+		 * copy and then a decrypt. The tag is copied as it is. */
+		size_t pt = p->ct_need - P2P_TAG_LEN;
+		size_t dec =
+		    p->ct_have < pt ? (take < pt - p->ct_have ? take : pt - p->ct_have) : 0;
+
+		if (p2p_frame_open_update(&p->sess, p->ct + p->ct_have, d, dec) != FL_OK) {
+			p2p_peer_close(p);
+			return take;
+		}
+		memcpy(p->ct + p->ct_have + dec, d + dec, take - dec);
+		p->ct_open = p->ct_have + dec;
+	} else {
+		memcpy(p->ct + p->ct_have, d, take);
+	}
 	p->ct_have += take;
 	frame_body_read(p);
 	return take;
@@ -914,8 +929,9 @@ static void frame_body_read(p2p_peer *p)
 	if (p->ct_stream) {
 		size_t upto = p->ct_have < pt ? p->ct_have : pt;
 
-		if (upto > p->ct_open && p2p_frame_open_update(&p->sess, p->ct + p->ct_open,
-							       upto - p->ct_open) != FL_OK) {
+		if (upto > p->ct_open &&
+		    p2p_frame_open_update(&p->sess, p->ct + p->ct_open, p->ct + p->ct_open,
+					  upto - p->ct_open) != FL_OK) {
 			p2p_peer_close(p);
 			return;
 		}

@@ -414,9 +414,12 @@ Test(frame, streamed_open)
 			for (size_t done = 0; done < n;) {
 				size_t m = pieces[k] < n - done ? pieces[k] : n - done;
 
-				cr_assert_eq(
-				    p2p_frame_open_update(&rx, work + P2P_LEN_PREFIX + done, m),
-				    FL_OK);
+				cr_assert_eq(p2p_frame_open_update(
+						 &rx, work + P2P_LEN_PREFIX + done,
+						 (done / m) % 2 ? frame + P2P_LEN_PREFIX + done
+								: work + P2P_LEN_PREFIX + done,
+						 m),
+					     FL_OK);
 				done += m;
 			}
 			rc = p2p_frame_open_end(&rx, work + P2P_LEN_PREFIX, n,
