@@ -294,7 +294,7 @@ void p2p_admit_progress(p2p_peer *p);
 /* The peer is closing: gives back whichever slot it holds. */
 void p2p_admit_release(p2p_peer *p);
 
-/* peer.c */
+/* peer.c (and peer_write.c: the queue functions) */
 int p2p_peer_new(p2p_peer **out, p2p_host *h, int outbound);
 void p2p_peer_begin(p2p_peer *p);
 /* The peer's one timer: the connect and handshake deadlines until the
@@ -302,6 +302,8 @@ void p2p_peer_begin(p2p_peer *p);
 void p2p_peer_on_timer(uv_timer_t *t);
 void p2p_peer_close(p2p_peer *p);
 void p2p_peer_penalize(p2p_peer *p, int32_t points);
+/* Penalizes (when authenticated) and disconnects. */
+void p2p_peer_misbehaved(p2p_peer *p, int32_t points, const char *why);
 /* A flood, a rate-limit excess or a rejected gossip: scores the key and
  * closes the session only once the score has banned it. Returns 1 if it did. */
 int p2p_peer_charge(p2p_peer *p, int32_t points, const char *why);
