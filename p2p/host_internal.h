@@ -36,12 +36,13 @@
 /* A full BLOB_CHUNK frame: message header, hash, total, offset, the chunk's
  * 3-byte length, the chunk, then the frame's length and tag. */
 #define P2P_CHUNK_FRAME (P2P_MSG_HEADER + FL_HASH_LEN + 8 + 8 + 3 + P2P_BLOB_CHUNK + 20)
-/* Frames sealed into one uv_write, at most: one whole chunk frame, so a
- * batch of low messages is exactly one chunk and a high message waits
- * behind at most that. Four chunk frames (about 256 KiB, the raw loopback
- * bench's write size) measured slower in fedledger-bench p2p (100-byte
- * messages about 0.6x, blob fetch no better): the receiver waits longer
- * for each batch, so the two hosts overlap less. */
+/* Bytes of frames sealed into one uv_write from the write buffer, at most:
+ * the size of one whole chunk frame, so a high message waits behind at most
+ * that (a chunk itself, at least P2P_DIRECT_WRITE, is written from its own
+ * queue entry, one per write). Four chunk frames (about 256 KiB, the raw
+ * loopback bench's write size) measured slower in fedledger-bench p2p
+ * (100-byte messages about 0.6x, blob fetch no better): the receiver waits
+ * longer for each batch, so the two hosts overlap less. */
 #define P2P_WRITE_BATCH P2P_CHUNK_FRAME
 
 /* Misbehaviour points, only ever for what a peer provably said: a message
