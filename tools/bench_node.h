@@ -50,6 +50,7 @@ typedef struct {
 	uint32_t per_account; /* transfers signed per account (nonces 1..per_account) */
 	uint32_t window;      /* at most this many posted and not yet committed */
 	uint32_t conns;       /* HTTP connections, spread over the nodes */
+	double rate;          /* transfers begun per second, at most; 0: no pacing */
 } bench_load_cfg;
 
 typedef struct {

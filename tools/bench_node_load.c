@@ -347,7 +347,7 @@ typedef struct {
 	load_set *set;
 	uint32_t n_acc, per_account, C;
 	conn c[CONNS_MAX];
-	uint64_t posted, retried;
+	uint64_t begun, posted, retried;
 	char why[512];
 } poster;
 
@@ -362,6 +362,7 @@ static int conn_next(poster *p, conn *c)
 	}
 	c->off = 0;
 	c->state = C_SEND;
+	p->begun++;
 	return 1;
 }
 
@@ -580,7 +581,11 @@ int bench_node_load(const bench_net *net, const testnet_account *acc, uint32_t n
 				k->state = C_SEND;
 				k->off = 0;
 			}
-			if (k->state == C_IDLE && now < stop &&
+			/* Paced: at most rate x elapsed begun, so the latency
+			 * is that of the offered rate, not of a queue this
+			 * generator keeps full (Little's law). */
+			int paced = cfg->rate > 0 && (double)p.begun >= (now - start) * cfg->rate;
+			if (k->state == C_IDLE && now < stop && !paced &&
 			    p.posted - committed < cfg->window && !conn_next(&p, k))
 				continue;
 			if (k->state == C_IDLE)
