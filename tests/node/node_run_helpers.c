@@ -102,11 +102,17 @@ pid_t nr_start_node(const char *dir, const char *extra)
 char *nr_read_log(const char *dir)
 {
 	char path[256];
+
+	snprintf(path, sizeof(path), "%s/log", dir);
+	return nr_read_file(path);
+}
+
+char *nr_read_file(const char *path)
+{
 	FILE *f;
 	char *buf;
 	long n;
 
-	snprintf(path, sizeof(path), "%s/log", dir);
 	if ((f = fopen(path, "rb")) == NULL)
 		return calloc(1, 1);
 	fseek(f, 0, SEEK_END);

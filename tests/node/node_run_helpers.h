@@ -24,6 +24,8 @@ void nr_one_validator_home(const char *dir);
 void nr_config_set(const char *dir, const char *section, const char *key, json_t *value);
 /* fedledgerd start --home dir/n0 [extra], stderr and stdout to dir/log. */
 pid_t nr_start_node(const char *dir, const char *extra);
+/* The file at path so far, NUL-terminated (free); "" when there is none. */
+char *nr_read_file(const char *path);
 /* dir/log so far (free); "" when there is none. */
 char *nr_read_log(const char *dir);
 void nr_sleep_ms(unsigned ms);

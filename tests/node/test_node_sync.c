@@ -24,6 +24,7 @@
 #include "node/wire.h"
 #include "p2p/p2p.h"
 #include "tests/node/home_helpers.h"
+#include "tests/node/node_run_helpers.h"
 #include "tests/support/chain_fixture.h"
 #include "tests/support/run_prog.h"
 
@@ -68,22 +69,9 @@ static pid_t start_node(const char *home)
 static char *read_log(const char *home)
 {
 	char path[300];
-	FILE *f;
-	char *buf;
-	long n;
 
 	snprintf(path, sizeof(path), "%s/node.log", home);
-	if ((f = fopen(path, "rb")) == NULL)
-		return calloc(1, 1);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	cr_assert(buf != NULL);
-	if (n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n)
-		buf[0] = '\0';
-	fclose(f);
-	return buf;
+	return nr_read_file(path);
 }
 
 /* Waits (bounded) until home's log holds needle: the log, or NULL. */
