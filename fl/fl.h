@@ -149,6 +149,19 @@ int fl_select_labels(uint32_t **idx, size_t *n, const fl_dataset *d, const uint1
 		     size_t n_labels) FL_MUST_CHECK;
 void fl_partition_free(fl_partition *p);
 
+/* A member's share (fl/share.c), one code path for fedledger-sim and the
+ * node: restrict the data to the profile's labels, partition it, cap each
+ * client. */
+/* The samples of in whose label is in labels[0..n_labels), in their order,
+ * as a data set of their own (dim, n_classes and data_type kept): a
+ * profile's view of the data. n_labels 0 copies every sample. FL_EINVAL for
+ * a label >= in->n_classes, FL_ENOMEM. *out is allocated (fl_dataset_free). */
+int fl_dataset_restrict(fl_dataset *out, const fl_dataset *in, const uint16_t *labels,
+			size_t n_labels) FL_MUST_CHECK;
+/* Keeps at most max of the client's samples (max 0 = all): a random choice
+ * from fl_rng_derive(seed, 0, client), then ascending again. */
+void fl_partition_cap(fl_partition *p, uint32_t client, uint64_t max, uint64_t seed);
+
 /* ---------------------------------------------------- data summary */
 
 #define FL_SKETCH_DIM 16

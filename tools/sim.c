@@ -61,27 +61,6 @@ static void set_err(sim_error *err, int usage, const char *fmt, ...)
 
 /* ------------------------------------------------------------- setup */
 
-/* Keeps a random max of a client's samples (partial Fisher–Yates), from a
- * stream of its own: round 0 is never a training round. */
-static void cap_client(sim *s, uint32_t client)
-{
-	uint32_t *idx = s->part.idx[client];
-	size_t n = s->part.n[client], keep = s->c.max_samples;
-	fl_rng rng;
-
-	if (keep == 0 || n <= keep)
-		return;
-	fl_rng_derive(&rng, s->c.seed, 0, client);
-	for (size_t i = 0; i < keep; i++) {
-		size_t j = i + fl_rng_below(&rng, (uint32_t)(n - i));
-		uint32_t t = idx[i];
-
-		idx[i] = idx[j];
-		idx[j] = t;
-	}
-	s->part.n[client] = keep;
-}
-
 static int partition(sim *s, sim_error *err)
 {
 	const sim_config *c = &s->c;
@@ -116,8 +95,43 @@ static int partition(sim *s, sim_error *err)
 				i);
 			return FL_EINVAL;
 		}
-		cap_client(s, i);
+		fl_partition_cap(&s->part, i, c->max_samples, c->seed);
 	}
+	return FL_OK;
+}
+
+/* --profile-labels: train and test become their samples of those labels,
+ * through the function a node uses for its share (fl_dataset_restrict). */
+static int restrict_labels(sim *s, sim_error *err)
+{
+	const sim_config *c = &s->c;
+	fl_dataset train, test;
+	int rc;
+
+	if (c->n_profile_labels == 0)
+		return FL_OK;
+	for (size_t i = 0; i < c->n_profile_labels; i++) {
+		if (c->profile_labels[i] >= s->train.n_classes) {
+			set_err(err, 1, "--profile-labels: label %u, but the data has %u classes",
+				c->profile_labels[i], s->train.n_classes);
+			return FL_EINVAL;
+		}
+	}
+	rc = fl_dataset_restrict(&train, &s->train, c->profile_labels, c->n_profile_labels);
+	if (rc < 0) {
+		set_err(err, 0, "--profile-labels: %s", fl_strerror(rc));
+		return rc;
+	}
+	rc = fl_dataset_restrict(&test, &s->test, c->profile_labels, c->n_profile_labels);
+	if (rc < 0) {
+		fl_dataset_free(&train);
+		set_err(err, 0, "--profile-labels: %s", fl_strerror(rc));
+		return rc;
+	}
+	fl_dataset_free(&s->train);
+	fl_dataset_free(&s->test);
+	s->train = train;
+	s->test = test;
 	return FL_OK;
 }
 
@@ -228,6 +242,9 @@ int sim_new(sim **out, const sim_config *c, sim_error *err)
 			c->data_dir, fl_strerror(rc));
 		goto cleanup;
 	}
+	rc = restrict_labels(s, err);
+	if (rc < 0)
+		goto cleanup;
 	rc = check_fit(s, err);
 	if (rc < 0)
 		goto cleanup;
@@ -316,6 +333,23 @@ size_t sim_client_samples(const sim *s, uint32_t client)
 {
 	assert(client < s->c.clients);
 	return s->part.n[client];
+}
+
+void sim_client_share(const sim *s, uint32_t client, const uint32_t **idx, size_t *n)
+{
+	assert(client < s->c.clients && idx != NULL && n != NULL);
+	*idx = s->part.idx[client];
+	*n = s->part.n[client];
+}
+
+void sim_label_counts(const sim *s, uint64_t train[FL_MAX_CLASSES], uint64_t test[FL_MAX_CLASSES])
+{
+	memset(train, 0, FL_MAX_CLASSES * sizeof(*train));
+	memset(test, 0, FL_MAX_CLASSES * sizeof(*test));
+	for (size_t i = 0; i < s->train.n; i++)
+		train[s->train.y[i]]++;
+	for (size_t i = 0; i < s->test.n; i++)
+		test[s->test.y[i]]++;
 }
 
 double sim_elapsed(const sim *s)

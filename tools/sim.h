@@ -44,6 +44,10 @@ typedef struct {
 	uint32_t threads;
 	uint64_t seed;
 	uint64_t max_samples; /* per client, 0 = all of its partition */
+	/* --profile-labels: train and test restricted to these labels
+	 * (ascending, distinct) before partitioning; 0 = every label. */
+	size_t n_profile_labels;
+	uint16_t profile_labels[FL_MAX_CLASSES];
 	int json;
 } sim_config;
 
@@ -91,6 +95,13 @@ void sim_free(sim *s);
 size_t sim_train_samples(const sim *s);
 size_t sim_test_samples(const sim *s);
 size_t sim_client_samples(const sim *s, uint32_t client);
+/* Client `client`'s share: *idx[0..*n) into the (restricted) training set,
+ * ascending, borrowed until sim_free. A node
+ * with the same flags trains on exactly these samples (node/round_data.h). */
+void sim_client_share(const sim *s, uint32_t client, const uint32_t **idx, size_t *n);
+/* Samples per label of the (restricted) training and test sets. */
+void sim_label_counts(const sim *s, uint64_t train[FL_MAX_CLASSES],
+		      uint64_t test[FL_MAX_CLASSES]);
 
 /* Runs the next round. */
 int sim_round_run(sim *s, sim_round *out, sim_progress_fn progress, void *ctx) FL_MUST_CHECK;

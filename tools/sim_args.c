@@ -42,6 +42,8 @@ static const char usage[] =
     "  --threads T        clients trained in parallel (default: online CPUs)\n"
     "  --seed S           seed of the split, the model and training (default 1)\n"
     "  --max-samples N    train on at most N samples per client (quick runs)\n"
+    "  --profile-labels L  a profile's labels, e.g. 0,1,2,3,4,6,8: train and test\n"
+    "                     on those samples only, split as a node splits its share\n"
     "  --json             one JSON object per line instead of text\n"
     "  --help             this text\n"
     "\n"
@@ -69,6 +71,7 @@ enum {
 	O_THREADS,
 	O_SEED,
 	O_MAX_SAMPLES,
+	O_PROFILE_LABELS,
 	O_JSON,
 	O_HELP,
 	O_COUNT
@@ -84,6 +87,7 @@ static const tool_option options[] = {
     {"rule", 1, O_RULE},         {"dp-clip", 1, O_DP_CLIP},
     {"dp-noise", 1, O_DP_NOISE}, {"threads", 1, O_THREADS},
     {"seed", 1, O_SEED},         {"max-samples", 1, O_MAX_SAMPLES},
+    {"profile-labels", 1, O_PROFILE_LABELS},
     {"json", 0, O_JSON},         {"help", 0, O_HELP},
 };
 
@@ -161,6 +165,48 @@ static int parse_rule(const tool_args *a, const char *text, fl_agg_params *ap)
 		   "--rule: must be fedavg, median, trimmed:B, multikrum:F or norm:BOUND, got '%s'",
 		   text);
 	return -TOOL_EXIT_USAGE;
+}
+
+/* "0,1,2,3,4,6,8": distinct labels below FL_MAX_CLASSES, any order, kept
+ * ascending (a profile's label set). */
+static int parse_profile_labels(const char *text, sim_config *c)
+{
+	uint8_t seen[FL_MAX_CLASSES] = {0};
+	const char *p = text;
+
+	c->n_profile_labels = 0;
+	for (;;) {
+		char item[8];
+		size_t len = strcspn(p, ",");
+		uint64_t v;
+
+		if (len == 0 || len >= sizeof(item)) {
+			tool_error(SIM_PROG,
+				   "--profile-labels: must be labels like 0,1,2 (each 0 to %d), got "
+				   "'%s'",
+				   FL_MAX_CLASSES - 1, text);
+			return -TOOL_EXIT_USAGE;
+		}
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (fl_parse_u64(item, &v) != FL_OK || v >= FL_MAX_CLASSES) {
+			tool_error(SIM_PROG, "--profile-labels: label '%s' is not 0 to %d", item,
+				   FL_MAX_CLASSES - 1);
+			return -TOOL_EXIT_USAGE;
+		}
+		if (seen[v]) {
+			tool_error(SIM_PROG, "--profile-labels: label %s given twice", item);
+			return -TOOL_EXIT_USAGE;
+		}
+		seen[v] = 1;
+		if (p[len] == '\0')
+			break;
+		p += len + 1;
+	}
+	for (size_t l = 0; l < FL_MAX_CLASSES; l++)
+		if (seen[l])
+			c->profile_labels[c->n_profile_labels++] = (uint16_t)l;
+	return 0;
 }
 
 /* Rules between options, once all are known. */
@@ -259,6 +305,8 @@ static int parse_value(const tool_args *a, sim_config *c, const tool_option *opt
 			return -TOOL_EXIT_USAGE;
 		}
 		return rc;
+	case O_PROFILE_LABELS:
+		return parse_profile_labels(v, c);
 	case O_SERVER_MOMENTUM:
 		rc = tool_parse_double(a, name, v, 0, 1, &d);
 		if (rc == 0 && d >= 1) {

@@ -77,6 +77,22 @@ void sim_report_start(sim_report *r, const sim_config *c, const sim *s)
 	       c->tp.epochs, c->tp.epochs == 1 ? "" : "s", c->tp.batch, (double)c->tp.lr,
 	       (double)c->tp.momentum, (unsigned long long)c->seed, c->threads,
 	       c->threads == 1 ? "" : "s");
+	if (c->n_profile_labels > 0) {
+		/* From the data as restricted, not from the flag: what was kept. */
+		uint64_t train[FL_MAX_CLASSES], test[FL_MAX_CLASSES];
+		const char *sep = "";
+
+		sim_label_counts(s, train, test);
+		printf("labels (training/test samples):");
+		for (size_t l = 0; l < FL_MAX_CLASSES; l++) {
+			if (train[l] == 0 && test[l] == 0)
+				continue;
+			printf("%s %zu %llu/%llu", sep, l, (unsigned long long)train[l],
+			       (unsigned long long)test[l]);
+			sep = ",";
+		}
+		putchar('\n');
+	}
 	if (c->dp_clip > 0)
 		printf("DP: clip %g, noise multiplier %g, epsilon at delta %g\n", c->dp_clip,
 		       c->dp_noise, SIM_DP_DELTA);
