@@ -19,27 +19,42 @@
 #define PATH_LEN 96 /* "p2p.persistent_peers[63]", "log.modules.<64 chars>" */
 #define SHOWN    64 /* chars of a bad value or key quoted in a message */
 
-typedef struct {
-	const char *name; /* the file, in messages */
-	char *err;
-	size_t errlen;
-} reader;
+typedef node__config_reader reader;
 
+static int vfail(const reader *r, int code, const char *path, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 static int fail(const reader *r, int code, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* "NAME: PATH: message" into err; returns code. */
 static int fail(const reader *r, int code, const char *path, const char *fmt, ...)
 {
-	char msg[NODE_CONFIG_ERR_MAX];
 	va_list ap;
+
+	va_start(ap, fmt);
+	code = vfail(r, code, path, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int node__config_fail(const reader *r, int code, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	code = vfail(r, code, path, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static int vfail(const reader *r, int code, const char *path, const char *fmt, va_list ap)
+{
+	char msg[NODE_CONFIG_ERR_MAX];
 
 	assert(code < 0);
 	if (r->err == NULL || r->errlen == 0)
 		return code;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (path[0] != '\0')
 		snprintf(r->err, r->errlen, "%s: %s: %s", r->name, path, msg);
 	else
@@ -348,6 +363,37 @@ static int read_modules(const reader *r, const char *path, const json_t *v, node
 	return FL_OK;
 }
 
+/* The readers above, for node/config_rounds.c (config_internal.h). */
+int node__config_check_object(const reader *r, const char *path, const json_t *v,
+			      const char *const *allowed)
+{
+	return check_object(r, path, v, allowed);
+}
+
+int node__config_read_uint(const reader *r, const char *path, const json_t *v, uint64_t min,
+			   uint64_t max, uint64_t *out)
+{
+	return read_uint(r, path, v, min, max, out);
+}
+
+int node__config_read_string(const reader *r, const char *path, const json_t *v, size_t min,
+			     size_t max, char *out)
+{
+	return read_string(r, path, v, min, max, out);
+}
+
+int node__config_read_enum(const reader *r, const char *path, const json_t *v, const char *what,
+			   const char *const *names, size_t n_names, int *out)
+{
+	return read_enum(r, path, v, what, names, n_names, out);
+}
+
+int node__config_read_array(const reader *r, const char *path, const json_t *v, size_t max,
+			    size_t *n)
+{
+	return read_array(r, path, v, max, n);
+}
+
 /* -------------------------------------------------------------- a field */
 
 static int read_field(const reader *r, const node__config_field *f, const char *path,
@@ -389,6 +435,8 @@ static int read_field(const reader *r, const node__config_field *f, const char *
 		return read_peers(r, path, v, cfg);
 	case CF_ORIGINS:
 		return read_origins(r, path, v, cfg);
+	case CF_DATA:
+		return node__config_read_data(r, path, v, cfg);
 	}
 	assert(0 && "a kind missing from read_field");
 	return FL_EINVAL;

@@ -35,6 +35,9 @@
 #define NODE_CONFIG_ORIGIN_MAX  253           /* chars of one origin */
 #define NODE_CONFIG_PATH_MAX    1024          /* chars of a directory path */
 #define NODE_CONFIG_ERR_MAX     512           /* a comfortable errlen */
+#define NODE_CONFIG_DATA_MAX    8             /* rounds.data entries: profiles with local data */
+#define NODE_CONFIG_DATA_PATH_MAX 256         /* chars of a data file or directory path */
+#define NODE_CONFIG_CLIENTS_MAX 1000          /* rounds.data[].clients: fedledger-sim's --clients */
 
 /* The modules a log level can be set for (log.modules), in this order. */
 typedef enum {
@@ -56,6 +59,45 @@ typedef struct {
 	fl_pubkey id;
 	char addr[P2P_ADDR_MAX]; /* "a.b.c.d:port", checked by p2p_addr_parse */
 } node_config_peer;
+
+/* Where a profile's local data comes from (rounds.data[].source). */
+typedef enum {
+	NODE_DATA_FASHION_MNIST = 1, /* the Debian layout in `dir` (fl_dataset_load_fashion_mnist) */
+	NODE_DATA_IDX = 2,           /* IDX image and label files (fl_dataset_load_idx) */
+	NODE_DATA_CSV = 3            /* CSV, label first (fl_dataset_load_csv) */
+} node_data_source;
+
+/* How the profile's samples are split among `clients` members (fl/ partitions). */
+typedef enum {
+	NODE_PARTITION_IID = 1,       /* fl_partition_iid */
+	NODE_PARTITION_DIRICHLET = 2, /* fl_partition_dirichlet(alpha_milli / 1000) */
+	NODE_PARTITION_LABELS = 3     /* fl_partition_labels(labels_k) */
+} node_partition_kind;
+
+/*
+ * One profile's local data (rounds.data[]): what to load and which share of
+ * it is this member's. The share is fedledger-sim's client `client` of
+ * `clients` with the same seed and max_samples (node/round_data.h), so a
+ * testnet can be checked against the simulation. Relative paths are under
+ * the node's home. Fields that do not apply to the source or the partition
+ * keep their defaults (node_config_data_default).
+ */
+typedef struct {
+	char profile[CHAIN_PROFILE_ID_MAX + 1]; /* a profile id, unique in rounds.data */
+	node_data_source source;
+	char dir[NODE_CONFIG_DATA_PATH_MAX + 1];          /* fashion-mnist */
+	char train[NODE_CONFIG_DATA_PATH_MAX + 1];        /* idx images, csv file */
+	char train_labels[NODE_CONFIG_DATA_PATH_MAX + 1]; /* idx labels */
+	char test[NODE_CONFIG_DATA_PATH_MAX + 1];         /* "" = no test set */
+	char test_labels[NODE_CONFIG_DATA_PATH_MAX + 1];
+	node_partition_kind partition;
+	uint32_t alpha_milli; /* dirichlet: alpha in thousandths, >= 1 */
+	uint32_t labels_k;    /* labels: labels per client */
+	uint32_t clients;     /* 1..NODE_CONFIG_CLIENTS_MAX */
+	uint32_t client;      /* < clients: this member's share */
+	uint64_t seed;        /* partition and cap (fedledger-sim's --seed), < 2^63 */
+	uint32_t max_samples; /* per share; 0 = all */
+} node_config_data;
 
 typedef struct {
 	char moniker[CHAIN_NAME_MAX + 1]; /* printable ASCII, may be empty */
@@ -107,10 +149,23 @@ typedef struct {
 	struct {
 		char dir[NODE_CONFIG_PATH_MAX + 1];
 	} blobs;
+
+	/* The member's part in rounds: its data per profile, and the threads
+	 * it trains with. */
+	struct {
+		size_t n_data;
+		node_config_data data[NODE_CONFIG_DATA_MAX];
+		uint32_t train_threads;
+	} rounds;
 } node_config;
 
 /* Every field at its default (docs/config.md). */
 void node_config_default(node_config *cfg);
+/* One rounds.data entry at its defaults: profile "", fashion-mnist in
+ * FL_FASHION_MNIST_DIR, iid, alpha 0.5, 2 labels per client, clients 1,
+ * client 0, seed 1, max_samples 0. Every byte set (equal entries memcmp
+ * equal). */
+void node_config_data_default(node_config_data *d);
 
 /*
  * Parses config.json text (need not be NUL-terminated; at most

@@ -55,12 +55,17 @@ const node__config_field node__config_fields[] = {
     {"consensus", "wal_dir", CF_PATH, AT(consensus.wal_dir), 1, NODE_CONFIG_PATH_MAX, 0,
      "data/wal"},
     {"blobs", "dir", CF_PATH, AT(blobs.dir), 1, NODE_CONFIG_PATH_MAX, 0, "data/blobs"},
+
+    /* One trainer thread: a node on a shared machine does not take every
+     * core by default; the model's bytes do not depend on it. */
+    {"rounds", "train_threads", CF_U32, AT(rounds.train_threads), 1, 256, 1, NULL},
+    {"rounds", "data", CF_DATA, AT(rounds.n_data), 0, NODE_CONFIG_DATA_MAX, 0, NULL},
 };
 
 const size_t node__config_n_fields = FL_ARRAY_LEN(node__config_fields);
 
-const char *const node__config_sections[] = {"p2p",     "rpc",       "log",   "timeouts",
-					     "mempool", "consensus", "blobs", NULL};
+const char *const node__config_sections[] = {"p2p",       "rpc",   "log",    "timeouts", "mempool",
+					     "consensus", "blobs", "rounds", NULL};
 
 const char *const node__log_level_names[] = {"trace", "debug", "info", "warn", "error", "off"};
 const char *const node__log_format_names[] = {"text", "json"};
@@ -117,6 +122,7 @@ void node_config_default(node_config *cfg)
 			break;
 		case CF_PEERS:
 		case CF_ORIGINS:
+		case CF_DATA:
 			break; /* empty lists: the memset */
 		}
 	}

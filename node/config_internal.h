@@ -11,6 +11,8 @@
 
 #include "node/config.h"
 
+#include <jansson.h>
+
 typedef enum {
 	CF_U32,        /* uint32_t in [min, max] */
 	CF_U64,        /* uint64_t in [min, max] */
@@ -22,7 +24,8 @@ typedef enum {
 	CF_LOG_LEVEL,  /* fl_log_level */
 	CF_LOG_MODULES,
 	CF_PEERS,
-	CF_ORIGINS
+	CF_ORIGINS,
+	CF_DATA /* rounds.data: node/config_rounds.c */
 } node__config_kind;
 
 typedef struct {
@@ -44,6 +47,39 @@ extern const char *const node__config_sections[];
 /* "trace" … "off" and "text", "json", indexed by the enums. */
 extern const char *const node__log_level_names[];
 extern const char *const node__log_format_names[];
+
+/* ------------------------------------------------------------ reading
+ * node/config.c's value readers, for the sections read in files of their
+ * own (node/config_rounds.c). Each names `path` in its error, as fail does. */
+typedef struct {
+	const char *name; /* the file, in messages */
+	char *err;
+	size_t errlen;
+} node__config_reader;
+
+/* "NAME: PATH: message" into err; returns code. */
+int node__config_fail(const node__config_reader *r, int code, const char *path, const char *fmt,
+		      ...) __attribute__((format(printf, 4, 5)));
+/* v an object whose keys are all in the NULL-terminated allowed. */
+int node__config_check_object(const node__config_reader *r, const char *path, const json_t *v,
+			      const char *const *allowed);
+/* A JSON integer in [min, max]. */
+int node__config_read_uint(const node__config_reader *r, const char *path, const json_t *v,
+			   uint64_t min, uint64_t max, uint64_t *out);
+/* Printable ASCII, min..max chars, into out[max + 1] (its tail zeroed). */
+int node__config_read_string(const node__config_reader *r, const char *path, const json_t *v,
+			     size_t min, size_t max, char *out);
+/* One of names[0..n_names); *out its index. */
+int node__config_read_enum(const node__config_reader *r, const char *path, const json_t *v,
+			   const char *what, const char *const *names, size_t n_names, int *out);
+/* An array of at most max entries; *n how many. */
+int node__config_read_array(const node__config_reader *r, const char *path, const json_t *v,
+			    size_t max, size_t *n);
+
+/* rounds.data (node/config_rounds.c): read into cfg->rounds, and written. */
+int node__config_read_data(const node__config_reader *r, const char *path, const json_t *v,
+			   node_config *cfg);
+json_t *node__config_data_json(const node_config *cfg);
 
 /* Turns every byte outside printable ASCII into '?', so that a message
  * quoting a key, a value or a file name is always exactly one line. */

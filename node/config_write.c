@@ -101,6 +101,8 @@ static json_t *field_json(const node__config_field *f, const node_config *cfg)
 		return peers_json(cfg);
 	case CF_ORIGINS:
 		return origins_json(cfg);
+	case CF_DATA:
+		return node__config_data_json(cfg);
 	}
 	assert(0 && "a kind missing from field_json");
 	return NULL;
