@@ -62,6 +62,55 @@ Test(config, defaults)
 	cr_assert_eq(cfg.mempool.max_per_sender, 256);
 	cr_assert_str_eq(cfg.consensus.wal_dir, "data/wal");
 	cr_assert_str_eq(cfg.blobs.dir, "data/blobs");
+	cr_assert_eq(cfg.rounds.train_threads, 1);
+	cr_assert_eq(cfg.rounds.n_data, 0);
+}
+
+Test(config, rounds_data_entries_and_their_defaults)
+{
+	node_config cfg;
+	const node_config_data *d;
+
+	cr_assert_eq(parse(&cfg,
+			   "{\"rounds\": {\"train_threads\": 4, \"data\": ["
+			   "{\"profile\": \"clothing\"},"
+			   " {\"profile\": \"digits\", \"source\": \"idx\","
+			   " \"train\": \"d/tr.idx\", \"train_labels\": \"d/trl.idx\","
+			   " \"test\": \"/abs/te.idx\", \"test_labels\": \"/abs/tel.idx\","
+			   " \"partition\": \"dirichlet\", \"alpha_milli\": 300,"
+			   " \"clients\": 10, \"client\": 9, \"seed\": 9223372036854775807,"
+			   " \"max_samples\": 500},"
+			   " {\"profile\": \"tab\", \"source\": \"csv\", \"train\": \"t.csv\","
+			   " \"partition\": \"labels\", \"labels_k\": 3}]}}"),
+		     FL_OK, "%s", err);
+	cr_assert_eq(cfg.rounds.train_threads, 4);
+	cr_assert_eq(cfg.rounds.n_data, 3);
+	d = &cfg.rounds.data[0];
+	cr_assert_str_eq(d->profile, "clothing");
+	cr_assert_eq(d->source, NODE_DATA_FASHION_MNIST);
+	cr_assert_str_eq(d->dir, "/usr/share/datasets/fashion-mnist");
+	cr_assert_eq(d->partition, NODE_PARTITION_IID);
+	cr_assert_eq(d->clients, 1);
+	cr_assert_eq(d->client, 0);
+	cr_assert_eq(d->seed, 1);
+	cr_assert_eq(d->max_samples, 0);
+	d = &cfg.rounds.data[1];
+	cr_assert_eq(d->source, NODE_DATA_IDX);
+	cr_assert_str_eq(d->train, "d/tr.idx");
+	cr_assert_str_eq(d->train_labels, "d/trl.idx");
+	cr_assert_str_eq(d->test, "/abs/te.idx");
+	cr_assert_str_eq(d->test_labels, "/abs/tel.idx");
+	cr_assert_eq(d->partition, NODE_PARTITION_DIRICHLET);
+	cr_assert_eq(d->alpha_milli, 300);
+	cr_assert_eq(d->clients, 10);
+	cr_assert_eq(d->client, 9);
+	cr_assert_eq(d->seed, 9223372036854775807ull);
+	cr_assert_eq(d->max_samples, 500);
+	d = &cfg.rounds.data[2];
+	cr_assert_eq(d->source, NODE_DATA_CSV);
+	cr_assert_str_eq(d->test, "");
+	cr_assert_eq(d->partition, NODE_PARTITION_LABELS);
+	cr_assert_eq(d->labels_k, 3);
 }
 
 Test(config, empty_object_is_the_defaults)
@@ -206,6 +255,87 @@ static const bad_case bad_cases[] = {
      "config.json: consensus.wal_dir: expected a string, got an array"},
     {"{\"blobs\": {\"dir\": \"data/wal\"}}",
      "config.json: blobs.dir: must differ from consensus.wal_dir"},
+    {"{\"rounds\": {\"train_threads\": 0}}",
+     "config.json: rounds.train_threads: must be between 1 and 256"},
+    {"{\"rounds\": {\"data\": {}}}", "config.json: rounds.data: expected an array"},
+    {"{\"rounds\": {\"dat\": []}}", "config.json: rounds: unknown key \"dat\""},
+    {"{\"rounds\": {\"data\": [{}]}}", "config.json: rounds.data[0]: \"profile\" is required"},
+    {"{\"rounds\": {\"data\": [7]}}",
+     "config.json: rounds.data[0]: expected an object, got a number"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"colour\": 1}]}}",
+     "config.json: rounds.data[0]: unknown key \"colour\""},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"Clothing\"}]}}",
+     "config.json: rounds.data[0].profile: expected a profile id"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"0123456789012345678901234567890123\"}]}}",
+     "config.json: rounds.data[0].profile: longer than 32 characters"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\"}, {\"profile\": \"a\"}]}}",
+     "config.json: rounds.data[1].profile: \"a\" is already in rounds.data[0]"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"source\": \"png\"}]}}",
+     "config.json: rounds.data[0].source: unknown source \"png\""},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"dir\": \"\"}]}}",
+     "config.json: rounds.data[0].dir: must not be empty"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"dir\": 1}]}}",
+     "config.json: rounds.data[0].dir: expected a string"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"source\": \"idx\", \"dir\": \"x\","
+     " \"train\": \"t\", \"train_labels\": \"l\"}]}}",
+     "config.json: rounds.data[0].dir: only for source \"fashion-mnist\""},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"train\": \"t\"}]}}",
+     "config.json: rounds.data[0].train: only for source \"idx\" or \"csv\""},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"source\": \"idx\"}]}}",
+     "config.json: rounds.data[0].train: required for source \"idx\""},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"source\": \"csv\"}]}}",
+     "config.json: rounds.data[0].train: required for source \"csv\""},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"source\": \"idx\", \"train\": \"t\"}]}}",
+     "config.json: rounds.data[0].train_labels: required with train"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"source\": \"csv\", \"train\": \"t\","
+     " \"train_labels\": \"l\"}]}}",
+     "config.json: rounds.data[0].train_labels: only for source \"idx\""},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"source\": \"idx\", \"train\": \"t\","
+     " \"train_labels\": \"l\", \"test\": \"x\"}]}}",
+     "config.json: rounds.data[0].test_labels: test and test_labels go together"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"source\": \"idx\", \"train\": \"t\","
+     " \"train_labels\": \"l\", \"test_labels\": \"x\"}]}}",
+     "config.json: rounds.data[0].test: test and test_labels go together"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"source\": \"csv\","
+     " \"train\": "
+     "\"01234567890123456789012345678901234567890123456789012345678901234567890123456789"
+     "01234567890123456789012345678901234567890123456789012345678901234567890123456789"
+     "01234567890123456789012345678901234567890123456789012345678901234567890123456789"
+     "01234567890123456\"}]}}",
+     "config.json: rounds.data[0].train: longer than 256 characters"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"partition\": \"shards\"}]}}",
+     "config.json: rounds.data[0].partition: unknown partition \"shards\""},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"alpha_milli\": 500}]}}",
+     "config.json: rounds.data[0].alpha_milli: only for partition \"dirichlet\""},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"partition\": \"dirichlet\","
+     " \"alpha_milli\": 0}]}}",
+     "config.json: rounds.data[0].alpha_milli: must be between 1 and 1000000"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"labels_k\": 2}]}}",
+     "config.json: rounds.data[0].labels_k: only for partition \"labels\""},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"partition\": \"labels\","
+     " \"labels_k\": 0}]}}",
+     "config.json: rounds.data[0].labels_k: must be between 1 and 256"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"clients\": 0}]}}",
+     "config.json: rounds.data[0].clients: must be between 1 and 1000"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"clients\": 1001}]}}",
+     "config.json: rounds.data[0].clients: must be between 1 and 1000"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"b\"}, {\"profile\": \"a\", \"clients\": 4,"
+     " \"client\": 4}]}}",
+     "config.json: rounds.data[1].client: must be < clients (4), got 4"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"client\": -1}]}}",
+     "config.json: rounds.data[0].client: expected an integer >= 0"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"seed\": 9223372036854775808}]}}",
+     "config.json: rounds.data[0].seed: must be between 0 and 9223372036854775807"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"seed\": \"1\"}]}}",
+     "config.json: rounds.data[0].seed: expected an integer, got a string"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"max_samples\": 4294967296}]}}",
+     "config.json: rounds.data[0].max_samples: must be between 0 and 4294967295"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"max_samples\": 1.5}]}}",
+     "config.json: rounds.data[0].max_samples: expected an integer >= 0"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\"}, {\"profile\": \"b\"}, {\"profile\": \"c\"},"
+     " {\"profile\": \"d\"}, {\"profile\": \"e\"}, {\"profile\": \"f\"}, {\"profile\": \"g\"},"
+     " {\"profile\": \"h\"}, {\"profile\": \"i\"}]}}",
+     "config.json: rounds.data: more than 8 entries"},
     {"{\"p2pp\": {}}", "config.json: unknown key \"p2pp\""},
     {"{\"p2p\": {\"lisen\": \"127.0.0.1:1\"}}", "config.json: p2p: unknown key \"lisen\""},
     {"{\"log\": {\"modules\": {}, \"colour\": true}}", "config.json: log: unknown key \"colour\""},
@@ -317,6 +447,37 @@ static void everything_set(node_config *cfg)
 	cfg->mempool.max_per_sender = 1000000;
 	set_str(cfg->consensus.wal_dir, sizeof(cfg->consensus.wal_dir), "/var/lib/fedledger/wal");
 	set_str(cfg->blobs.dir, sizeof(cfg->blobs.dir), "blobs");
+	cfg->rounds.train_threads = 256;
+	/* One entry per source, each with the keys that apply to it set. */
+	node_config_data *d = &cfg->rounds.data[0];
+	node_config_data_default(d);
+	set_str(d->profile, sizeof(d->profile), "clothing");
+	set_str(d->dir, sizeof(d->dir), "/srv/fashion");
+	d->partition = NODE_PARTITION_DIRICHLET;
+	d->alpha_milli = 1;
+	d->clients = 1000;
+	d->client = 999;
+	d->seed = 9223372036854775807ull;
+	d->max_samples = 4294967295u;
+	d = &cfg->rounds.data[1];
+	node_config_data_default(d);
+	set_str(d->profile, sizeof(d->profile), "digits.v2");
+	d->source = NODE_DATA_IDX;
+	set_str(d->train, sizeof(d->train), "data/train-images.idx");
+	set_str(d->train_labels, sizeof(d->train_labels), "data/train-labels.idx");
+	set_str(d->test, sizeof(d->test), "/abs/t10k-images.idx");
+	set_str(d->test_labels, sizeof(d->test_labels), "/abs/t10k-labels.idx");
+	d->partition = NODE_PARTITION_LABELS;
+	d->labels_k = 256;
+	d->seed = 0;
+	d = &cfg->rounds.data[2];
+	node_config_data_default(d);
+	set_str(d->profile, sizeof(d->profile), "tab_1");
+	d->source = NODE_DATA_CSV;
+	set_str(d->train, sizeof(d->train), "tab.csv");
+	d->clients = 2;
+	d->client = 1;
+	cfg->rounds.n_data = 3;
 }
 
 Test(config, write_then_parse_is_the_same_config)
