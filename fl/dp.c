@@ -8,6 +8,7 @@
 #include <assert.h>
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 /* Sequential double sum: the same norm on every machine (the build keeps
  * -ffp-contract=off, so no fused multiply-adds creep in). */
@@ -54,4 +55,31 @@ void fl_dp_noise(float *delta, size_t n, double stddev, fl_rng *rng)
 		return;
 	for (size_t i = 0; i < n; i++)
 		delta[i] = (float)((double)delta[i] + stddev * fl_rng_gauss(rng));
+}
+
+int fl_dp_update(fl_update *u, fl_model *local, const fl_model *base, uint64_t n_samples,
+		 double clip, double z, fl_rng *rng)
+{
+	float *delta;
+	size_t n;
+
+	assert(u != NULL && local != NULL && base != NULL && rng != NULL && clip > 0 && z >= 0);
+	memset(u, 0, sizeof(*u));
+	if (!fl_spec_equal(&local->spec, &base->spec) || local->n_params != base->n_params)
+		return FL_EINVAL;
+	n = local->n_params;
+	delta = local->params;
+	for (size_t i = 0; i < n; i++)
+		delta[i] -= base->params[i];
+	fl_dp_clip(delta, n, clip);
+	fl_dp_noise(delta, n, z * clip, rng);
+	u->q = fl_malloc(n * sizeof(*u->q));
+	if (u->q == NULL)
+		return FL_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		u->q[i] = fl_fixed_from_float(delta[i]);
+	u->spec = local->spec;
+	u->n = n;
+	u->n_samples = n_samples;
+	return FL_OK;
 }

@@ -350,6 +350,13 @@ int fl_blob_decompress(uint8_t **out, size_t *n, const uint8_t *p, size_t len,
 double fl_dp_clip(float *delta, size_t n, double clip);
 /* Adds N(0, stddev²) to every entry. */
 void fl_dp_noise(float *delta, size_t n, double stddev, fl_rng *rng);
+/* A client's DP update (design.md §7): local becomes its delta local − base
+ * (IEEE single subtraction), clipped to L2 <= clip (> 0) and noised with
+ * N(0, (z·clip)²) from rng, then quantised into u with n_samples. local's
+ * parameters are overwritten. fedledger-sim and the node both train
+ * through this, so their DP updates are the same bytes. */
+int fl_dp_update(fl_update *u, fl_model *local, const fl_model *base, uint64_t n_samples,
+		 double clip, double z, fl_rng *rng) FL_MUST_CHECK;
 
 /*
  * Rényi-DP accountant for the (subsampled) Gaussian mechanism: epsilon at

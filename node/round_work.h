@@ -167,7 +167,7 @@ int node_round_evaluate(const node_round_params *rp, const fl_model *m, const fl
  * FL_EINVAL for n < 2 or mixed specs, FL_ENOMEM.
  */
 #define NODE_ROUND_CLUSTER_MIN       2
-#define NODE_ROUND_CLUSTER_CROSS_MAX 0.1
+#define NODE_ROUND_CLUSTER_CROSS_MAX 0.25
 int node_round_clusters(const fl_update *const *updates, size_t n, uint8_t *side, int *clear,
 			double *max_cross) FL_MUST_CHECK;
 

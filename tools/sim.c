@@ -359,30 +359,6 @@ double sim_elapsed(const sim *s)
 
 /* ------------------------------------------------------------- round */
 
-/* DP (design.md §7): the client clips its own delta to L2 <= C and adds
- * N(0, (zC)²) before anyone sees it, so each update is the Gaussian
- * mechanism on that client's data with noise multiplier z. */
-static int dp_update(sim *s, sim_worker *w, uint32_t client, fl_rng *rng)
-{
-	fl_update *u = &s->updates[client];
-	float *delta = w->local.params;
-	size_t n = s->global.n_params;
-
-	for (size_t i = 0; i < n; i++)
-		delta[i] -= s->global.params[i];
-	fl_dp_clip(delta, n, s->c.dp_clip);
-	fl_dp_noise(delta, n, s->c.dp_noise * s->c.dp_clip, rng);
-	u->q = fl_malloc(n * sizeof(*u->q));
-	if (u->q == NULL)
-		return FL_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		u->q[i] = fl_fixed_from_float(delta[i]);
-	u->spec = s->c.spec;
-	u->n = n;
-	u->n_samples = s->part.n[client];
-	return FL_OK;
-}
-
 static int client_job(void *ctx, void *state, size_t job)
 {
 	sim *s = ctx;
@@ -397,8 +373,12 @@ static int client_job(void *ctx, void *state, size_t job)
 		      &s->c.tp, NULL, &rng, &s->stats[client]);
 	if (rc < 0)
 		return rc;
+	/* DP (design.md §7): the client clips its own delta to L2 <= C and
+	 * adds N(0, (zC)²) before anyone sees it, so each update is the
+	 * Gaussian mechanism on that client's data with noise multiplier z. */
 	if (s->c.dp_clip > 0)
-		return dp_update(s, w, client, &rng);
+		return fl_dp_update(&s->updates[client], &w->local, &s->global, s->part.n[client],
+				    s->c.dp_clip, s->c.dp_noise, &rng);
 	return fl_update_from_models(&s->updates[client], &w->local, &s->global, s->part.n[client]);
 }
 
