@@ -142,7 +142,8 @@ int node_round_aggregate(node_round_aggregate_result *out, const node_round_para
 		/* The chain takes one update per participant and round: two
 		 * here are the caller's mix-up, and no entry list could hold
 		 * both. */
-		if (i > 0 && fl_pubkey_cmp(&used[i - 1].in->participant, &used[i].in->participant) == 0) {
+		if (i > 0 &&
+		    fl_pubkey_cmp(&used[i - 1].in->participant, &used[i].in->participant) == 0) {
 			rc = FL_EINVAL;
 			goto cleanup;
 		}

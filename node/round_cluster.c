@@ -12,8 +12,7 @@
 #include <string.h>
 
 /* cos(a, b); a zero update has no direction, so it is like nothing. */
-static double cosine(const fl_update *a, const fl_update *b, const double *norm, size_t i,
-		     size_t j)
+static double cosine(const fl_update *a, const fl_update *b, const double *norm, size_t i, size_t j)
 {
 	double dot = 0;
 
@@ -97,7 +96,8 @@ int node_round_clusters(const fl_update *const *updates, size_t n, uint8_t *side
 	for (size_t i = 0; i < n; i++) {
 		sim[i * n + i] = 1;
 		for (size_t j = i + 1; j < n; j++)
-			sim[i * n + j] = sim[j * n + i] = cosine(updates[i], updates[j], norm, i, j);
+			sim[i * n + j] = sim[j * n + i] =
+			    cosine(updates[i], updates[j], norm, i, j);
 	}
 	memcpy(link, sim, n * n * sizeof(*sim));
 	complete_linkage(link, n, root);

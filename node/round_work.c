@@ -114,7 +114,8 @@ int node_round_params_from_profile(node_round_params *out, const chain_profile *
 	for (uint32_t i = 0; i <= p->model.n_layers; i++)
 		spec->sizes[i] = p->model.sizes[i];
 	for (uint32_t i = 0; i < p->model.n_layers; i++)
-		spec->act[i] = p->model.activations[i] == CHAIN_ACT_RELU ? FL_ACT_RELU : FL_ACT_NONE;
+		spec->act[i] =
+		    p->model.activations[i] == CHAIN_ACT_RELU ? FL_ACT_RELU : FL_ACT_NONE;
 	if (fl_spec_check(spec) != FL_OK || fl_spec_params(spec) > FL_MAX_PARAMS) {
 		*field = "model";
 		return FL_EINVAL;
@@ -193,8 +194,7 @@ int node_round_evaluate(const node_round_params *rp, const fl_model *m, const fl
 	uint64_t correct = 0, total = 0;
 	int rc;
 
-	assert(rp != NULL && m != NULL && test != NULL && accuracy_ppm != NULL &&
-	       loss_ppm != NULL);
+	assert(rp != NULL && m != NULL && test != NULL && accuracy_ppm != NULL && loss_ppm != NULL);
 	if (!node__round_spec_equal(&m->spec, &rp->spec) || test->n == 0)
 		return FL_EINVAL;
 	if ((rc = fl_trainer_new(&t, &rp->spec, EVAL_BATCH)) < 0)

@@ -23,8 +23,7 @@ int node__round_model_hash(fl_hash *hash, uint8_t **blob, size_t *n,
  * failed otherwise (*u then zeroed). FL_OK whatever the status; only
  * FL_ENOMEM is an error. */
 int node__round_input_decode(fl_update *u, node_round_input_status *status,
-			     const node_round_params *rp,
-			     const node_round_input *in) FL_MUST_CHECK;
+			     const node_round_params *rp, const node_round_input *in) FL_MUST_CHECK;
 
 /* The aggregate of ups[0..n) by rp's rule with p's max_samples_weight cap,
  * checked to weigh at least p->min_participants of them, applied to base
