@@ -278,6 +278,10 @@ int node_round_verify(const node_round_params *rp, const chain_profile *p, const
 		*why = "no entries, or more than an aggregate may name";
 		return FL_EINVAL;
 	}
+	if (strcmp(a->profile, p->id) != 0) {
+		*why = "not an aggregate of this profile";
+		return FL_EINVAL;
+	}
 	n = a->n_entries;
 	if ((rc = check_entries(a, in, why)) != FL_OK)
 		return rc;

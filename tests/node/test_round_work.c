@@ -410,6 +410,7 @@ static void check_parity(uint32_t dp_clip_ppm, uint32_t dp_noise_ppm)
 
 		/* And a validator agrees, entries in the committed order. */
 		memset(&a, 0, sizeof(a));
+		snprintf(a.profile, sizeof(a.profile), "%s", p.id);
 		a.round = round;
 		a.base_model = base_hash;
 		a.new_model = agg.hash;
@@ -556,6 +557,7 @@ static void commit_of(chain_tx_aggregate_commit *a, node_round_aggregate_result 
 	cr_assert_eq(node_round_aggregate(agg, &r->w.rp, &r->w.p, &r->w.base, r->in, N_IN, NULL),
 		     FL_OK);
 	memset(a, 0, sizeof(*a));
+	snprintf(a->profile, sizeof(a->profile), "%s", r->w.p.id);
 	a->round = 1;
 	a->new_model = agg->hash; /* base_model zero: round 1 */
 	a->n_entries = agg->n_entries;
@@ -637,6 +639,13 @@ Test(round_work, verify_ok_mismatch_notfound_einval)
 	    FL_EINVAL);
 	cr_assert_str_eq(why, "an entry's weight is not the rule's");
 	a.entries[2].weight++;
+
+	/* Another profile's aggregate. */
+	a.profile[0] = 'x';
+	cr_assert_eq(
+	    node_round_verify(&r.w.rp, &r.w.p, &r.w.base, &a, sorted, &rec, NULL, NULL, &why),
+	    FL_EINVAL);
+	snprintf(a.profile, sizeof(a.profile), "%s", r.w.p.id);
 
 	/* A base that is not a's: round 1 must start from the profile's init. */
 	cr_assert_eq(fl_model_init(&other, &r.w.rp.spec, r.w.p.init_seed + 1), FL_OK);
