@@ -41,6 +41,8 @@ typedef struct {
  * FL_EINVAL (a width of 0, over FL_MAX_WIDTH, too many layers, < 2 outputs). */
 int fl_spec_parse(fl_spec *out, const char *text) FL_MUST_CHECK;
 int fl_spec_check(const fl_spec *spec) FL_MUST_CHECK;
+/* 1 if two specs describe the same network (only the used entries count). */
+int fl_spec_equal(const fl_spec *a, const fl_spec *b);
 void fl_spec_format(char *out, size_t len, const fl_spec *spec);
 size_t fl_spec_params(const fl_spec *spec);
 /* Multiply-adds ×2 of one forward pass of one sample. */

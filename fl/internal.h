@@ -56,9 +56,6 @@ int fl_csv_parse_buffer(fl_dataset *out, const char *text, size_t len, uint32_t 
 float *fl_floats_alloc(size_t n);
 void fl_floats_free(float *p);
 
-/* 1 if two specs describe the same network (only the used entries count). */
-int fl_spec_equal(const fl_spec *a, const fl_spec *b);
-
 /*
  * The trainer's workspace (train.c; eval.c reads it). One block of aligned
  * floats holds every buffer, sized for max_batch once, so a training step

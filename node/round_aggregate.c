@@ -34,7 +34,7 @@ int node__round_input_decode(fl_update *u, node_round_input_status *status,
 	rc = fl_blob_decode_update(u, in->blob, in->n);
 	if (rc == FL_ENOMEM)
 		return rc;
-	if (rc != FL_OK || !node__round_spec_equal(&u->spec, &rp->spec)) {
+	if (rc != FL_OK || !fl_spec_equal(&u->spec, &rp->spec)) {
 		fl_update_free(u);
 		*status = NODE_ROUND_IN_DECODE;
 		return FL_OK;
@@ -119,7 +119,7 @@ int node_round_aggregate(node_round_aggregate_result *out, const node_round_para
 	memset(&agg, 0, sizeof(agg));
 	memset(&next, 0, sizeof(next));
 	/* An aggregate names at most CHAIN_MAX_PARTICIPANTS updates. */
-	if (n == 0 || n > CHAIN_MAX_PARTICIPANTS || !node__round_spec_equal(&base->spec, &rp->spec))
+	if (n == 0 || n > CHAIN_MAX_PARTICIPANTS || !fl_spec_equal(&base->spec, &rp->spec))
 		return FL_EINVAL;
 	used = fl_calloc(n, sizeof(*used));
 	ups = fl_calloc(n, sizeof(*ups));
@@ -198,7 +198,7 @@ static int check_base(const node_round_params *rp, const chain_profile *p, const
 	fl_hash want, got;
 	int rc;
 
-	if (!node__round_spec_equal(&base->spec, &rp->spec))
+	if (!fl_spec_equal(&base->spec, &rp->spec))
 		return FL_EINVAL;
 	if (fl_hash_is_zero(named)) {
 		if ((rc = fl_model_init(&init, &rp->spec, p->init_seed)) < 0)

@@ -77,7 +77,7 @@ int node_round_clusters(const fl_update *const *updates, size_t n, uint8_t *side
 		return FL_EINVAL;
 	for (size_t i = 0; i < n; i++)
 		if (updates[i]->n != updates[0]->n || updates[i]->n == 0 ||
-		    !node__round_spec_equal(&updates[i]->spec, &updates[0]->spec))
+		    !fl_spec_equal(&updates[i]->spec, &updates[0]->spec))
 			return FL_EINVAL;
 	sim = fl_calloc(n * n, sizeof(*sim));
 	link = fl_calloc(n * n, sizeof(*link));

@@ -40,7 +40,7 @@ int node_round_train(node_round_update *out, const node_round_params *rp, const 
 	memset(&local, 0, sizeof(local));
 	memset(&u, 0, sizeof(u));
 	if (share->n == 0 || share->idx == NULL || round == 0 ||
-	    !node__round_spec_equal(&base->spec, &rp->spec))
+	    !fl_spec_equal(&base->spec, &rp->spec))
 		return FL_EINVAL;
 	if (trainer == NULL) {
 		if ((rc = fl_trainer_new(&own, &rp->spec, rp->tp.batch)) < 0)

@@ -10,19 +10,6 @@
 #include <math.h>
 #include <string.h>
 
-int node__round_spec_equal(const fl_spec *a, const fl_spec *b)
-{
-	if (a->n_layers != b->n_layers || a->n_layers > FL_MAX_LAYERS)
-		return 0;
-	for (uint32_t i = 0; i <= a->n_layers; i++)
-		if (a->sizes[i] != b->sizes[i])
-			return 0;
-	for (uint32_t i = 0; i < a->n_layers; i++)
-		if (a->act[i] != b->act[i])
-			return 0;
-	return 1;
-}
-
 int node__round_model_hash(fl_hash *hash, uint8_t **blob, size_t *n, const fl_model *m)
 {
 	uint8_t *p = NULL;
@@ -163,7 +150,7 @@ int node_round_base_model(fl_model *out, const node_round_params *rp, uint64_t i
 	rc = fl_blob_decode_model(out, blob, n);
 	if (rc == FL_ENOMEM)
 		return rc;
-	if (rc != FL_OK || !node__round_spec_equal(&out->spec, &rp->spec)) {
+	if (rc != FL_OK || !fl_spec_equal(&out->spec, &rp->spec)) {
 		fl_model_free(out);
 		return FL_ECORRUPT;
 	}
@@ -195,7 +182,7 @@ int node_round_evaluate(const node_round_params *rp, const fl_model *m, const fl
 	int rc;
 
 	assert(rp != NULL && m != NULL && test != NULL && accuracy_ppm != NULL && loss_ppm != NULL);
-	if (!node__round_spec_equal(&m->spec, &rp->spec) || test->n == 0)
+	if (!fl_spec_equal(&m->spec, &rp->spec) || test->n == 0)
 		return FL_EINVAL;
 	if ((rc = fl_trainer_new(&t, &rp->spec, EVAL_BATCH)) < 0)
 		return rc;

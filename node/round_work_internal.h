@@ -1,17 +1,14 @@
 /*
  * node/round_work_internal.h — what the files of node/round_work.h share:
- * spec comparison, the canonical blob and hash of a model, and the checks
- * of one committed update that both the coordinator's aggregate and a
- * validator's verification run, so the two can never disagree on what a
- * usable update is.
+ * the canonical blob and hash of a model, and the checks of one committed
+ * update and the combine step that both the coordinator's aggregate and a
+ * validator's verification run, so the two never disagree on what a usable
+ * update is.
  */
 #ifndef FEDLEDGER_NODE_ROUND_WORK_INTERNAL_H
 #define FEDLEDGER_NODE_ROUND_WORK_INTERNAL_H
 
 #include "node/round_work.h"
-
-/* 1 if a and b describe the same network (only the used entries count). */
-int node__round_spec_equal(const fl_spec *a, const fl_spec *b);
 
 /* m's canonical blob (*blob fl_malloc'd, or NULL: only the hash) and its
  * SHA-256. */
