@@ -760,3 +760,56 @@ Test(round_work, evaluate_in_ppm)
 	fl_dataset_free(&test);
 	tiny_world_free(&w);
 }
+
+/* Four members trained from one base on Fashion-MNIST: two on labels 0-4,
+ * two on 5-9. The split is clear and follows the labels; the real updates'
+ * cross similarity is why NODE_ROUND_CLUSTER_CROSS_MAX is 0.25. */
+Test(round_work, clusters_split_label_disjoint_fashion_mnist, .timeout = 120)
+{
+	static const uint16_t low[] = {0, 1, 2, 3, 4}, high[] = {5, 6, 7, 8, 9};
+	chain_profile p;
+	node_round_params rp;
+	fl_dataset train, test;
+	fl_model base;
+	fl_hash zero;
+	uint32_t *idx[2];
+	size_t n[2];
+	node_round_update ups[4];
+	fl_update us[4];
+	const fl_update *ptrs[4];
+	uint8_t side[4];
+	int clear = -1;
+	double cross = 2;
+
+	runnable_profile(&p);
+	params_of(&rp, &p);
+	cr_assert_eq(fl_dataset_load_fashion_mnist(&train, &test, FL_FASHION_MNIST_DIR), FL_OK);
+	cr_assert_eq(fl_select_labels(&idx[0], &n[0], &train, low, 5), FL_OK);
+	cr_assert_eq(fl_select_labels(&idx[1], &n[1], &train, high, 5), FL_OK);
+	memset(&zero, 0, sizeof(zero));
+	cr_assert_eq(node_round_base_model(&base, &rp, p.init_seed, &zero, NULL, 0), FL_OK);
+	for (uint32_t k = 0; k < 4; k++) {
+		/* members 0, 2 on the low labels, 1, 3 on the high ones, 300 each */
+		node_round_share s = {&train, idx[k % 2] + (k / 2) * 300, 300, 11, k};
+
+		cr_assert_eq(node_round_train(&ups[k], &rp, &base, &s, 1, NULL), FL_OK);
+		cr_assert_eq(fl_blob_decode_update(&us[k], ups[k].blob, ups[k].n), FL_OK);
+		ptrs[k] = &us[k];
+	}
+	cr_assert_eq(node_round_clusters(ptrs, 4, side, &clear, &cross), FL_OK);
+	cr_log_info("label-disjoint Fashion-MNIST: max cross similarity %.3f", cross);
+	cr_assert_eq(clear, 1, "max cross %f", cross);
+	cr_assert_eq(side[0], 0);
+	cr_assert_eq(side[1], 1);
+	cr_assert_eq(side[2], 0);
+	cr_assert_eq(side[3], 1);
+	for (uint32_t k = 0; k < 4; k++) {
+		fl_update_free(&us[k]);
+		node_round_update_free(&ups[k]);
+	}
+	fl_model_free(&base);
+	fl_free(idx[0]);
+	fl_free(idx[1]);
+	fl_dataset_free(&train);
+	fl_dataset_free(&test);
+}
