@@ -110,6 +110,45 @@ Test(dp, noise_is_reproducible_from_the_seed)
 	cr_assert_eq(memcmp(a, b, sizeof(a)), 0);
 }
 
+/* fl_dp_update is the clip, noise and quantise steps by hand. */
+Test(dp, update_is_clip_noise_quantise_of_the_delta)
+{
+	fl_spec spec;
+	fl_model base, local, copy;
+	fl_update u;
+	fl_rng r1, r2;
+	float *delta;
+
+	cr_assert_eq(fl_spec_parse(&spec, "6-5-3"), FL_OK);
+	cr_assert_eq(fl_model_init(&base, &spec, 1), FL_OK);
+	cr_assert_eq(fl_model_init(&local, &spec, 2), FL_OK);
+	cr_assert_eq(fl_model_copy(&copy, &local), FL_OK);
+	fl_rng_seed(&r1, 4);
+	fl_rng_seed(&r2, 4);
+	cr_assert_eq(fl_dp_update(&u, &local, &base, 17, 0.5, 0.8, &r1), FL_OK);
+	delta = copy.params;
+	for (size_t i = 0; i < copy.n_params; i++)
+		delta[i] -= base.params[i];
+	cr_assert_gt(fl_dp_clip(delta, copy.n_params, 0.5), 0.5, "the clip must bite");
+	fl_dp_noise(delta, copy.n_params, 0.8 * 0.5, &r2);
+	cr_assert_eq(u.n, copy.n_params);
+	cr_assert_eq(u.n_samples, 17);
+	cr_assert_eq(memcmp(u.spec.sizes, spec.sizes, sizeof(spec.sizes)), 0);
+	for (size_t i = 0; i < u.n; i++)
+		cr_assert_eq(u.q[i], fl_fixed_from_float(delta[i]), "entry %zu", i);
+	cr_assert_eq(memcmp(local.params, delta, u.n * sizeof(float)), 0,
+		     "local holds the noised delta");
+	fl_update_free(&u);
+	fl_model_free(&copy);
+	cr_assert_eq(fl_spec_parse(&spec, "6-4-3"), FL_OK);
+	cr_assert_eq(fl_model_init(&copy, &spec, 2), FL_OK);
+	cr_assert_eq(fl_dp_update(&u, &copy, &base, 1, 0.5, 0.8, &r1), FL_EINVAL);
+	cr_assert_null(u.q);
+	fl_model_free(&copy);
+	fl_model_free(&local);
+	fl_model_free(&base);
+}
+
 /* ------------------------------------------------------------ accountant */
 
 Test(rdp, gaussian_without_sampling_is_closed_form)
