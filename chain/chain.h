@@ -767,6 +767,10 @@ int chain_list_profiles(chain_store *s, char (**ids)[CHAIN_PROFILE_ID_MAX + 1],
 			size_t *n) FL_MUST_CHECK;
 int chain_get_round(chain_store *s, const char *profile, uint64_t round,
 		    chain_round *out) FL_MUST_CHECK;
+/* A member's round_join for a profile as it stands (the latest one);
+ * *height (may be NULL) the height it was included at. */
+int chain_get_join(chain_store *s, const char *profile, const fl_pubkey *pk,
+		   chain_tx_round_join *join, uint64_t *height) FL_MUST_CHECK;
 /* Updates committed in a round, sorted by participant; *out allocated. */
 int chain_get_round_updates(chain_store *s, const char *profile, uint64_t round,
 			    chain_update_record **out, size_t *n) FL_MUST_CHECK;
@@ -861,6 +865,8 @@ int chain_snap_list_profiles(chain_snapshot *snap, char (**ids)[CHAIN_PROFILE_ID
 			     size_t *n) FL_MUST_CHECK;
 int chain_snap_get_round(chain_snapshot *snap, const char *profile, uint64_t round,
 			 chain_round *out) FL_MUST_CHECK;
+int chain_snap_get_join(chain_snapshot *snap, const char *profile, const fl_pubkey *pk,
+			chain_tx_round_join *join, uint64_t *height) FL_MUST_CHECK;
 int chain_snap_get_round_updates(chain_snapshot *snap, const char *profile, uint64_t round,
 				 chain_update_record **out, size_t *n) FL_MUST_CHECK;
 int chain_snap_get_round_rewards(chain_snapshot *snap, const char *profile, uint64_t round,

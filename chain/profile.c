@@ -72,6 +72,47 @@ static size_t vote_prefix(uint8_t *key, uint8_t phase, const char *id)
 	return 2 + chain_key_profile_prefix(key + 2, id);
 }
 
+/* Two model specs describe the same network (field by field: the struct
+ * may hold padding and unused tail entries). */
+static int same_spec(const chain_model_spec *a, const chain_model_spec *b)
+{
+	if (a->n_layers != b->n_layers || a->n_layers > CHAIN_MAX_LAYERS)
+		return 0;
+	for (uint32_t i = 0; i <= a->n_layers; i++)
+		if (a->sizes[i] != b->sizes[i])
+			return 0;
+	for (uint32_t i = 0; i < a->n_layers; i++)
+		if (a->activations[i] != b->activations[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * A child profile activated with its parent's network starts from what
+ * the parent has learned (design.md §6: "from its genesis model or its
+ * parent's current model"), so a specialisation does not throw away the
+ * rounds that found it. A parent with no committed round yet, or another
+ * network, leaves the child at its own init (zero model hash: round 1
+ * trains from fl's init of (model, init_seed)).
+ */
+static int inherit_model(chain_exec *x, const chain_profile *def, chain_profile_state *st)
+{
+	chain_profile pdef;
+	chain_profile_state pst;
+	int rc;
+
+	if (def->parent[0] == '\0')
+		return FL_OK;
+	rc = chain_state_get_profile(x->t, def->parent, &pdef, &pst);
+	if (rc == FL_ENOTFOUND)
+		return FL_OK;
+	if (rc != FL_OK)
+		return rc;
+	if (pst.rounds_committed > 0 && same_spec(&def->model, &pdef.model))
+		st->model_hash = pst.model_hash;
+	return FL_OK;
+}
+
 int chain_rule_profile_vote(chain_exec *x, const chain_tx *tx, const char **reason)
 {
 	const chain_tx_profile_vote *pv = &tx->u.profile_vote;
@@ -149,8 +190,11 @@ int chain_rule_profile_vote(chain_exec *x, const chain_tx *tx, const char **reas
 	if (!decided)
 		return FL_OK;
 	st.status = next;
-	if (next == CHAIN_PROFILE_ACTIVE)
+	if (next == CHAIN_PROFILE_ACTIVE) {
 		st.activated_height = x->height;
+		if ((rc = inherit_model(x, &def, &st)) != FL_OK)
+			return rc;
+	}
 	/* Decided: the deposit goes back to the proposer of a profile the
 	 * validators wanted, and is burned for one they refused. */
 	if (next != CHAIN_PROFILE_RETIRED &&

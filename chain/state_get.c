@@ -37,6 +37,32 @@ int chain_snap_get_round(chain_snapshot *snap, const char *profile, uint64_t rou
 	return chain_state_get_round(snap->t, profile, round, out);
 }
 
+/* A member's join as the round_join tx body it came from, so the node can
+ * tell whether what it declared still stands (a re-join replaces it). */
+int chain_snap_get_join(chain_snapshot *snap, const char *profile, const fl_pubkey *pk,
+			chain_tx_round_join *join, uint64_t *height)
+{
+	chain_join_record rec;
+	int rc;
+
+	assert(snap != NULL && profile != NULL && pk != NULL && join != NULL);
+	memset(join, 0, sizeof(*join));
+	if (!chain_id_valid(profile, CHAIN_PROFILE_ID_MAX))
+		return FL_EINVAL;
+	if ((rc = chain_state_get_join(snap->t, profile, pk, &rec)) != FL_OK)
+		return rc;
+	memcpy(join->profile, profile, strlen(profile) + 1);
+	join->n_samples = rec.n_samples;
+	join->n_labels = rec.n_labels;
+	memcpy(join->labels, rec.labels, sizeof(join->labels));
+	memcpy(join->label_counts, rec.label_counts, sizeof(join->label_counts));
+	join->n_summary = rec.n_summary;
+	memcpy(join->summary, rec.summary, sizeof(join->summary));
+	if (height != NULL)
+		*height = rec.height;
+	return FL_OK;
+}
+
 /* ------------------------------------------------------------ listings */
 
 /* A growing array of fixed-size items, filled by a scan callback. */
@@ -256,6 +282,13 @@ int chain_get_round(chain_store *s, const char *profile, uint64_t round, chain_r
 {
 	memset(out, 0, sizeof(*out));
 	ON_SNAPSHOT(s, chain_snap_get_round(snap_, profile, round, out));
+}
+
+int chain_get_join(chain_store *s, const char *profile, const fl_pubkey *pk,
+		   chain_tx_round_join *join, uint64_t *height)
+{
+	memset(join, 0, sizeof(*join));
+	ON_SNAPSHOT(s, chain_snap_get_join(snap_, profile, pk, join, height));
 }
 
 int chain_list_profiles(chain_store *s, char (**ids)[CHAIN_PROFILE_ID_MAX + 1], size_t *n)

@@ -4,7 +4,8 @@
  * the window only, aggregate commits by the right coordinator at the right
  * time, the exact reward split, the fallback coordinator after a deadline,
  * failed rounds (too few updates, every coordinator late), eval reports, a
- * reward past the supply, and allocation failures in a round's block. Who
+ * reward past the supply, allocation failures in a round's block, and a
+ * child profile that starts from its parent's model when activated. Who
  * may act and be paid (removed or jailed participants and coordinators,
  * n_samples within the join) is in test_round_rights.c; the helpers both
  * use are in rounds_helpers.{c,h}.
@@ -18,6 +19,7 @@
 #include "tests/support/chain_sample.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The suite of both test_rounds.c and test_round_rights.c, declared once
@@ -466,6 +468,18 @@ Test(rounds, reward_that_would_overflow_the_supply_is_refused)
 	cr_assert_gt(info.supply, UINT64_MAX - REWARD);
 	memset(&zero, 0, sizeof(zero));
 	run_to_aggregating(samples);
+	{
+		/* The node reads back what it declared. */
+		chain_tx_round_join j;
+		uint64_t h = 0;
+
+		cr_assert_eq(chain_get_join(fx.store, "mnist", &fx.pk[M(1)], &j, &h), 0);
+		cr_assert_eq(h, 1);
+		cr_assert_str_eq(j.profile, "mnist");
+		cr_assert_eq(j.n_samples, 1001);
+		cr_assert_eq(chain_get_join(fx.store, "mnist", &fx.pk[M(3)], &j, &h), FL_ENOTFOUND);
+		cr_assert_eq(chain_get_join(fx.store, "no such/id", &fx.pk[M(1)], &j, &h), FL_EINVAL);
+	}
 	r = round_of(1);
 	aggregate_tx(&tx, coordinator(&r, 0), 1, &zero, parts, weights, 3);
 	cr_assert_eq(submit(&tx), FL_EOVERFLOW);
@@ -592,4 +606,87 @@ Test(rounds, allocation_failures_write_nothing)
 		}
 	}
 	ROUNDS_NO_LEAKS();
+}
+
+/* A profile proposed by M0 and voted in by validators 0.. until active. */
+static void propose_and_activate(const char *id, const char *parent, int other_spec)
+{
+	chain_tx tx;
+
+	memset(&tx, 0, sizeof(tx));
+	tx.kind = CHAIN_TX_PROFILE_PROPOSE;
+	chain_sample_profile(&tx.u.profile_propose, id);
+	snprintf(tx.u.profile_propose.parent, sizeof(tx.u.profile_propose.parent), "%s", parent);
+	if (other_spec)
+		tx.u.profile_propose.model.sizes[1] += 1;
+	cr_assert_eq(fixture_sign(&fx, &tx, M(0)), 0);
+	cr_assert_eq(submit(&tx), 0, "%s", fx.res.reason ? fx.res.reason : "-");
+	for (uint32_t v = 0; v < 4; v++) {
+		chain_profile_state st;
+
+		cr_assert_eq(chain_get_profile(fx.store, id, NULL, &st), 0);
+		if (st.status == CHAIN_PROFILE_ACTIVE)
+			break;
+		memset(&tx, 0, sizeof(tx));
+		tx.kind = CHAIN_TX_PROFILE_VOTE;
+		snprintf(tx.u.profile_vote.profile, sizeof(tx.u.profile_vote.profile), "%s", id);
+		tx.u.profile_vote.choice = CHAIN_VOTE_YES;
+		cr_assert_eq(fixture_sign(&fx, &tx, v), 0);
+		cr_assert_eq(submit(&tx), 0, "%s", fx.res.reason ? fx.res.reason : "-");
+	}
+}
+
+Test(rounds, an_activated_child_starts_from_its_parents_model)
+{
+	const uint64_t samples[3] = {100, 200, 300};
+	uint32_t parts[3] = {M(0), M(1), M(2)};
+	uint64_t weights[3] = {100, 200, 300};
+	chain_profile_state parent, child;
+	chain_tx tx;
+	chain_round r;
+	fl_hash zero;
+
+	memset(&zero, 0, sizeof(zero));
+	run_to_aggregating(samples);
+	{
+		/* The node reads back what it declared. */
+		chain_tx_round_join j;
+		uint64_t h = 0;
+
+		cr_assert_eq(chain_get_join(fx.store, "mnist", &fx.pk[M(1)], &j, &h), 0);
+		cr_assert_eq(h, 1);
+		cr_assert_str_eq(j.profile, "mnist");
+		cr_assert_eq(j.n_samples, 1001);
+		cr_assert_eq(chain_get_join(fx.store, "mnist", &fx.pk[M(3)], &j, &h), FL_ENOTFOUND);
+		cr_assert_eq(chain_get_join(fx.store, "no such/id", &fx.pk[M(1)], &j, &h), FL_EINVAL);
+	}
+	r = round_of(1);
+	aggregate_tx(&tx, coordinator(&r, 0), 1, &zero, parts, weights, 3);
+	cr_assert_eq(submit(&tx), 0, "%s", fx.res.reason ? fx.res.reason : "-");
+	parent = profile_state();
+	cr_assert_eq(parent.rounds_committed, 1);
+
+	propose_and_activate("mnist.a", "mnist", 0);
+	cr_assert_eq(chain_get_profile(fx.store, "mnist.a", NULL, &child), 0);
+	cr_assert_eq(child.status, CHAIN_PROFILE_ACTIVE);
+	cr_assert_eq(fl_hash_cmp(&child.model_hash, &parent.model_hash), 0);
+	cr_assert_eq(child.rounds_committed, 0);
+
+	/* Another network cannot take the parent's weights. */
+	propose_and_activate("mnist.wide", "mnist", 1);
+	cr_assert_eq(chain_get_profile(fx.store, "mnist.wide", NULL, &child), 0);
+	cr_assert_eq(child.status, CHAIN_PROFILE_ACTIVE);
+	cr_assert_eq(fl_hash_cmp(&child.model_hash, &zero), 0);
+}
+
+Test(rounds, a_child_activated_before_its_parent_learned_starts_from_its_init)
+{
+	chain_profile_state child;
+	fl_hash zero;
+
+	memset(&zero, 0, sizeof(zero));
+	propose_and_activate("mnist.early", "mnist", 0);
+	cr_assert_eq(chain_get_profile(fx.store, "mnist.early", NULL, &child), 0);
+	cr_assert_eq(child.status, CHAIN_PROFILE_ACTIVE);
+	cr_assert_eq(fl_hash_cmp(&child.model_hash, &zero), 0);
 }
