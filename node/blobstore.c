@@ -20,6 +20,9 @@
 struct node_blobstore {
 	uint64_t max;
 	atomic_ulong tmp_seq; /* temp names unique within this process */
+	/* What is stored: counted at open, then by each put that added a
+	 * blob and each prune that removed one (/metrics). */
+	atomic_ullong bytes, count;
 	size_t dir_len;
 	char dir[]; /* NUL-terminated */
 };
@@ -74,17 +77,35 @@ static int is_fanout(const char *name)
 	       strchr(digits, name[1]) != NULL;
 }
 
-/* Temp files left by a crash between create and rename: never a blob, so
- * nothing else would ever remove them. */
-static int remove_leftovers(const char *dir)
+/* 64 lowercase hex digits: a blob's name (fl_hash_to_hex). */
+static int is_blob_name(const char *name, fl_hash *h)
+{
+	if (strlen(name) != FL_HASH_HEX_LEN)
+		return 0;
+	for (const char *c = name; *c != '\0'; c++)
+		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+			return 0;
+	return fl_hash_from_hex(h, name) == FL_OK;
+}
+
+/*
+ * Visits every file of the fanout directories: fn(ctx, subdir, name, st)
+ * returns 0 to go on. Temp files left by a crash between create and rename
+ * are never a blob, so open removes them through this walk (nothing else
+ * would ever do it).
+ */
+typedef int (*walk_fn)(void *ctx, DIR *sub, const char *name, const struct stat *st);
+
+static int walk(const char *dir, walk_fn fn, void *ctx)
 {
 	char path[4096];
 	struct dirent *e;
 	DIR *top, *sub;
+	int rc = FL_OK;
 
 	if ((top = opendir(dir)) == NULL)
 		return FL_EIO;
-	while ((e = readdir(top)) != NULL) {
+	while (rc == FL_OK && (e = readdir(top)) != NULL) {
 		struct dirent *f;
 
 		if (!is_fanout(e->d_name))
@@ -92,12 +113,34 @@ static int remove_leftovers(const char *dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if ((sub = opendir(path)) == NULL)
 			continue;
-		while ((f = readdir(sub)) != NULL)
-			if (strncmp(f->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
-				(void)unlinkat(dirfd(sub), f->d_name, 0);
+		while (rc == FL_OK && (f = readdir(sub)) != NULL) {
+			struct stat st;
+
+			if (f->d_name[0] == '.' && strncmp(f->d_name, TMP_PREFIX,
+							   strlen(TMP_PREFIX)) != 0)
+				continue;
+			if (fstatat(dirfd(sub), f->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+			    !S_ISREG(st.st_mode))
+				continue;
+			rc = fn(ctx, sub, f->d_name, &st);
+		}
 		closedir(sub);
 	}
 	closedir(top);
+	return rc;
+}
+
+static int open_visit(void *ctx, DIR *sub, const char *name, const struct stat *st)
+{
+	node_blobstore *bs = ctx;
+	fl_hash h;
+
+	if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
+		(void)unlinkat(dirfd(sub), name, 0);
+	else if (is_blob_name(name, &h)) {
+		atomic_fetch_add(&bs->bytes, (unsigned long long)st->st_size);
+		atomic_fetch_add(&bs->count, 1);
+	}
 	return FL_OK;
 }
 
@@ -118,14 +161,18 @@ int node_blobstore_open(node_blobstore **out, const char *dir, uint64_t max_blob
 		return FL_EIO;
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		return FL_EIO;
-	if ((rc = remove_leftovers(dir)) != FL_OK)
-		return rc;
 	if ((bs = fl_calloc(1, sizeof(*bs) + len + 1)) == NULL)
 		return FL_ENOMEM;
 	bs->max = max_blob_bytes != 0 ? max_blob_bytes : NODE_BLOBSTORE_DEFAULT_MAX;
 	atomic_init(&bs->tmp_seq, 0);
+	atomic_init(&bs->bytes, 0);
+	atomic_init(&bs->count, 0);
 	bs->dir_len = len;
 	memcpy(bs->dir, dir, len + 1);
+	if ((rc = walk(dir, open_visit, bs)) != FL_OK) {
+		fl_free(bs);
+		return rc;
+	}
 	*out = bs;
 	return FL_OK;
 }
@@ -177,7 +224,8 @@ int node_blobstore_put(node_blobstore *bs, const void *p, size_t n, fl_hash *has
 	blob_paths(bs, &h, sub, sizeof(sub), file, sizeof(file));
 	/* Same name, same size: the same bytes, short of damage on disk,
 	 * which node_blobstore_get finds. */
-	if (stat(file, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == n)
+	int damaged = stat(file, &st) == 0 && S_ISREG(st.st_mode);
+	if (damaged && (uint64_t)st.st_size == n)
 		return FL_OK;
 	if ((rc = make_fanout(bs, sub)) != FL_OK)
 		return rc;
@@ -201,10 +249,25 @@ int node_blobstore_put(node_blobstore *bs, const void *p, size_t n, fl_hash *has
 		goto cleanup;
 	}
 	fd = -1;
-	if (rename(tmp, file) != 0) {
-		rc = FL_EIO;
+	if (damaged) {
+		/* A file of the wrong size under the name: these bytes repair it,
+		 * and the blob was counted already. */
+		if (rename(tmp, file) != 0) {
+			rc = FL_EIO;
+			goto cleanup;
+		}
+		atomic_fetch_add(&bs->bytes, (unsigned long long)n);
+		atomic_fetch_sub(&bs->bytes, (unsigned long long)st.st_size);
+		return fsync_dir(sub);
+	}
+	/* No replace: when another put of the same blob got there first its
+	 * file stands (the same bytes) and is counted once. */
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, file, RENAME_NOREPLACE) != 0) {
+		rc = errno == EEXIST ? FL_OK : FL_EIO;
 		goto cleanup;
 	}
+	atomic_fetch_add(&bs->bytes, (unsigned long long)n);
+	atomic_fetch_add(&bs->count, 1);
 	return fsync_dir(sub);
 
 cleanup:
@@ -312,5 +375,54 @@ int node_blobstore_get(node_blobstore *bs, const fl_hash *h, uint8_t **p, size_t
 cleanup:
 	fl_free(buf);
 	close(fd);
+	return rc;
+}
+
+void node_blobstore_usage(node_blobstore *bs, uint64_t *bytes, uint64_t *count)
+{
+	assert(bs != NULL);
+	if (bytes != NULL)
+		*bytes = atomic_load(&bs->bytes);
+	if (count != NULL)
+		*count = atomic_load(&bs->count);
+}
+
+typedef struct {
+	node_blobstore *bs;
+	node_blobstore_keep_fn keep;
+	void *ctx;
+	int64_t older_than; /* mtime, seconds: newer files stay */
+	uint64_t removed, removed_bytes;
+} prune_ctx;
+
+static int prune_visit(void *ctx, DIR *sub, const char *name, const struct stat *st)
+{
+	prune_ctx *pc = ctx;
+	fl_hash h;
+
+	if (!is_blob_name(name, &h) || (int64_t)st->st_mtime >= pc->older_than ||
+	    pc->keep(pc->ctx, &h))
+		return FL_OK;
+	if (unlinkat(dirfd(sub), name, 0) != 0)
+		return FL_OK; /* gone already, or not ours to remove: the next prune sees it */
+	atomic_fetch_sub(&pc->bs->bytes, (unsigned long long)st->st_size);
+	atomic_fetch_sub(&pc->bs->count, 1);
+	pc->removed++;
+	pc->removed_bytes += (uint64_t)st->st_size;
+	return FL_OK;
+}
+
+int node_blobstore_prune(node_blobstore *bs, node_blobstore_keep_fn keep, void *ctx,
+			 int64_t older_than, uint64_t *removed, uint64_t *removed_bytes)
+{
+	prune_ctx pc = {bs, keep, ctx, older_than, 0, 0};
+	int rc;
+
+	assert(bs != NULL && keep != NULL);
+	rc = walk(bs->dir, prune_visit, &pc);
+	if (removed != NULL)
+		*removed = pc.removed;
+	if (removed_bytes != NULL)
+		*removed_bytes = pc.removed_bytes;
 	return rc;
 }

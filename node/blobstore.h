@@ -69,4 +69,23 @@ int node_blobstore_read(node_blobstore *bs, const fl_hash *h, uint64_t off, uint
  */
 int node_blobstore_get(node_blobstore *bs, const fl_hash *h, uint8_t **p, size_t *n) FL_MUST_CHECK;
 
+/* The stored blobs' bytes and count (either may be NULL), kept as puts
+ * and prunes go; counted from the disk at open. */
+void node_blobstore_usage(node_blobstore *bs, uint64_t *bytes, uint64_t *count);
+
+/*
+ * The retention policy's sweep: removes every blob whose file was last
+ * written before `older_than` (seconds since the epoch; a put just made is
+ * never swept while its round is being set up) and for which keep(ctx, h)
+ * is 0. keep runs on the calling thread for each candidate; the caller
+ * decides (node/node_round.c keeps the models of the last K rounds and
+ * everything an open round needs). *removed and *removed_bytes (may be
+ * NULL) what went. A blob being read meanwhile stays readable to that
+ * reader (its file is open); a later get finds FL_ENOTFOUND. FL_EIO when
+ * the directory cannot be read.
+ */
+typedef int (*node_blobstore_keep_fn)(void *ctx, const fl_hash *h);
+int node_blobstore_prune(node_blobstore *bs, node_blobstore_keep_fn keep, void *ctx,
+			 int64_t older_than, uint64_t *removed, uint64_t *removed_bytes) FL_MUST_CHECK;
+
 #endif

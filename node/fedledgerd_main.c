@@ -3,7 +3,7 @@
  *
  *   init --home DIR [--genesis FILE] [--moniker NAME]
  *   start --home DIR [--log-format text|json] [--log-level LEVEL]
- *         [--byzantine equivocate|silent|bad-proposal]
+ *         [--byzantine MODE]
  *   show-node-id --home DIR
  *   version
  *
@@ -57,7 +57,7 @@ static const char usage_init[] =
 
 static const char usage_start[] =
     "usage: " PROG " start --home DIR [--log-format text|json] [--log-level LEVEL]\n"
-    "                        [--byzantine equivocate|silent|bad-proposal]\n"
+    "                        [--byzantine MODE]\n"
     "\n"
     "Runs the node of the home in DIR until SIGINT or SIGTERM: opens the chain\n"
     "store (writing the genesis on first start), replays the consensus WAL,\n"
@@ -69,7 +69,9 @@ static const char usage_start[] =
     "  --log-level LEVEL    trace, debug, info, warn, error or off (default: log.level)\n"
     "  --byzantine MODE     TESTS ONLY: misbehave on purpose (equivocate: sign two\n"
     "                       votes for each one; silent: send no consensus message;\n"
-    "                       bad-proposal: propose invalid blocks)\n";
+    "                       bad-proposal: propose invalid blocks; bad-aggregate:\n"
+    "                       commit wrong aggregates as a round's coordinator;\n"
+    "                       withhold-updates: commit updates, never serve them)\n";
 
 static const char usage_show_node_id[] =
     "usage: " PROG " show-node-id --home DIR\n"
@@ -261,7 +263,8 @@ static int cmd_start(int argc, char **argv)
 	}
 	if (v[OPT_BYZANTINE] != NULL && node_byzantine_parse(v[OPT_BYZANTINE], &byz) != 0)
 		return usage_error(
-		    cmd, "--byzantine: expected equivocate, silent or bad-proposal, got '%s'",
+		    cmd, "--byzantine: expected equivocate, silent, bad-proposal, bad-aggregate or "
+		    "withhold-updates, got '%s'",
 		    v[OPT_BYZANTINE]);
 	opts.byzantine = byz;
 	/* A peer or an HTTP client that goes away while we write to it must

@@ -38,7 +38,9 @@ int node_byzantine_parse(const char *s, node_byzantine *out)
 		node_byzantine mode;
 	} modes[] = {{"equivocate", NODE_BYZ_EQUIVOCATE},
 		     {"silent", NODE_BYZ_SILENT},
-		     {"bad-proposal", NODE_BYZ_BAD_PROPOSAL}};
+		     {"bad-proposal", NODE_BYZ_BAD_PROPOSAL},
+		     {"bad-aggregate", NODE_BYZ_BAD_AGGREGATE},
+		     {"withhold-updates", NODE_BYZ_WITHHOLD_UPDATES}};
 
 	for (size_t i = 0; i < FL_ARRAY_LEN(modes); i++)
 		if (strcmp(s, modes[i].name) == 0) {
@@ -57,6 +59,10 @@ const char *node_byzantine_name(node_byzantine mode)
 		return "silent";
 	case NODE_BYZ_BAD_PROPOSAL:
 		return "bad-proposal";
+	case NODE_BYZ_BAD_AGGREGATE:
+		return "bad-aggregate";
+	case NODE_BYZ_WITHHOLD_UPDATES:
+		return "withhold-updates";
 	default:
 		return "none";
 	}

@@ -22,16 +22,24 @@
  * `--byzantine MODE` flag of `fedledgerd start` (never by a config file):
  * EQUIVOCATE signs a second, conflicting vote for every vote it sends (past
  * the signer's guard) and gossips both; SILENT sends no consensus
- * message at all; BAD_PROPOSAL proposes blocks with a wrong app hash.
+ * message at all; BAD_PROPOSAL proposes blocks with a wrong app hash;
+ * BAD_AGGREGATE, as a round's coordinator, commits an aggregate whose new
+ * model is not what its updates give (validators must refuse it and file
+ * evidence); WITHHOLD_UPDATES commits its updates' hashes and never stores
+ * or serves their blobs (the round must leave it out and go on). The last
+ * two work on members as well as validators.
  */
 typedef enum {
 	NODE_BYZ_NONE = 0,
 	NODE_BYZ_EQUIVOCATE = 1,
 	NODE_BYZ_SILENT = 2,
-	NODE_BYZ_BAD_PROPOSAL = 3
+	NODE_BYZ_BAD_PROPOSAL = 3,
+	NODE_BYZ_BAD_AGGREGATE = 4,
+	NODE_BYZ_WITHHOLD_UPDATES = 5
 } node_byzantine;
 
-/* "equivocate", "silent", "bad-proposal" -> the mode; FL_EINVAL else. */
+/* "equivocate", "silent", "bad-proposal", "bad-aggregate",
+ * "withhold-updates" -> the mode; FL_EINVAL else. */
 int node_byzantine_parse(const char *s, node_byzantine *out) FL_MUST_CHECK;
 const char *node_byzantine_name(node_byzantine mode);
 

@@ -318,17 +318,10 @@ static void act_build(node *n, uint64_t height, uint32_t round)
 static void act_evidence(node *n, const chain_vote *a, const chain_vote *b)
 {
 	chain_tx tx;
-	const char *reason = NULL;
-	chain_account acct;
-	int rc;
+	char who[FL_HASH_HEX_LEN + 1];
 
 	memset(&tx, 0, sizeof(tx));
 	tx.kind = CHAIN_TX_EVIDENCE;
-	tx.sender = n->home.member_id;
-	if (chain_get_account(n->store, &n->home.member_id, &acct) == 0 &&
-	    acct.nonce + 1 > n->next_nonce)
-		n->next_nonce = acct.nonce + 1;
-	tx.nonce = n->next_nonce;
 	tx.u.evidence.type = CHAIN_EVIDENCE_DOUBLE_SIGN;
 	/* One encoding per equivocation: the pair in block-hash order. */
 	if (fl_hash_cmp(&a->block_hash, &b->block_hash) > 0) {
@@ -338,26 +331,11 @@ static void act_evidence(node *n, const chain_vote *a, const chain_vote *b)
 	}
 	tx.u.evidence.vote_a = *a;
 	tx.u.evidence.vote_b = *b;
-	char who[FL_HASH_HEX_LEN + 1];
 	fl_hex_encode(who, a->validator.b, 8);
 	fl_log(FL_LOG_WARN, LOG, "validator %s signed two votes at height %llu round %u", who,
 	       (unsigned long long)a->height, a->round);
-	if ((rc = chain_tx_sign(&tx, n->chain_id, &n->home.member_key)) != 0) {
-		fl_log(FL_LOG_WARN, LOG, "evidence tx not signed: %s", fl_strerror(rc));
-		return;
-	}
-	if ((rc = node_mempool_add(n->mempool, &tx, NULL, &reason)) != 0) {
-		fl_log(FL_LOG_INFO, LOG, "evidence tx not admitted: %s",
-		       reason != NULL ? reason : fl_strerror(rc));
-		return;
-	}
-	n->next_nonce++;
-	fl_writer w;
-	fl_writer_init(&w, CHAIN_MAX_TX_BYTES);
-	if (chain_tx_encode(&w, &tx) == 0 && fl_writer_finish(&w) == 0)
-		if (p2p_broadcast(n->p2p, NODE_TOPIC_TX, w.buf, w.len) != 0)
-			fl_log(FL_LOG_DEBUG, LOG, "evidence tx not gossiped");
-	fl_writer_free(&w);
+	/* Logged there when it fails: the next equivocation seen tries again. */
+	NODE__IGNORE(node__submit_own_tx(n, &tx, NULL, "evidence"));
 }
 
 static void act(node *n, const node_cons_actions *out)

@@ -38,6 +38,7 @@
 #define NODE__OWN_MAX    256                 /* own signatures found in the WAL at replay */
 #define NODE__FETCH_MAX  2                   /* large proposals' blocks fetched at once */
 #define NODE__TICK_MS    1000                /* status, re-sends, sync */
+#define NODE__OWN_TXS_MAX 64                 /* own txs queued at once (node_owntx.c) */
 
 /* WAL record types: one per consensus event kind (node_cons_event_kind),
  * then this node's own signed messages. */
@@ -186,7 +187,8 @@ typedef struct node {
 
 	uint64_t sync_target; /* highest height a peer reported */
 	uint64_t decided_ms;
-	uint64_t next_nonce; /* for own txs (evidence) */
+	fl_hash own_txs[NODE__OWN_TXS_MAX]; /* own txs signed, maybe still queued */
+	unsigned n_own_txs;
 	int stopping;
 	int handles; /* closed handles still pending */
 	int fatal;   /* a WAL or store failure: stop */
@@ -256,6 +258,11 @@ void node__blocks_free(node *n);
 int node__tip_commit_recover(node *n);
 /* The 1 s tick: applies again a decided block that failed, when due. */
 void node__block_retry(node *n);
+
+/* node_owntx.c: a tx of the node's member key (sender, next nonce, sign,
+ * admit, gossip): FL_OK, or the error, logged as `what`'s. *hash (may be
+ * NULL) its hash. */
+int node__submit_own_tx(node *n, chain_tx *tx, fl_hash *hash, const char *what) FL_MUST_CHECK;
 
 /* node_fetch.c: blocks larger than a frame. */
 void node__fetch_start(node *n, p2p_peer *from, const node_wire_proposal *wp);

@@ -28,7 +28,7 @@ typedef struct {
 	uint16_t p2p_port;
 	uint16_t rpc_port;
 	int validator;
-	char byzantine[16]; /* "" = honest */
+	char byzantine[24]; /* "" = honest; a node_byzantine_name */
 } testnet_node;
 
 typedef struct {

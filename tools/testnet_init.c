@@ -3,6 +3,7 @@
  * genesis library, configs that dial every other node, and DIR/testnet.json. */
 #include "genesis/genesis.h"
 #include "node/config.h"
+#include "node/node.h"
 #include "tools/internal.h"
 #include "tools/testnet.h"
 
@@ -26,7 +27,8 @@ static const char *const init_usage =
     "         [--accounts A] [--param NAME=VALUE]...\n"
     "Makes DIR/node0..node{N+M-1} (fedledgerd homes), one genesis for all and\n"
     "DIR/testnet.json. Node i listens on 127.0.0.1:P+10i (p2p) and P+10i+1 (rpc);\n"
-    "P defaults to 26600. MODE: equivocate, silent or bad-proposal.\n"
+    "P defaults to 26600. MODE: equivocate, silent or bad-proposal (validators),\n"
+    "bad-aggregate or withhold-updates (any node) — fedledgerd start --byzantine.\n"
     "--accounts A funds A more accounts, their keys in DIR/accounts.keys (0600).\n"
     "--param sets a genesis consensus parameter (genesis.json params), e.g.\n"
     "block_interval_ms=0 or max_block_txs=10000.\n"
@@ -413,12 +415,13 @@ int testnet_cmd_init(int argc, char **argv)
 			errno = 0;
 			unsigned long k = eq ? strtoul(v, &end, 10) : 0;
 			const char *mode = eq ? eq + 1 : "";
+			node_byzantine parsed;
 			if (!eq || end != eq || eq == v || errno || k >= TESTNET_MAX_NODES ||
-			    (strcmp(mode, "equivocate") && strcmp(mode, "silent") &&
-			     strcmp(mode, "bad-proposal"))) {
-				tool_error(
-				    a.prog,
-				    "--byzantine: '%s' is not K=equivocate|silent|bad-proposal", v);
+			    node_byzantine_parse(mode, &parsed) != 0) {
+				tool_error(a.prog,
+					   "--byzantine: '%s' is not K=equivocate|silent|bad-proposal|"
+					   "bad-aggregate|withhold-updates",
+					   v);
 				goto cleanup;
 			}
 			byz[k] = mode;
@@ -445,7 +448,8 @@ int testnet_cmd_init(int argc, char **argv)
 		goto cleanup;
 	}
 	for (uint32_t k = 0; k < TESTNET_MAX_NODES; k++)
-		if (byz[k] && k >= n_val) {
+		if (byz[k] && k >= n_val && strcmp(byz[k], "bad-aggregate") != 0 &&
+		    strcmp(byz[k], "withhold-updates") != 0) {
 			tool_error(a.prog, "--byzantine: node %u is not a validator", k);
 			goto cleanup;
 		}

@@ -2,7 +2,8 @@
  * tests/node/test_blobstore.c — the node's blob store (node/blobstore.h):
  * round trip and layout, an idempotent put, range reads and their bounds,
  * a damaged file found by get, the cap, temp files of a crash removed at
- * open, and a directory that is not one.
+ * open, a directory that is not one, the usage counters and the retention
+ * sweep.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "node/blobstore.h"
@@ -271,4 +273,93 @@ Test(blobstore, not_a_directory)
 	cr_assert_null(bs);
 	cr_assert_eq(node_blobstore_open(&bs, "/nonexistent-parent/blobs", 0), FL_EIO);
 	cr_assert_eq(node_blobstore_open(&bs, "", 0), FL_EIO);
+}
+
+Test(blobstore, usage_counted_by_put_and_at_open)
+{
+	node_blobstore *bs;
+	uint8_t a[100], b[250];
+	uint64_t bytes, count;
+	char tmp[512];
+	fl_hash ha;
+
+	fill(a, sizeof(a), 3);
+	fill(b, sizeof(b), 4);
+	cr_assert_eq(node_blobstore_open(&bs, dir, 0), FL_OK);
+	node_blobstore_usage(bs, &bytes, &count);
+	cr_assert_eq(bytes, 0);
+	cr_assert_eq(count, 0);
+	cr_assert_eq(node_blobstore_put(bs, a, sizeof(a), &ha), FL_OK);
+	cr_assert_eq(node_blobstore_put(bs, a, sizeof(a), NULL), FL_OK); /* once */
+	cr_assert_eq(node_blobstore_put(bs, b, sizeof(b), NULL), FL_OK);
+	node_blobstore_usage(bs, &bytes, &count);
+	cr_assert_eq(bytes, 350);
+	cr_assert_eq(count, 2);
+	node_blobstore_close(bs);
+
+	/* A crash's temp file and a stranger's file are not blobs. */
+	file_of(&ha, tmp, sizeof(tmp));
+	strcpy(strrchr(tmp, '/') + 1, ".tmp-leftover");
+	{
+		FILE *f = fopen(tmp, "w");
+		cr_assert_not_null(f);
+		fputs("half", f);
+		fclose(f);
+	}
+	strcpy(strrchr(tmp, '/') + 1, "README");
+	{
+		FILE *f = fopen(tmp, "w");
+		cr_assert_not_null(f);
+		fputs("not a blob", f);
+		fclose(f);
+	}
+	cr_assert_eq(node_blobstore_open(&bs, dir, 0), FL_OK);
+	node_blobstore_usage(bs, &bytes, &count);
+	cr_assert_eq(bytes, 350);
+	cr_assert_eq(count, 2);
+	node_blobstore_close(bs);
+}
+
+static int keep_first(void *ctx, const fl_hash *h)
+{
+	return fl_hash_cmp(h, ctx) == 0;
+}
+
+Test(blobstore, prune_keeps_what_the_policy_keeps_and_what_is_new)
+{
+	node_blobstore *bs;
+	uint8_t a[100], b[250], c[70];
+	uint64_t bytes, count, removed, removed_bytes;
+	fl_hash ha, hb, hc;
+	uint8_t *p;
+	size_t n;
+
+	fill(a, sizeof(a), 5);
+	fill(b, sizeof(b), 6);
+	fill(c, sizeof(c), 7);
+	cr_assert_eq(node_blobstore_open(&bs, dir, 0), FL_OK);
+	cr_assert_eq(node_blobstore_put(bs, a, sizeof(a), &ha), FL_OK);
+	cr_assert_eq(node_blobstore_put(bs, b, sizeof(b), &hb), FL_OK);
+	cr_assert_eq(node_blobstore_put(bs, c, sizeof(c), &hc), FL_OK);
+	/* Everything is newer than the epoch's second 1: nothing goes. */
+	cr_assert_eq(node_blobstore_prune(bs, keep_first, &ha, 1, &removed, &removed_bytes), FL_OK);
+	cr_assert_eq(removed, 0);
+	/* Older than a minute from now: all but the kept one go. */
+	cr_assert_eq(node_blobstore_prune(bs, keep_first, &ha, (int64_t)time(NULL) + 60, &removed,
+					  &removed_bytes),
+		     FL_OK);
+	cr_assert_eq(removed, 2);
+	cr_assert_eq(removed_bytes, 320);
+	node_blobstore_usage(bs, &bytes, &count);
+	cr_assert_eq(bytes, 100);
+	cr_assert_eq(count, 1);
+	cr_assert_eq(node_blobstore_get(bs, &ha, &p, &n), FL_OK);
+	fl_free(p);
+	cr_assert_eq(node_blobstore_get(bs, &hb, &p, &n), FL_ENOTFOUND);
+	cr_assert_eq(node_blobstore_size(bs, &hc, &bytes), FL_ENOTFOUND);
+	/* A pruned blob can be stored again. */
+	cr_assert_eq(node_blobstore_put(bs, b, sizeof(b), NULL), FL_OK);
+	node_blobstore_usage(bs, &bytes, &count);
+	cr_assert_eq(count, 2);
+	node_blobstore_close(bs);
 }

@@ -173,7 +173,7 @@ Test(cli, usage_errors_exit_2_with_one_line)
 	RUN(&run, "frobnicate");
 	assert_one_line_failure(&run, 2, "fedledgerd: unknown command 'frobnicate'");
 	RUN(&run, "start", "--home", hdir, "--byzantine", "evil");
-	assert_one_line_failure(&run, 2, "--byzantine: expected equivocate, silent or bad-proposal");
+	assert_one_line_failure(&run, 2, "--byzantine: expected equivocate, silent, bad-proposal, bad-aggregate or ");
 	{
 		const char *const none[] = {NULL};
 		test_run_prog(&run, "fedledgerd", none);
