@@ -569,6 +569,15 @@ typedef struct {
 	uint32_t train_accuracy_ppm;
 } chain_update_record;
 
+/* An eval_report as stored: a member's held-out figure for a round. */
+typedef struct {
+	fl_pubkey reporter;
+	fl_hash model;
+	uint64_t n_samples;
+	uint64_t metric_value; /* unit per the profile's metric */
+	uint64_t height;       /* included at */
+} chain_eval;
+
 typedef struct {
 	char profile[CHAIN_PROFILE_ID_MAX + 1];
 	uint64_t round;
@@ -774,6 +783,9 @@ int chain_get_join(chain_store *s, const char *profile, const fl_pubkey *pk,
 /* Updates committed in a round, sorted by participant; *out allocated. */
 int chain_get_round_updates(chain_store *s, const char *profile, uint64_t round,
 			    chain_update_record **out, size_t *n) FL_MUST_CHECK;
+/* The eval_reports of a round, sorted by reporter; *out allocated. */
+int chain_get_round_evals(chain_store *s, const char *profile, uint64_t round, chain_eval **out,
+			  size_t *n) FL_MUST_CHECK;
 int chain_get_round_rewards(chain_store *s, const char *profile, uint64_t round, chain_reward **out,
 			    size_t *n) FL_MUST_CHECK;
 /* Encoded block bytes (fl_free); decode with chain_block_decode. */
@@ -869,6 +881,8 @@ int chain_snap_get_join(chain_snapshot *snap, const char *profile, const fl_pubk
 			chain_tx_round_join *join, uint64_t *height) FL_MUST_CHECK;
 int chain_snap_get_round_updates(chain_snapshot *snap, const char *profile, uint64_t round,
 				 chain_update_record **out, size_t *n) FL_MUST_CHECK;
+int chain_snap_get_round_evals(chain_snapshot *snap, const char *profile, uint64_t round,
+			       chain_eval **out, size_t *n) FL_MUST_CHECK;
 int chain_snap_get_round_rewards(chain_snapshot *snap, const char *profile, uint64_t round,
 				 chain_reward **out, size_t *n) FL_MUST_CHECK;
 int chain_snap_get_block(chain_snapshot *snap, uint64_t height, uint8_t **bytes,

@@ -138,6 +138,27 @@ static int list_reward(void *ctx, const uint8_t *key, size_t klen, const uint8_t
 	return 0;
 }
 
+static int list_eval(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	grow_list *l = ctx;
+	chain_eval_record rec;
+	chain_eval *e;
+
+	if (klen != l->plen + FL_PUBKEY_LEN)
+		return FL_ECORRUPT;
+	if (chain_eval_record_decode(val, vlen, &rec) != FL_OK)
+		return FL_ECORRUPT;
+	if ((e = grow_next(l)) == NULL)
+		return FL_ENOMEM;
+	memcpy(e->reporter.b, key + l->plen, FL_PUBKEY_LEN);
+	e->model = rec.model;
+	e->n_samples = rec.n_samples;
+	e->metric_value = rec.metric_value;
+	e->height = rec.height;
+	l->n++;
+	return 0;
+}
+
 /* Runs one scan and hands the array over (or frees it). */
 static int run_list(chain_txn *t, chain_db db, const void *prefix, size_t plen, chain_scan_fn fn,
 		    size_t item, void **out, size_t *n)
@@ -186,6 +207,24 @@ int chain_snap_get_round_updates(chain_snapshot *snap, const char *profile, uint
 		return FL_EINVAL;
 	rc = run_list(snap->t, CHAIN_DB_UPDATES, prefix, chain_key_round(prefix, profile, round),
 		      list_update, sizeof(**out), &items, n);
+	*out = items;
+	return rc;
+}
+
+int chain_snap_get_round_evals(chain_snapshot *snap, const char *profile, uint64_t round,
+			       chain_eval **out, size_t *n)
+{
+	uint8_t prefix[CHAIN_KEY_MAX];
+	void *items = NULL;
+	int rc;
+
+	assert(snap != NULL && profile != NULL && out != NULL && n != NULL);
+	*out = NULL;
+	*n = 0;
+	if (!chain_id_valid(profile, CHAIN_PROFILE_ID_MAX))
+		return FL_EINVAL;
+	rc = run_list(snap->t, CHAIN_DB_EVALS, prefix, chain_key_round(prefix, profile, round),
+		      list_eval, sizeof(**out), &items, n);
 	*out = items;
 	return rc;
 }
@@ -304,6 +343,14 @@ int chain_get_round_updates(chain_store *s, const char *profile, uint64_t round,
 	*out = NULL;
 	*n = 0;
 	ON_SNAPSHOT(s, chain_snap_get_round_updates(snap_, profile, round, out, n));
+}
+
+int chain_get_round_evals(chain_store *s, const char *profile, uint64_t round, chain_eval **out,
+			  size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	ON_SNAPSHOT(s, chain_snap_get_round_evals(snap_, profile, round, out, n));
 }
 
 int chain_get_round_rewards(chain_store *s, const char *profile, uint64_t round, chain_reward **out,

@@ -73,6 +73,7 @@ json_t *node__rpc_profile_state_json(const chain_profile_state *st);
 json_t *node__rpc_round_json(const chain_round *rd);
 json_t *node__rpc_update_json(const chain_update_record *u);
 json_t *node__rpc_reward_json(const chain_reward *rw);
+json_t *node__rpc_eval_json(const chain_eval *e);
 
 /* Names of enum values ("active", "open", "fedavg"…), "unknown" outside
  * their ranges (a value the chain stored is always in range). */

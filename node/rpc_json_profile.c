@@ -176,3 +176,16 @@ json_t *node__rpc_reward_json(const chain_reward *rw)
 	node__rpc_set(o, "weight", node__rpc_u64(rw->weight), &ok);
 	return node__rpc_done(o, ok);
 }
+
+json_t *node__rpc_eval_json(const chain_eval *e)
+{
+	json_t *o = json_object();
+	int ok = 1;
+
+	node__rpc_set(o, "reporter", node__rpc_key(&e->reporter), &ok);
+	node__rpc_set(o, "model", node__rpc_hash(&e->model), &ok);
+	node__rpc_set(o, "n_samples", node__rpc_u64(e->n_samples), &ok);
+	node__rpc_set(o, "metric_value", node__rpc_u64(e->metric_value), &ok);
+	node__rpc_set(o, "height", node__rpc_u64(e->height), &ok);
+	return node__rpc_done(o, ok);
+}

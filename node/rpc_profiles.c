@@ -137,6 +137,8 @@ typedef struct {
 	size_t n_updates;
 	chain_reward *rewards;
 	size_t n_rewards;
+	chain_eval *evals;
+	size_t n_evals;
 } round_view;
 
 static int read_round(node_rpc *r, const char *id, uint64_t round, round_view *v, const char **what)
@@ -159,7 +161,8 @@ static int read_round(node_rpc *r, const char *id, uint64_t round, round_view *v
 	if ((rc = chain_snap_get_round_updates(snap, id, round, &v->updates, &v->n_updates)) !=
 		FL_OK ||
 	    (rc = chain_snap_get_round_rewards(snap, id, round, &v->rewards, &v->n_rewards)) !=
-		FL_OK) {
+		FL_OK ||
+	    (rc = chain_snap_get_round_evals(snap, id, round, &v->evals, &v->n_evals)) != FL_OK) {
 		/* The round exists: its lists may be empty, never absent. */
 		rc = rc == FL_ENOTFOUND ? FL_ECORRUPT : rc;
 		goto cleanup;
@@ -174,14 +177,18 @@ cleanup:
 static json_t *round_view_json(const round_view *v)
 {
 	json_t *o = node__rpc_round_json(&v->rd), *ups = json_array(), *rws = json_array();
+	json_t *evs = json_array();
 	int ok = 1;
 
+	for (size_t i = 0; evs != NULL && i < v->n_evals; i++)
+		node__rpc_append(evs, node__rpc_eval_json(&v->evals[i]), &ok);
 	for (size_t i = 0; ups != NULL && i < v->n_updates; i++)
 		node__rpc_append(ups, node__rpc_update_json(&v->updates[i]), &ok);
 	for (size_t i = 0; rws != NULL && i < v->n_rewards; i++)
 		node__rpc_append(rws, node__rpc_reward_json(&v->rewards[i]), &ok);
 	node__rpc_set(o, "updates", ups, &ok);
 	node__rpc_set(o, "rewards", rws, &ok);
+	node__rpc_set(o, "evals", evs, &ok);
 	return node__rpc_done(o, ok);
 }
 
@@ -204,5 +211,6 @@ int node__rpc_round(void *ctx, node_http_exchange *ex, const node_http_request *
 		rc = node__rpc_fail(ex, rc, what);
 	fl_free(v.updates);
 	fl_free(v.rewards);
+	fl_free(v.evals);
 	return rc;
 }

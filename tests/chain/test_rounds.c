@@ -449,6 +449,33 @@ Test(rounds, eval_reports)
 	cr_assert_eq(rec.n_samples, 500);
 	cr_assert_eq(rec.metric_value, 880000);
 	cr_assert_eq(rec.height, 1);
+	{
+		/* The API's listing: a second reporter, sorted by key. */
+		chain_eval *evs = NULL;
+		size_t n_evs = 0;
+		fl_hash m;
+
+		eval_tx(&tx, 0);
+		tx.u.eval_report.metric_value = 870000;
+		cr_assert_eq(fixture_sign(&fx, &tx, M(1)), 0);
+		cr_assert_eq(submit(&tx), 0);
+		cr_assert_eq(chain_get_round_evals(fx.store, "mnist", 0, &evs, &n_evs), 0);
+		cr_assert_eq(n_evs, 2);
+		cr_assert_lt(fl_pubkey_cmp(&evs[0].reporter, &evs[1].reporter), 0);
+		fl_sha256(&m, "m", 1);
+		for (size_t i = 0; i < n_evs; i++) {
+			int k = fixture_key_index(&fx, &evs[i].reporter);
+			cr_assert(k == M(0) || k == M(1));
+			cr_assert_eq(evs[i].metric_value, k == M(0) ? 880000 : 870000);
+			cr_assert_eq(evs[i].n_samples, 500);
+			cr_assert_eq(fl_hash_cmp(&evs[i].model, &m), 0);
+			cr_assert_eq(evs[i].height, k == M(0) ? 1 : fixture_height(&fx));
+		}
+		fl_free(evs);
+		cr_assert_eq(chain_get_round_evals(fx.store, "mnist", 1, &evs, &n_evs), 0);
+		cr_assert_eq(n_evs, 0);
+		fl_free(evs);
+	}
 }
 
 Test(rounds, reward_that_would_overflow_the_supply_is_refused)
