@@ -112,9 +112,11 @@ test:
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$${FUZZ_TIME:-5}
 
-# Real fedledgerd testnets on 127.0.0.1, perturbed (tests/net/faults.sh).
+# Real fedledgerd testnets on 127.0.0.1, perturbed (tests/net/faults.sh), and
+# running federated rounds on Fashion-MNIST (tests/net/rounds.sh).
 net-test: $(BINS)
 	@FEDLEDGER_BIN=$(BUILD)/bin sh tests/net/faults.sh
+	@FEDLEDGER_BIN=$(BUILD)/bin sh tests/net/rounds.sh
 
 # The consensus simulation over SEEDS seeds (tests/node/test_cons_sim.c).
 SEEDS ?= 100000

@@ -96,6 +96,8 @@ static void tick_cb(uv_timer_t *t)
 	node__cons_resend(n);
 	node__block_retry(n);
 	node__net_sync(n, 1);
+	node__own_txs_tick(n);
+	node__round_tick(n);
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -300,7 +302,7 @@ static void close_all(node *n)
 {
 	begin_stop(n);
 	/* Block work in flight finishes (its after_work runs), p2p closes. */
-	while (n->handles > 0 || n->job_running)
+	while (n->handles > 0 || n->job_running || node__round_busy(n))
 		uv_run(n->loop, UV_RUN_ONCE);
 	close_handle(n, (uv_handle_t *)&n->sig_int);
 	close_handle(n, (uv_handle_t *)&n->sig_term);
@@ -311,6 +313,7 @@ static void close_all(node *n)
 	node__sync_free(n);
 	node__fetch_free_all(n);
 	node__blocks_free(n);
+	node__round_close(n);
 	fl_free(n->stuck.bytes);
 	node_cons_free(n->cons);
 	node_mempool_free(n->mempool);
@@ -384,7 +387,8 @@ int node_run(const node_run_opts *opts, char *err, size_t errlen)
 		     fl_strerror(rc));
 		goto cleanup;
 	}
-	if ((rc = start_p2p(n, err, errlen)) != 0 || (rc = node__rpc_open(n, err, errlen)) != 0)
+	if ((rc = start_p2p(n, err, errlen)) != 0 || (rc = node__rpc_open(n, err, errlen)) != 0 ||
+	    (rc = node__round_open(n, err, errlen)) != 0)
 		goto cleanup;
 	uv_signal_start(&n->sig_int, signal_cb, SIGINT);
 	uv_signal_start(&n->sig_term, signal_cb, SIGTERM);

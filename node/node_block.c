@@ -111,6 +111,44 @@ void node__blocks_free(node *n)
 /* ------------------------------------------------------------- building */
 
 /*
+ * A proposer carries only aggregates it has recomputed itself (their check
+ * starts here otherwise, and a later block carries them): a block with one
+ * the others cannot verify would cost the height a round. The sender's
+ * later txs go too, since their nonces follow it.
+ */
+static void leave_out_unchecked(node *n, chain_block *b)
+{
+	fl_pubkey dropped[16];
+	uint32_t n_dropped = 0, kept = 0;
+
+	for (uint32_t i = 0; i < b->n_txs; i++) {
+		int drop = 0;
+
+		for (uint32_t k = 0; k < n_dropped && !drop; k++)
+			drop = fl_pubkey_cmp(&dropped[k], &b->txs[i].sender) == 0;
+		if (!drop && !node__round_includable(n, &b->txs[i])) {
+			drop = 1;
+			if (n_dropped == FL_ARRAY_LEN(dropped)) {
+				/* More unchecked aggregates than that in one block: the
+				 * rest of the block waits for the next one. */
+				for (uint32_t k = i; k < b->n_txs; k++)
+					chain_tx_free(&b->txs[k]);
+				break;
+			}
+			dropped[n_dropped++] = b->txs[i].sender;
+		}
+		if (drop) {
+			chain_tx_free(&b->txs[i]);
+			continue;
+		}
+		if (kept != i)
+			b->txs[kept] = b->txs[i];
+		kept++;
+	}
+	b->n_txs = kept;
+}
+
+/*
  * The proposer's block for (height, round): the mempool's first txs within
  * the block limits, on top of the tip; time now (above the last block's);
  * the last commit; the beacon from this node's VRF.
@@ -136,6 +174,7 @@ int node__block_build(node *n, uint64_t height, uint32_t round, fl_hash *hash, u
 	if ((rc = node_mempool_reap(n->mempool, pp->max_block_txs, max_bytes, &b.txs, &b.n_txs)) !=
 	    0)
 		goto cleanup;
+	leave_out_unchecked(n, &b);
 	if (height > 1) {
 		const chain_commit *lc = node_cons_last_commit(n->cons);
 		if (chain_get_commit(n->store, height - 1, &b.last_commit) != 0) {
@@ -192,6 +231,11 @@ static void work_cb(uv_work_t *req)
 	node *n = j->node;
 
 	if (j->kind == NODE__JOB_VALIDATE) {
+		if (j->bad_aggregate) {
+			j->rc = FL_EINVAL;
+			j->res.reason = "an aggregate_commit that does not recompute";
+			return;
+		}
 		if (j->test_delay_ms > 0) {
 			struct timespec ts = {j->test_delay_ms / 1000,
 					      (long)(j->test_delay_ms % 1000) * 1000000L};
@@ -372,6 +416,7 @@ static void after_apply(node *n, node__job *j)
 	node__metrics_commit(n, j->block, h > 1 ? prev_time : 0, n->decided_ms);
 	node__cons_committed(n, h);
 	node__rpc_committed(n, j->block, &j->hash);
+	node__round_committed(n, j->block);
 	node__sync_next(n);
 }
 
@@ -412,6 +457,18 @@ static void job_next(node *n)
 			if (b == NULL || b->height != n->info.height + 1 || n->applying) {
 				fl_free(j);
 				continue;
+			}
+			/* Validators verify before they prevote: a block with an
+			 * aggregate still being recomputed waits for it. */
+			switch (node__round_block_ready(n, &b->block, &b->hash)) {
+			case NODE__BLOCK_PARKED:
+				fl_free(j);
+				continue;
+			case NODE__BLOCK_BAD:
+				j->bad_aggregate = 1;
+				break;
+			default:
+				break;
 			}
 			j->block = &b->block;
 			j->cached = b;

@@ -100,6 +100,7 @@ typedef struct node__job {
 	chain_commit commit;    /* APPLY */
 	int flags;              /* APPLY: NODE__APPLY_* */
 	int timed_out;          /* VALIDATE: past timeouts.block_validation_ms, verdict given */
+	int bad_aggregate;      /* VALIDATE: an aggregate in it does not verify: invalid */
 	uint32_t test_delay_ms; /* node__test_hooks.slow_validate_ms, for this job */
 	int test_fail;          /* node__test_hooks.fail_applies, for this job */
 	int rc;
@@ -187,13 +188,18 @@ typedef struct node {
 
 	uint64_t sync_target; /* highest height a peer reported */
 	uint64_t decided_ms;
-	fl_hash own_txs[NODE__OWN_TXS_MAX]; /* own txs signed, maybe still queued */
+	struct {
+		fl_hash hash;
+		uint64_t sent_ms; /* gossiped or last re-sent */
+		unsigned resends;
+	} own_txs[NODE__OWN_TXS_MAX]; /* own txs signed, maybe still queued */
 	unsigned n_own_txs;
 	int stopping;
 	int handles; /* closed handles still pending */
 	int fatal;   /* a WAL or store failure: stop */
 
 	node_blobstore *blobs;
+	struct node__rounds *rounds; /* node_round.c */
 	node_http_server http;
 	node_rpc rpc;
 	int http_open;
@@ -221,6 +227,10 @@ uint16_t node__rpc_port(const node *n);
 
 /* node_metrics.c: the Prometheus families. */
 int node__metrics_init(node *n);
+/* One family without labels, its series; after a failure (*rc != 0) it
+ * does nothing and returns NULL. */
+node_metric *node__metric_one(node *n, node_metric_type type, const char *name, const char *help,
+			      int *rc);
 void node__metrics_tick(node *n);
 void node__metrics_step(node *n);
 void node__metrics_commit(node *n, const chain_block *b, uint64_t prev_time_ms,
@@ -259,10 +269,29 @@ int node__tip_commit_recover(node *n);
 /* The 1 s tick: applies again a decided block that failed, when due. */
 void node__block_retry(node *n);
 
+/* node_round.c: federated rounds (node/node_round_internal.h). */
+int node__round_open(node *n, char *err, size_t errlen);
+void node__round_close(node *n);
+int node__round_busy(const node *n); /* pool jobs still running */
+void node__round_committed(node *n, const chain_block *b);
+void node__round_tick(node *n);
+/* Before a proposed block is checked: whether every aggregate_commit in it
+ * recomputed (READY), one is still being checked (PARKED: it is validated
+ * again when the check ends) or one does not (BAD: an invalid verdict). */
+typedef enum { NODE__BLOCK_READY = 0, NODE__BLOCK_PARKED = 1, NODE__BLOCK_BAD = 2 } node__block_readiness;
+node__block_readiness node__round_block_ready(node *n, const chain_block *b, const fl_hash *hash);
+/* Whether a block this node builds may carry tx (an aggregate it has
+ * recomputed; its check starts otherwise). */
+int node__round_includable(node *n, const chain_tx *tx);
+/* A tx gossip admitted: an aggregate's check starts at once. */
+void node__round_on_tx(node *n, const uint8_t *p, size_t len);
+
 /* node_owntx.c: a tx of the node's member key (sender, next nonce, sign,
  * admit, gossip): FL_OK, or the error, logged as `what`'s. *hash (may be
  * NULL) its hash. */
 int node__submit_own_tx(node *n, chain_tx *tx, fl_hash *hash, const char *what) FL_MUST_CHECK;
+/* The tick: own txs still queued after a while are sent to every peer again. */
+void node__own_txs_tick(node *n);
 
 /* node_fetch.c: blocks larger than a frame. */
 void node__fetch_start(node *n, p2p_peer *from, const node_wire_proposal *wp);
@@ -283,6 +312,8 @@ void node__net_config(node *n, p2p_config *cfg);
 void node__net_broadcast_proposal(node *n, const node_cons_proposal *p);
 void node__net_broadcast_vote(node *n, const chain_vote *v);
 void node__net_send_status(node *n, p2p_peer *only);
+/* An own tx's bytes straight to every peer (NODE_MSG_TX). */
+void node__net_resend_tx(node *n, const uint8_t *p, size_t len);
 void node__net_sync(node *n, int allow_one);
 /* The connected peer of that id, or NULL. */
 p2p_peer *node__net_peer(node *n, const fl_pubkey *id);

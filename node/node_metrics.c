@@ -10,7 +10,8 @@
 
 static const double secs[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30};
 
-static node_metric *one(node *n, node_metric_type type, const char *name, const char *help, int *rc)
+node_metric *node__metric_one(node *n, node_metric_type type, const char *name, const char *help,
+			      int *rc)
 {
 	node_metric_desc d;
 	node_metric_family *f;
@@ -37,32 +38,32 @@ int node__metrics_init(node *n)
 
 	node_metrics_init(&n->metrics);
 	n->m.height =
-	    one(n, NODE_METRIC_GAUGE, "fedledger_height", "Last committed block height", &rc);
-	n->m.round = one(n, NODE_METRIC_GAUGE, "fedledger_consensus_round",
+	    node__metric_one(n, NODE_METRIC_GAUGE, "fedledger_height", "Last committed block height", &rc);
+	n->m.round = node__metric_one(n, NODE_METRIC_GAUGE, "fedledger_consensus_round",
 			 "Consensus round of the height in progress", &rc);
-	n->m.step = one(n, NODE_METRIC_HISTOGRAM, "fedledger_consensus_step_seconds",
+	n->m.step = node__metric_one(n, NODE_METRIC_HISTOGRAM, "fedledger_consensus_step_seconds",
 			"Time spent in each consensus step (propose, prevote, precommit)", &rc);
-	n->m.interval = one(n, NODE_METRIC_HISTOGRAM, "fedledger_block_interval_seconds",
+	n->m.interval = node__metric_one(n, NODE_METRIC_HISTOGRAM, "fedledger_block_interval_seconds",
 			    "Time between the header times of consecutive blocks", &rc);
-	n->m.commit = one(n, NODE_METRIC_HISTOGRAM, "fedledger_commit_latency_seconds",
+	n->m.commit = node__metric_one(n, NODE_METRIC_HISTOGRAM, "fedledger_commit_latency_seconds",
 			  "From the decision to the block applied in the store", &rc);
-	n->m.peers = one(n, NODE_METRIC_GAUGE, "fedledger_peers", "Connected peers", &rc);
+	n->m.peers = node__metric_one(n, NODE_METRIC_GAUGE, "fedledger_peers", "Connected peers", &rc);
 	n->m.mempool_txs =
-	    one(n, NODE_METRIC_GAUGE, "fedledger_mempool_txs", "Txs in the mempool", &rc);
+	    node__metric_one(n, NODE_METRIC_GAUGE, "fedledger_mempool_txs", "Txs in the mempool", &rc);
 	n->m.mempool_bytes =
-	    one(n, NODE_METRIC_GAUGE, "fedledger_mempool_bytes", "Bytes of the mempool's txs", &rc);
-	n->m.wal_fsync = one(n, NODE_METRIC_COUNTER, "fedledger_wal_fsync_seconds_total",
+	    node__metric_one(n, NODE_METRIC_GAUGE, "fedledger_mempool_bytes", "Bytes of the mempool's txs", &rc);
+	n->m.wal_fsync = node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_wal_fsync_seconds_total",
 			     "Wall time spent in WAL fsyncs", &rc);
 	n->m.wal_syncs =
-	    one(n, NODE_METRIC_COUNTER, "fedledger_wal_fsyncs_total", "WAL fsyncs", &rc);
-	n->m.txs = one(n, NODE_METRIC_COUNTER, "fedledger_txs_committed_total",
+	    node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_wal_fsyncs_total", "WAL fsyncs", &rc);
+	n->m.txs = node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_txs_committed_total",
 		       "Txs in committed blocks", &rc);
-	n->m.apply_failures = one(n, NODE_METRIC_COUNTER, "fedledger_block_apply_failures_total",
+	n->m.apply_failures = node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_block_apply_failures_total",
 				  "Decided blocks that failed to apply (each attempt)", &rc);
-	n->m.apply_stuck = one(n, NODE_METRIC_GAUGE, "fedledger_block_apply_stuck_height",
+	n->m.apply_stuck = node__metric_one(n, NODE_METRIC_GAUGE, "fedledger_block_apply_stuck_height",
 			       "Height of a decided block that does not apply yet, else 0", &rc);
 	n->m.validate_timeouts =
-	    one(n, NODE_METRIC_COUNTER, "fedledger_block_validation_timeouts_total",
+	    node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_block_validation_timeouts_total",
 		"Block checks past timeouts.block_validation_ms (prevoted nil)", &rc);
 	if (rc != 0)
 		return rc;

@@ -86,6 +86,15 @@ static void send_all(node *n, uint16_t topic, uint16_t direct, const fl_writer *
 		NODE__IGNORE(p2p_send(peers[i], direct, w->buf, w->len));
 }
 
+void node__net_resend_tx(node *n, const uint8_t *p, size_t len)
+{
+	p2p_peer *peers[NODE__PEERS_MAX];
+	size_t k = p2p_peers(n->p2p, peers, NODE__PEERS_MAX);
+
+	for (size_t i = 0; i < k; i++)
+		NODE__IGNORE(p2p_send(peers[i], NODE_MSG_TX, p, len));
+}
+
 void node__net_broadcast_proposal(node *n, const node_cons_proposal *p)
 {
 	fl_writer w;
@@ -173,9 +182,35 @@ static void on_message(void *ctx, p2p_peer *peer, uint16_t type, const uint8_t *
 	case NODE_MSG_VOTE:
 		(void)node__cons_on_vote(n, p, len);
 		break;
+	case NODE_MSG_TX:
+		/* A sender's own tx again (node_owntx.c): one this node refused at
+		 * first (its predecessor had not come yet) or never saw. Admitted,
+		 * it goes on as gossip, for the peers that missed it too. A
+		 * refusal costs the sender nothing more than a refused gossip. */
+		if (node_mempool_add_bytes(n->mempool, p, len, NULL, NULL) == 0) {
+			node__round_on_tx(n, p, len);
+			NODE__IGNORE(p2p_broadcast(n->p2p, NODE_TOPIC_TX, p, len));
+		}
+		break;
 	default:
 		break; /* a later version's message: not ours to judge */
 	}
+}
+
+/* Blob fetches of peers, served from the blob store (once it is open). */
+static int blob_size(void *ctx, const fl_hash *hash, uint64_t *size)
+{
+	node *n = ctx;
+
+	return n->blobs != NULL ? node_blobstore_size(n->blobs, hash, size) : FL_ENOTFOUND;
+}
+
+static int blob_read(void *ctx, const fl_hash *hash, uint64_t offset, uint8_t *out, size_t len)
+{
+	node *n = ctx;
+
+	return n->blobs != NULL ? node_blobstore_read(n->blobs, hash, offset, out, len)
+				: FL_ENOTFOUND;
 }
 
 static p2p_gossip_verdict on_gossip(void *ctx, p2p_peer *from, uint16_t topic, const uint8_t *p,
@@ -184,8 +219,14 @@ static p2p_gossip_verdict on_gossip(void *ctx, p2p_peer *from, uint16_t topic, c
 	node *n = ctx;
 
 	switch (topic) {
-	case NODE_TOPIC_TX:
-		return node_mempool_verdict(node_mempool_add_bytes(n->mempool, p, len, NULL, NULL));
+	case NODE_TOPIC_TX: {
+		int rc = node_mempool_add_bytes(n->mempool, p, len, NULL, NULL);
+		/* Admitted: well-formed and signed, so an aggregate is worth its
+		 * check now, before a proposal carries it. */
+		if (rc == 0)
+			node__round_on_tx(n, p, len);
+		return node_mempool_verdict(rc);
+	}
 	case NODE_TOPIC_PROPOSAL:
 		return node__cons_on_proposal(n, from, p, len);
 	case NODE_TOPIC_VOTE:
@@ -283,6 +324,8 @@ void node__net_config(node *n, p2p_config *cfg)
 	cfg->on_message = on_message;
 	cfg->on_gossip = on_gossip;
 	cfg->on_request = on_request;
+	cfg->blob_size = blob_size;
+	cfg->blob_read = blob_read;
 	cfg->ctx = n;
 }
 

@@ -10,12 +10,22 @@
  * signed (own_txs) and asking the mempool which are still there keeps this
  * right when a tx lands, is evicted or goes stale, without a counter that
  * drifts from the chain.
+ *
+ * Gossip alone can lose a sender's run of txs: a peer that gets nonce n + 1
+ * before n (another path, or n refused because that peer was a block
+ * behind) refuses it, and its seen-cache then drops every copy that
+ * follows. So an own tx still queued 2 s after it was sent is sent again,
+ * straight to every peer, every 2 s, at most RESENDS_MAX times: the
+ * proposers that missed it get it while its window is still open.
  */
 #include "node/node_internal.h"
 
 #include <string.h>
 
 #define LOG "node"
+
+#define RESEND_MS   2000u
+#define RESENDS_MAX 30u
 
 static uint64_t next_nonce(node *n)
 {
@@ -26,7 +36,7 @@ static uint64_t next_nonce(node *n)
 	if (chain_get_account(n->store, &n->home.member_id, &acct) == 0)
 		next = acct.nonce + 1;
 	for (unsigned i = 0; i < n->n_own_txs; i++)
-		if (node_mempool_contains(n->mempool, &n->own_txs[i]))
+		if (node_mempool_contains(n->mempool, &n->own_txs[i].hash))
 			n->own_txs[queued++] = n->own_txs[i];
 	n->n_own_txs = queued;
 	return next + queued;
@@ -55,7 +65,10 @@ int node__submit_own_tx(node *n, chain_tx *tx, fl_hash *hash, const char *what)
 		       reason != NULL ? reason : fl_strerror(rc));
 		return rc;
 	}
-	n->own_txs[n->n_own_txs++] = h;
+	n->own_txs[n->n_own_txs].hash = h;
+	n->own_txs[n->n_own_txs].sent_ms = node__now_ms();
+	n->own_txs[n->n_own_txs].resends = 0;
+	n->n_own_txs++;
 	if (hash != NULL)
 		*hash = h;
 	fl_writer_init(&w, CHAIN_MAX_TX_BYTES);
@@ -64,4 +77,23 @@ int node__submit_own_tx(node *n, chain_tx *tx, fl_hash *hash, const char *what)
 			fl_log(FL_LOG_DEBUG, LOG, "%s tx not gossiped", what);
 	fl_writer_free(&w);
 	return FL_OK;
+}
+
+void node__own_txs_tick(node *n)
+{
+	uint64_t now = node__now_ms();
+
+	(void)next_nonce(n); /* drops what is no longer queued */
+	for (unsigned i = 0; i < n->n_own_txs; i++) {
+		const uint8_t *p;
+		size_t len;
+
+		if (now - n->own_txs[i].sent_ms < RESEND_MS ||
+		    n->own_txs[i].resends >= RESENDS_MAX ||
+		    node_mempool_get_bytes(n->mempool, &n->own_txs[i].hash, &p, &len) != 0)
+			continue;
+		node__net_resend_tx(n, p, len);
+		n->own_txs[i].sent_ms = now;
+		n->own_txs[i].resends++;
+	}
 }

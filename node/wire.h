@@ -20,6 +20,7 @@ enum {
 	NODE_MSG_STATUS = P2P_TYPE_APP + 0,   /* node_wire_status */
 	NODE_MSG_PROPOSAL = P2P_TYPE_APP + 1, /* node_wire_proposal: a re-send */
 	NODE_MSG_VOTE = P2P_TYPE_APP + 2,     /* chain_vote: a re-send */
+	NODE_MSG_TX = P2P_TYPE_APP + 3,       /* a tx's canonical encoding: an own tx re-sent */
 };
 
 /* Gossip topics (p2p_broadcast: forwarded once per link). */

@@ -106,5 +106,7 @@ int testnet_cmd_status(int argc, char **argv);
 int testnet_cmd_signal(int argc, char **argv); /* kill, pause, resume, restart */
 int testnet_cmd_wait(int argc, char **argv);
 int testnet_cmd_check(int argc, char **argv);
+int testnet_cmd_rounds(int argc, char **argv); /* testnet_rounds.c */
+int testnet_cmd_get(int argc, char **argv);    /* testnet_get.c */
 
 #endif

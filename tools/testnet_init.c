@@ -25,6 +25,7 @@ static const char *const init_usage =
     "         [--dataset fashion-mnist] [--partition iid|dirichlet:ALPHA|labels:K]\n"
     "         [--base-port P] [--chain-id ID] [--byzantine K=MODE]...\n"
     "         [--accounts A] [--param NAME=VALUE]...\n"
+    "         [--profile FILE]... [--data DIR] [--seed S] [--max-samples N]\n"
     "Makes DIR/node0..node{N+M-1} (fedledgerd homes), one genesis for all and\n"
     "DIR/testnet.json. Node i listens on 127.0.0.1:P+10i (p2p) and P+10i+1 (rpc);\n"
     "P defaults to 26600. MODE: equivocate, silent or bad-proposal (validators),\n"
@@ -32,6 +33,13 @@ static const char *const init_usage =
     "--accounts A funds A more accounts, their keys in DIR/accounts.keys (0600).\n"
     "--param sets a genesis consensus parameter (genesis.json params), e.g.\n"
     "block_interval_ms=0 or max_block_txs=10000.\n"
+    "--dataset fashion-mnist puts profiles in the genesis (each --profile FILE, a\n"
+    "genesis profile object; by default clothing.json and footwear.json of\n"
+    "genesis/examples/profiles) and gives each member (each validator when M is 0)\n"
+    "its share of Fashion-MNIST for each of them in config.json rounds.data: client\n"
+    "k of the data nodes, partitioned by --partition with seed S (default 1), at\n"
+    "most N samples each (default all), from DIR (default\n"
+    "/usr/share/datasets/fashion-mnist).\n"
     "Exit: 0 done, 1 a step failed, 2 bad arguments.\n";
 
 enum {
@@ -45,14 +53,31 @@ enum {
 	O_BYZ,
 	O_ACCOUNTS,
 	O_PARAM,
+	O_PROFILE,
+	O_DATA,
+	O_SEED,
+	O_MAX_SAMPLES,
 	O_HELP
 };
 static const tool_option init_opts[] = {
     {"out", 1, O_OUT},         {"validators", 1, O_VALS},     {"members", 1, O_MEMBERS},
     {"dataset", 1, O_DATASET}, {"partition", 1, O_PARTITION}, {"base-port", 1, O_PORT},
     {"chain-id", 1, O_CHAIN},  {"byzantine", 1, O_BYZ},       {"accounts", 1, O_ACCOUNTS},
-    {"param", 1, O_PARAM},     {"help", 0, O_HELP},
+    {"param", 1, O_PARAM},     {"profile", 1, O_PROFILE},     {"data", 1, O_DATA},
+    {"seed", 1, O_SEED},       {"max-samples", 1, O_MAX_SAMPLES}, {"help", 0, O_HELP},
 };
+
+#define PROFILE_FILES_MAX 8
+
+/* What --dataset gives the nodes' config.json (configure_data). */
+typedef struct {
+	const char *files[PROFILE_FILES_MAX];
+	uint32_t n_files;
+	const char *dir;
+	const char *partition;
+	uint64_t seed;
+	uint32_t max_samples;
+} data_opts;
 
 /* iid | dirichlet:ALPHA (finite, > 0) | labels:K (1..10). */
 static int partition_check(const char *p)
@@ -191,12 +216,12 @@ static int run_daemon_init(const char *home, const char *moniker, char id[65])
 	return -1;
 }
 
-static int find_profile(char *out, size_t outlen)
+static int find_profile(char *out, size_t outlen, const char *name)
 {
 	const char *dir = getenv("FEDLEDGER_PROFILES");
 	char self[TESTNET_PATH_MAX];
 	if (dir) {
-		int n = snprintf(out, outlen, "%s/clothing.json", dir);
+		int n = snprintf(out, outlen, "%s/%s", dir, name);
 		return (n < 0 || (size_t)n >= outlen) ? -1 : access(out, R_OK);
 	}
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -207,16 +232,17 @@ static int find_profile(char *out, size_t outlen)
 	if (slash)
 		*slash = '\0';
 	/* build/bin -> source tree, and the current directory as a fallback. */
-	int n2 = snprintf(out, outlen, "%s/../../genesis/examples/profiles/clothing.json", self);
+	int n2 = snprintf(out, outlen, "%s/../../genesis/examples/profiles/%s", self, name);
 	if (n2 > 0 && (size_t)n2 < outlen && access(out, R_OK) == 0)
 		return 0;
-	snprintf(out, outlen, "genesis/examples/profiles/clothing.json");
+	snprintf(out, outlen, "genesis/examples/profiles/%s", name);
 	return access(out, R_OK);
 }
 
 /* The genesis as JSON, checked and normalised by the genesis library. */
-static int build_genesis(const testnet *t, const char *chain_id, int fashion, json_t *params,
-			 uint32_t n_accounts, chain_genesis *g, char *err, size_t errlen)
+static int build_genesis(const testnet *t, const char *chain_id, const data_opts *data,
+			 json_t *params, uint32_t n_accounts, chain_genesis *g, char *err,
+			 size_t errlen)
 {
 	int rc = -1;
 	json_t *root = json_object(), *vals = json_array(), *mems = json_array(),
@@ -245,18 +271,23 @@ static int build_genesis(const testnet *t, const char *chain_id, int fashion, js
 	json_object_set_new(root, "validators", vals);
 	json_object_set_new(root, "members", mems);
 	json_object_set_new(root, "balances", bals);
-	if (fashion) {
+	static const char *const defaults[] = {"clothing.json", "footwear.json"};
+	uint32_t n_files = data == NULL ? 0 : data->n_files ? data->n_files : 2;
+	for (uint32_t k = 0; k < n_files; k++) {
 		char path[TESTNET_PATH_MAX];
-		if (find_profile(path, sizeof path) != 0) {
+		if (data->n_files)
+			snprintf(path, sizeof path, "%s", data->files[k]);
+		else if (find_profile(path, sizeof path, defaults[k]) != 0) {
 			snprintf(err, errlen,
-				 "--dataset: the Fashion-MNIST profile (clothing.json) not found; "
-				 "set FEDLEDGER_PROFILES");
+				 "--dataset: the Fashion-MNIST profile (%s) not found; "
+				 "set FEDLEDGER_PROFILES",
+				 defaults[k]);
 			goto cleanup;
 		}
 		json_error_t je;
 		json_t *p = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 		if (!p) {
-			if (snprintf(err, errlen, "%s: %s", path, je.text) < 0)
+			if (snprintf(err, errlen, "--profile: %s: %s", path, je.text) < 0)
 				err[0] = '\0';
 			goto cleanup;
 		}
@@ -302,7 +333,52 @@ static int write_testnet_json(const testnet *t, const char *chain_id, const char
 	return rc;
 }
 
-static int configure_node(const testnet *t, uint32_t i, char *err, size_t errlen)
+/*
+ * Node i's share of the data for every genesis profile: the data nodes are
+ * the members (the validators when there are none), node i client k of
+ * them, partitioned as fedledger-sim would with the same flags.
+ */
+static int configure_data(node_config *cfg, const testnet *t, uint32_t i, const data_opts *data,
+			  const chain_genesis *g, char *err, size_t errlen)
+{
+	uint32_t first = t->n_members > 0 ? t->n_validators : 0;
+	uint32_t clients = t->n_members > 0 ? t->n_members : t->n_validators;
+
+	cfg->rounds.n_data = 0;
+	if (data == NULL || i < first)
+		return 0;
+	if (g->n_profiles > NODE_CONFIG_DATA_MAX) {
+		snprintf(err, errlen, "%zu profiles, at most %d with data", (size_t)g->n_profiles,
+			 NODE_CONFIG_DATA_MAX);
+		return -1;
+	}
+	for (size_t k = 0; k < g->n_profiles; k++) {
+		node_config_data *d = &cfg->rounds.data[cfg->rounds.n_data++];
+		const char *part = data->partition;
+
+		memset(d, 0, sizeof(*d));
+		snprintf(d->profile, sizeof d->profile, "%s", g->profiles[k].id);
+		d->source = NODE_DATA_FASHION_MNIST;
+		snprintf(d->dir, sizeof d->dir, "%s", data->dir);
+		if (strncmp(part, "dirichlet:", 10) == 0) {
+			d->partition = NODE_PARTITION_DIRICHLET;
+			d->alpha_milli = (uint32_t)(strtod(part + 10, NULL) * 1000 + 0.5);
+		} else if (strncmp(part, "labels:", 7) == 0) {
+			d->partition = NODE_PARTITION_LABELS;
+			d->labels_k = (uint32_t)strtoul(part + 7, NULL, 10);
+		} else {
+			d->partition = NODE_PARTITION_IID;
+		}
+		d->clients = clients;
+		d->client = i - first;
+		d->seed = data->seed;
+		d->max_samples = data->max_samples;
+	}
+	return 0;
+}
+
+static int configure_node(const testnet *t, uint32_t i, const data_opts *data,
+			  const chain_genesis *g, char *err, size_t errlen)
 {
 	char path[TESTNET_PATH_MAX];
 	node_config cfg;
@@ -325,6 +401,8 @@ static int configure_node(const testnet *t, uint32_t i, char *err, size_t errlen
 		}
 		snprintf(p->addr, sizeof p->addr, "127.0.0.1:%u", t->node[j].p2p_port);
 	}
+	if (configure_data(&cfg, t, i, data, g, err, errlen) != 0)
+		return -1;
 	return node_config_write(path, &cfg, err, errlen);
 }
 
@@ -336,6 +414,7 @@ int testnet_cmd_init(int argc, char **argv)
 	uint32_t n_val = 0, n_mem = 0, base = 26600, n_accounts = 0;
 	int have_val = 0, r;
 	const char *byz[TESTNET_MAX_NODES] = {0};
+	data_opts data = {.dir = "/usr/share/datasets/fashion-mnist", .seed = 1};
 	static testnet t;
 	chain_genesis g;
 	json_t *params = json_object();
@@ -402,6 +481,29 @@ int testnet_cmd_init(int argc, char **argv)
 			if (tool_parse_u32(&a, "accounts", v, 0, TESTNET_MAX_ACCOUNTS, &n_accounts))
 				goto cleanup;
 			break;
+		case O_PROFILE:
+			if (data.n_files == PROFILE_FILES_MAX) {
+				tool_error(a.prog, "--profile: at most %d", PROFILE_FILES_MAX);
+				goto cleanup;
+			}
+			/* Before anything is written: a typo must not leave half a testnet. */
+			if (access(v, R_OK) != 0) {
+				tool_error(a.prog, "--profile: %s: cannot read it", v);
+				goto cleanup;
+			}
+			data.files[data.n_files++] = v;
+			break;
+		case O_DATA:
+			data.dir = v;
+			break;
+		case O_SEED:
+			if (tool_parse_u64(&a, "seed", v, &data.seed))
+				goto cleanup;
+			break;
+		case O_MAX_SAMPLES:
+			if (tool_parse_u32(&a, "max-samples", v, 0, UINT32_MAX, &data.max_samples))
+				goto cleanup;
+			break;
 		case O_PARAM:
 			if (param_add(params, v) != 0) {
 				tool_error(a.prog,
@@ -448,7 +550,10 @@ int testnet_cmd_init(int argc, char **argv)
 		goto cleanup;
 	}
 	for (uint32_t k = 0; k < TESTNET_MAX_NODES; k++)
-		if (byz[k] && k >= n_val && strcmp(byz[k], "bad-aggregate") != 0 &&
+		if (byz[k] && k >= n_val + n_mem) {
+			tool_error(a.prog, "--byzantine: no node %u (%u nodes)", k, n_val + n_mem);
+			goto cleanup;
+		} else if (byz[k] && k >= n_val && strcmp(byz[k], "bad-aggregate") != 0 &&
 		    strcmp(byz[k], "withhold-updates") != 0) {
 			tool_error(a.prog, "--byzantine: node %u is not a validator", k);
 			goto cleanup;
@@ -499,8 +604,17 @@ int testnet_cmd_init(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	if (build_genesis(&t, chain_id, dataset != NULL, params, n_accounts, &g, err, sizeof err) !=
-	    0) {
+	data.partition = partition;
+	if (data.n_files > 0 && dataset == NULL) {
+		tool_error(a.prog, "--profile: needs --dataset fashion-mnist");
+		goto cleanup;
+	}
+	if (strlen(data.dir) >= NODE_CONFIG_DATA_PATH_MAX) {
+		tool_error(a.prog, "--data: longer than %d bytes", NODE_CONFIG_DATA_PATH_MAX - 1);
+		goto cleanup;
+	}
+	if (build_genesis(&t, chain_id, dataset != NULL ? &data : NULL, params, n_accounts, &g, err,
+			  sizeof err) != 0) {
 		tool_error(a.prog, "%s", err);
 		goto cleanup;
 	}
@@ -510,7 +624,7 @@ int testnet_cmd_init(int argc, char **argv)
 			tool_error(a.prog, "%s: %s", home, err);
 			goto cleanup;
 		}
-		if (configure_node(&t, i, err, sizeof err) != 0) {
+		if (configure_node(&t, i, dataset != NULL ? &data : NULL, &g, err, sizeof err) != 0) {
 			tool_error(a.prog, "%s: config.json: %s", t.node[i].name, err);
 			goto cleanup;
 		}

@@ -15,6 +15,8 @@ static const char usage[] =
     "  kill DIR NODE | pause DIR NODE | resume DIR NODE | restart DIR NODE\n"
     "  wait DIR --height H [--timeout S]\n"
     "  check DIR [--from H]\n"
+    "  rounds DIR [--rounds R] [--timeout S] [--profile ID]... | rounds DIR --open ID\n"
+    "  get DIR NODE PATH\n"
     "COMMAND --help for each. Exit: 0 success, 1 runtime failure, 2 usage.\n";
 
 static const struct {
@@ -24,7 +26,7 @@ static const struct {
     {"init", testnet_cmd_init},     {"up", testnet_cmd_up},          {"down", testnet_cmd_down},
     {"status", testnet_cmd_status}, {"kill", testnet_cmd_signal},    {"pause", testnet_cmd_signal},
     {"resume", testnet_cmd_signal}, {"restart", testnet_cmd_signal}, {"wait", testnet_cmd_wait},
-    {"check", testnet_cmd_check},
+    {"check", testnet_cmd_check},   {"rounds", testnet_cmd_rounds},  {"get", testnet_cmd_get},
 };
 
 int main(int argc, char **argv)

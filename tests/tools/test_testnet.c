@@ -51,9 +51,10 @@ Test(testnet, init_layout)
 {
 	char dir[256], port[16], path[512];
 	fresh(dir, sizeof dir, port, sizeof port);
-	RUN_TESTNET(&run, "init", "--out", dir, "--validators", "4", "--members", "1", "--dataset",
+	RUN_TESTNET(&run, "init", "--out", dir, "--validators", "4", "--members", "2", "--dataset",
 		    "fashion-mnist", "--partition", "dirichlet:0.5", "--base-port", port,
-		    "--byzantine", "3=silent");
+		    "--byzantine", "3=silent", "--byzantine", "5=withhold-updates", "--seed", "7",
+		    "--max-samples", "500");
 	cr_assert_eq(run.status, 0, "stderr: %s", run.err);
 	int base = atoi(port);
 	char *genesis0 = NULL;
@@ -62,12 +63,12 @@ Test(testnet, init_layout)
 	json_t *tn = json_load_file(path, 0, &je);
 	cr_assert_not_null(tn, "%s", je.text);
 	cr_assert_eq(json_integer_value(json_object_get(tn, "validators")), 4);
-	cr_assert_eq(json_integer_value(json_object_get(tn, "members")), 1);
+	cr_assert_eq(json_integer_value(json_object_get(tn, "members")), 2);
 	cr_assert_str_eq(json_string_value(json_object_get(tn, "partition")), "dirichlet:0.5");
 	cr_assert_str_eq(json_string_value(json_object_get(tn, "dataset")), "fashion-mnist");
 	json_t *nodes = json_object_get(tn, "nodes");
-	cr_assert_eq(json_array_size(nodes), 5);
-	for (int i = 0; i < 5; i++) {
+	cr_assert_eq(json_array_size(nodes), 6);
+	for (int i = 0; i < 6; i++) {
 		json_t *nd = json_array_get(nodes, (size_t)i);
 		const char *id = json_string_value(json_object_get(nd, "id"));
 		cr_assert_eq(strlen(id), 64);
@@ -76,6 +77,8 @@ Test(testnet, init_layout)
 		const char *byz = json_string_value(json_object_get(nd, "byzantine"));
 		if (i == 3)
 			cr_assert_str_eq(byz, "silent");
+		else if (i == 5)
+			cr_assert_str_eq(byz, "withhold-updates");
 		else
 			cr_assert_null(byz);
 
@@ -88,6 +91,7 @@ Test(testnet, init_layout)
 		char *g = slurp(path);
 		cr_assert_not_null(strstr(g, id), "node%d's id not in its genesis", i);
 		cr_assert_not_null(strstr(g, "\"clothing\""), "no Fashion-MNIST profile");
+		cr_assert_not_null(strstr(g, "\"footwear\""), "no second profile");
 		if (!genesis0)
 			genesis0 = g;
 		else {
@@ -105,7 +109,20 @@ Test(testnet, init_layout)
 		cr_assert_str_eq(cfg.p2p.listen, want);
 		snprintf(want, sizeof want, "127.0.0.1:%d", base + 10 * i + 1);
 		cr_assert_str_eq(cfg.rpc.listen, want);
-		cr_assert_eq(cfg.p2p.n_persistent_peers, 4);
+		cr_assert_eq(cfg.p2p.n_persistent_peers, 5);
+		/* The members hold the data: client i-4 of 2, each profile. */
+		cr_assert_eq(cfg.rounds.n_data, i < 4 ? 0 : 2, "node%d", i);
+		for (size_t k = 0; k < cfg.rounds.n_data; k++) {
+			const node_config_data *d = &cfg.rounds.data[k];
+			cr_assert_str_eq(d->profile, k == 0 ? "clothing" : "footwear");
+			cr_assert_eq(d->source, NODE_DATA_FASHION_MNIST);
+			cr_assert_eq(d->partition, NODE_PARTITION_DIRICHLET);
+			cr_assert_eq(d->alpha_milli, 500);
+			cr_assert_eq(d->clients, 2);
+			cr_assert_eq(d->client, (uint32_t)(i - 4));
+			cr_assert_eq(d->seed, 7);
+			cr_assert_eq(d->max_samples, 500);
+		}
 		for (uint32_t k = 0; k < cfg.p2p.n_persistent_peers; k++)
 			cr_assert_str_neq(cfg.p2p.persistent_peers[k].addr, cfg.p2p.listen,
 					  "node%d lists itself", i);
@@ -199,6 +216,13 @@ Test(testnet, bad_arguments_named)
 	    {{"--out", "@", "--validators", "4", "--chain-id", "Bad Id"}, "--chain-id"},
 	    {{"--out", "@", "--validators", "4", "--byzantine", "1=lazy"}, "--byzantine"},
 	    {{"--out", "@", "--validators", "4", "--byzantine", "4=silent"}, "--byzantine"},
+	    {{"--out", "@", "--validators", "4", "--byzantine", "4=bad-aggregate"}, "--byzantine"},
+	    {{"--out", "@", "--validators", "4", "--profile", "p.json"}, "--profile"},
+	    {{"--out", "@", "--validators", "1", "--dataset", "fashion-mnist", "--profile",
+	      "/nonexistent/p.json"},
+	     "--profile"},
+	    {{"--out", "@", "--validators", "1", "--seed", "-1"}, "--seed"},
+	    {{"--out", "@", "--validators", "1", "--max-samples", "many"}, "--max-samples"},
 	    {{"--out", "@", "--validators", "4", "--bogus"}, "--bogus"},
 	    {{"--out", "@", "--validators", "1", "--accounts", "60001"}, "--accounts"},
 	    {{"--out", "@", "--validators", "1", "--param", "block_interval_ms"}, "--param"},
@@ -227,8 +251,9 @@ Test(testnet, bad_arguments_named)
 
 Test(testnet, help_on_every_command)
 {
-	static const char *const cmds[] = {"init",  "up",     "down",    "status", "kill",
-					   "pause", "resume", "restart", "wait",   "check"};
+	static const char *const cmds[] = {"init", "up",   "down",  "status", "kill",
+					   "pause", "resume", "restart", "wait", "check",
+					   "rounds", "get"};
 	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
 		RUN_TESTNET(&run, cmds[i], "--help");
 		cr_assert_eq(run.status, 0, "%s --help: %s", cmds[i], run.err);
