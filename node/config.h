@@ -97,6 +97,11 @@ typedef struct {
 	uint32_t client;      /* < clients: this member's share */
 	uint64_t seed;        /* partition and cap (fedledger-sim's --seed), < 2^63 */
 	uint32_t max_samples; /* per share; 0 = all */
+	/* The labels the member's data holds, strictly increasing (0 = every
+	 * label of the source): its share is of those of the profile's labels
+	 * it also has, as at a site that only ever sees some classes. */
+	uint32_t n_labels;
+	uint16_t labels[CHAIN_MAX_LABELS];
 } node_config_data;
 
 typedef struct {

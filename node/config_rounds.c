@@ -23,7 +23,7 @@ static const char *const partition_names[] = {"iid", "dirichlet", "labels"};
 static const char *const entry_keys[] = {"profile",      "source",      "dir",         "train",
 					 "train_labels", "test",        "test_labels", "partition",
 					 "alpha_milli",  "labels_k",    "clients",     "client",
-					 "seed",         "max_samples", NULL};
+					 "seed",         "max_samples", "labels",      NULL};
 
 void node_config_data_default(node_config_data *d)
 {
@@ -84,6 +84,34 @@ static int read_u32(const node__config_reader *r, const char *at, const json_t *
 	return rc;
 }
 
+/* "labels": 1..CHAIN_MAX_LABELS label ids, strictly increasing. */
+static int read_labels(const node__config_reader *r, const char *at, const json_t *v,
+		       node_config_data *d)
+{
+	char el[PATH_LEN + 8];
+	size_t n;
+	int rc;
+
+	if ((rc = node__config_read_array(r, at, v, CHAIN_MAX_LABELS, &n)) != FL_OK)
+		return rc;
+	if (n == 0)
+		return node__config_fail(r, FL_EINVAL, at,
+					 "must list at least one label (leave it out for all)");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x;
+		snprintf(el, sizeof(el), "%.80s[%zu]", at, i);
+		if ((rc = node__config_read_uint(r, el, json_array_get(v, i), 0, UINT16_MAX, &x)) !=
+		    FL_OK)
+			return rc;
+		if (i > 0 && x <= d->labels[i - 1])
+			return node__config_fail(r, FL_EINVAL, el,
+						 "labels must be strictly increasing");
+		d->labels[i] = (uint16_t)x;
+	}
+	d->n_labels = (uint32_t)n;
+	return FL_OK;
+}
+
 /* One entry's value for key (present in obj) into d. */
 static int read_key(const node__config_reader *r, const char *at, const char *key, const json_t *v,
 		    node_config_data *d)
@@ -134,8 +162,10 @@ static int read_key(const node__config_reader *r, const char *at, const char *ke
 	/* At most 2^63 - 1: a JSON writer (jansson's json_int_t) holds it. */
 	if (strcmp(key, "seed") == 0)
 		return node__config_read_uint(r, at, v, 0, INT64_MAX, &d->seed);
-	assert(strcmp(key, "max_samples") == 0);
-	return read_u32(r, at, v, 0, UINT32_MAX, &d->max_samples);
+	if (strcmp(key, "max_samples") == 0)
+		return read_u32(r, at, v, 0, UINT32_MAX, &d->max_samples);
+	assert(strcmp(key, "labels") == 0);
+	return read_labels(r, at, v, d);
 }
 
 /* The rules between an entry's fields, once each has passed its own. */
@@ -265,6 +295,13 @@ static json_t *entry_json(const node_config_data *d)
 	put(obj, "client", json_integer(d->client), &ok);
 	put(obj, "seed", json_integer((json_int_t)d->seed), &ok);
 	put(obj, "max_samples", json_integer(d->max_samples), &ok);
+	if (d->n_labels > 0) {
+		json_t *ls = json_array();
+		for (uint32_t i = 0; ls != NULL && i < d->n_labels; i++)
+			if (json_array_append_new(ls, json_integer(d->labels[i])) != 0)
+				ok = 0;
+		put(obj, "labels", ls, &ok);
+	}
 	if (!ok) {
 		json_decref(obj);
 		return NULL;

@@ -11,9 +11,10 @@
  * joins the child too when its share has samples of the child's labels
  * (node_round.c), which is how the cluster's members are offered it.
  *
- * Bounds: one split proposal per parent profile and node run (the first
- * clear split; the proposal's deposit and the proposer's cap of open
- * proposals are the chain's limits), two txs.
+ * Bounds: no proposal while the profile has a child proposed or active
+ * (whoever proposed it), one per parent profile and node run, two txs; the
+ * proposal's deposit and the proposer's cap of open proposals are the
+ * chain's limits.
  */
 #include "node/node_round_internal.h"
 
@@ -48,6 +49,28 @@ static uint32_t side_labels(node *n, const node__profile *p, const node__rjob *j
 	return count;
 }
 
+/* Whether the profile has a child proposed or running already (this
+ * node's or another coordinator's split of an earlier round). */
+static int has_child(node *n, const char *id)
+{
+	char (*ids)[CHAIN_PROFILE_ID_MAX + 1] = NULL;
+	size_t n_ids = 0;
+	int found = 0;
+
+	if (chain_list_profiles(n->store, &ids, &n_ids) != FL_OK)
+		return 1; /* cannot tell: propose nothing */
+	for (size_t i = 0; i < n_ids && !found; i++) {
+		chain_profile def;
+		chain_profile_state st;
+
+		found = chain_get_profile(n->store, ids[i], &def, &st) == FL_OK &&
+			strcmp(def.parent, id) == 0 &&
+			(st.status == CHAIN_PROFILE_PROPOSED || st.status == CHAIN_PROFILE_ACTIVE);
+	}
+	fl_free(ids);
+	return found;
+}
+
 void node__round_propose_split(node *n, node__profile *p, const node__rjob *j)
 {
 	uint16_t labels[2][CHAIN_MAX_LABELS];
@@ -56,6 +79,11 @@ void node__round_propose_split(node *n, node__profile *p, const node__rjob *j)
 
 	if (j->sides == NULL || p->def.parent[0] != '\0')
 		return; /* a child is not split again by this node: one level */
+	if (has_child(n, p->id)) {
+		fl_log(FL_LOG_INFO, LOG, "%s round %llu: a split of it is already proposed", p->id,
+		       (unsigned long long)j->round);
+		return;
+	}
 	for (uint8_t s = 0; s < 2; s++)
 		n_labels[s] = side_labels(n, p, j, s, labels[s]);
 	if (n_labels[0] == 0 || n_labels[1] == 0 ||

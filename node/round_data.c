@@ -163,6 +163,7 @@ int node_round_data_load(node_round_data *out, const node_config_data *c, const 
 			 size_t errlen)
 {
 	loader l = {c, err, errlen};
+	uint16_t mine[CHAIN_MAX_LABELS];
 	fl_dataset train, test;
 	int rc;
 
@@ -181,6 +182,23 @@ int node_round_data_load(node_round_data *out, const node_config_data *c, const 
 				    labels[i], n_classes);
 	if ((rc = load_sets(&l, &train, &test, home_dir, n_classes)) < 0)
 		goto cleanup;
+	/* The member's own labels (rounds.data[].labels) narrow the profile's. */
+	if (c->n_labels > 0) {
+		size_t k = 0;
+		for (size_t i = 0; i < (n_labels ? n_labels : c->n_labels); i++) {
+			uint16_t want = n_labels ? labels[i] : c->labels[i];
+			for (uint32_t j = 0; j < c->n_labels; j++)
+				if (c->labels[j] == want && want < n_classes)
+					mine[k++] = want;
+		}
+		if (k == 0) {
+			rc = fail(&l, FL_EINVAL, "labels",
+				  "none of the member's labels is one of the profile's");
+			goto cleanup;
+		}
+		labels = mine;
+		n_labels = k;
+	}
 	if ((rc = fl_dataset_restrict(&out->train, &train, labels, n_labels)) < 0 ||
 	    (rc = fl_dataset_restrict(&out->test, &test, labels, n_labels)) < 0) {
 		fail(&l, rc, "profile", "keeping the profile's labels: %s", fl_strerror(rc));

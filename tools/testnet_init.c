@@ -26,6 +26,7 @@ static const char *const init_usage =
     "         [--base-port P] [--chain-id ID] [--byzantine K=MODE]...\n"
     "         [--accounts A] [--param NAME=VALUE]...\n"
     "         [--profile FILE]... [--data DIR] [--seed S] [--max-samples N]\n"
+    "         [--data-labels K=L,L...]...\n"
     "Makes DIR/node0..node{N+M-1} (fedledgerd homes), one genesis for all and\n"
     "DIR/testnet.json. Node i listens on 127.0.0.1:P+10i (p2p) and P+10i+1 (rpc);\n"
     "P defaults to 26600. MODE: equivocate, silent or bad-proposal (validators),\n"
@@ -39,7 +40,8 @@ static const char *const init_usage =
     "its share of Fashion-MNIST for each of them in config.json rounds.data: client\n"
     "k of the data nodes, partitioned by --partition with seed S (default 1), at\n"
     "most N samples each (default all), from DIR (default\n"
-    "/usr/share/datasets/fashion-mnist).\n"
+    "/usr/share/datasets/fashion-mnist). --data-labels K=L,... says node K's data\n"
+    "holds only those labels (config.json rounds.data[].labels).\n"
     "Exit: 0 done, 1 a step failed, 2 bad arguments.\n";
 
 enum {
@@ -57,6 +59,7 @@ enum {
 	O_DATA,
 	O_SEED,
 	O_MAX_SAMPLES,
+	O_DATA_LABELS,
 	O_HELP
 };
 static const tool_option init_opts[] = {
@@ -64,7 +67,8 @@ static const tool_option init_opts[] = {
     {"dataset", 1, O_DATASET}, {"partition", 1, O_PARTITION}, {"base-port", 1, O_PORT},
     {"chain-id", 1, O_CHAIN},  {"byzantine", 1, O_BYZ},       {"accounts", 1, O_ACCOUNTS},
     {"param", 1, O_PARAM},     {"profile", 1, O_PROFILE},     {"data", 1, O_DATA},
-    {"seed", 1, O_SEED},       {"max-samples", 1, O_MAX_SAMPLES}, {"help", 0, O_HELP},
+    {"seed", 1, O_SEED},       {"max-samples", 1, O_MAX_SAMPLES}, {"data-labels", 1, O_DATA_LABELS},
+    {"help", 0, O_HELP},
 };
 
 #define PROFILE_FILES_MAX 8
@@ -77,7 +81,40 @@ typedef struct {
 	const char *partition;
 	uint64_t seed;
 	uint32_t max_samples;
+	uint32_t n_labels[TESTNET_MAX_NODES]; /* --data-labels K=...: node K's labels */
+	uint16_t labels[TESTNET_MAX_NODES][CHAIN_MAX_LABELS];
 } data_opts;
+
+/* "K=L,L,..." with K < TESTNET_MAX_NODES, labels strictly increasing,
+ * each < 65536, at most CHAIN_MAX_LABELS: into data. -1 when malformed. */
+static int data_labels_parse(data_opts *data, const char *v)
+{
+	char *end;
+	unsigned long k;
+	uint32_t n = 0;
+
+	errno = 0;
+	k = strtoul(v, &end, 10);
+	if (end == v || *end != '=' || errno || k >= TESTNET_MAX_NODES || v[0] < '0' || v[0] > '9')
+		return -1;
+	for (const char *p = end + 1;;) {
+		unsigned long l;
+		if (*p < '0' || *p > '9')
+			return -1;
+		l = strtoul(p, &end, 10);
+		if (errno || l > 65535 || n == CHAIN_MAX_LABELS ||
+		    (n > 0 && l <= data->labels[k][n - 1]))
+			return -1;
+		data->labels[k][n++] = (uint16_t)l;
+		if (*end == '\0')
+			break;
+		if (*end != ',')
+			return -1;
+		p = end + 1;
+	}
+	data->n_labels[k] = n;
+	return 0;
+}
 
 /* iid | dirichlet:ALPHA (finite, > 0) | labels:K (1..10). */
 static int partition_check(const char *p)
@@ -373,6 +410,8 @@ static int configure_data(node_config *cfg, const testnet *t, uint32_t i, const 
 		d->client = i - first;
 		d->seed = data->seed;
 		d->max_samples = data->max_samples;
+		d->n_labels = data->n_labels[i];
+		memcpy(d->labels, data->labels[i], sizeof(d->labels));
 	}
 	return 0;
 }
@@ -503,6 +542,15 @@ int testnet_cmd_init(int argc, char **argv)
 		case O_MAX_SAMPLES:
 			if (tool_parse_u32(&a, "max-samples", v, 0, UINT32_MAX, &data.max_samples))
 				goto cleanup;
+			break;
+		case O_DATA_LABELS:
+			if (data_labels_parse(&data, v) != 0) {
+				tool_error(a.prog,
+					   "--data-labels: '%s' is not K=L,L,... (node K, labels "
+					   "strictly increasing, each < 65536)",
+					   v);
+				goto cleanup;
+			}
 			break;
 		case O_PARAM:
 			if (param_add(params, v) != 0) {

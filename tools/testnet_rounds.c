@@ -22,25 +22,28 @@
 
 static const char usage[] =
     "usage: fedledger-testnet rounds DIR [--rounds R] [--timeout S] [--profile ID]...\n"
+    "                                   [--follow]\n"
     "       fedledger-testnet rounds DIR --open ID [--timeout S]\n"
-    "Waits (at most S seconds, default 300) until every running node has committed\n"
-    "R rounds (default 1) of each active profile (or of each ID given), then\n"
-    "prints, for each profile and round 1..R, the new model's hash, the committing\n"
-    "coordinator and the reward minted, as every node agrees on them:\n"
+    "Waits (at most S seconds, default 300) until every running node has decided\n"
+    "(committed or failed) rounds 1..R (default 1) of each active profile (or of\n"
+    "each ID given), then prints, for each profile and round, the new model's\n"
+    "hash, the committing coordinator and the reward minted, as every node\n"
+    "agrees on them (--follow: each round as soon as all have decided it):\n"
     "  PROFILE ROUND MODEL_HASH COORDINATOR REWARD PAID UPDATES ACCURACY_PPM ELECTED\n"
     "  PAID_TO\n"
     "(REWARD minted, PAID the sum of the round's reward rows, UPDATES committed,\n"
     "ACCURACY_PPM the coordinator's held-out figure, ELECTED the first of the\n"
-    "draw, PAID_TO the participants paid, comma-separated or -; nodes by name).\n"
+    "draw, PAID_TO the participants paid, comma-separated or -; nodes by name;\n"
+    "a failed round reads 'failed - 0 0 UPDATES 0 ELECTED -').\n"
     "With --open ID: waits for profile ID's next round to open on a running node\n"
     "and prints ROUND ELECTED WINDOW_END, the elected coordinator by name.\n"
     "Exit: 0 all agree, 1 a disagreement (named) or the wait timed out, 2 usage.\n";
 
-enum { O_HELP, O_ROUNDS, O_TIMEOUT, O_PROFILE, O_OPEN };
+enum { O_HELP, O_ROUNDS, O_TIMEOUT, O_PROFILE, O_OPEN, O_FOLLOW };
 
 static const tool_option opts[] = {
     {"help", 0, O_HELP},       {"rounds", 1, O_ROUNDS}, {"timeout", 1, O_TIMEOUT},
-    {"profile", 1, O_PROFILE}, {"open", 1, O_OPEN},
+    {"profile", 1, O_PROFILE}, {"open", 1, O_OPEN},     {"follow", 0, O_FOLLOW},
 };
 
 static int64_t json_u64(const json_t *v)
@@ -81,19 +84,25 @@ static int active_profiles(const testnet *t, uint32_t i, char ids[][CHAIN_PROFIL
 	return n;
 }
 
-/* Rounds committed of profile id on node i, or -1. */
-static int64_t committed(const testnet *t, uint32_t i, const char *id)
+/* The last round number of profile id that node i has decided (committed
+ * or failed) with every round before it, or -1. */
+static int64_t decided(const testnet *t, uint32_t i, const char *id)
 {
 	char path[640];
 	json_t *o;
-	int64_t v;
+	const char *status;
+	int64_t round;
 
 	snprintf(path, sizeof path, "/v1/profiles/%s", id);
 	if ((o = testnet_http_get_json(t->node[i].rpc_port, path, HTTP_MS)) == NULL)
 		return -1;
-	v = json_u64(json_object_get(json_object_get(o, "state"), "rounds_committed"));
+	round = json_u64(json_object_get(json_object_get(o, "state"), "round"));
+	status = json_string_value(json_object_get(json_object_get(o, "current_round"), "status"));
+	if (round > 0 && (status == NULL || (strcmp(status, "committed") != 0 &&
+					     strcmp(status, "failed") != 0)))
+		round--;
 	json_decref(o);
-	return v;
+	return round;
 }
 
 /* The testnet's name of a node id (hex), or the id's first 16 digits. */
@@ -108,7 +117,8 @@ static void name_of(const testnet *t, const char *hex, char *out, size_t cap)
 }
 
 /* "MODEL COORDINATOR REWARD PAID UPDATES ACCURACY ELECTED PAID_TO" of
- * round r on node i, or -1 while it is not committed there. */
+ * round r on node i ("failed - 0 0 UPDATES 0 ELECTED -" for a failed one),
+ * or -1 while it is not decided there. */
 static int round_line(const testnet *t, uint32_t i, const char *id, uint32_t r, char *out,
 		      size_t cap)
 {
@@ -123,7 +133,14 @@ static int round_line(const testnet *t, uint32_t i, const char *id, uint32_t r, 
 	model = json_string_value(json_object_get(o, "new_model"));
 	by = json_string_value(json_object_get(o, "committed_by"));
 	status = json_string_value(json_object_get(o, "status"));
-	if (model != NULL && by != NULL && status != NULL && strcmp(status, "committed") == 0) {
+	if (status != NULL && strcmp(status, "failed") == 0) {
+		name_of(t, json_string_value(json_array_get(json_object_get(o, "coordinators"), 0)),
+			elected, sizeof elected);
+		snprintf(out, cap, "failed - 0 0 %zu 0 %s -",
+			 json_array_size(json_object_get(o, "updates")), elected);
+		rc = 0;
+	} else if (model != NULL && by != NULL && status != NULL &&
+		   strcmp(status, "committed") == 0) {
 		const json_t *rws = json_object_get(o, "rewards"), *e;
 		long long paid = 0;
 		size_t k;
@@ -157,6 +174,34 @@ static int round_line(const testnet *t, uint32_t i, const char *id, uint32_t r, 
 	}
 	json_decref(o);
 	return rc;
+}
+
+/* Round rd of profile id as every running node has it, printed; a node
+ * that has not decided it or disagrees fails (named). */
+static int print_round(const testnet *t, const char *prog, const char *id, uint32_t rd)
+{
+	char ref[640] = "", line[640];
+	int ref_node = -1;
+
+	for (uint32_t i = 0; i < t->n; i++) {
+		if (testnet_node_state(t, i, NULL) != TESTNET_RUNNING)
+			continue;
+		if (round_line(t, i, id, rd, line, sizeof line) != 0) {
+			tool_error(prog, "%s: %s round %u: not decided there", t->node[i].name, id,
+				   rd);
+			return TOOL_EXIT_RUNTIME;
+		}
+		if (ref_node < 0) {
+			ref_node = (int)i;
+			snprintf(ref, sizeof ref, "%s", line);
+		} else if (strcmp(ref, line) != 0) {
+			tool_error(prog, "%s round %u: %s has %s, %s has %s", id, rd,
+				   t->node[ref_node].name, ref, t->node[i].name, line);
+			return TOOL_EXIT_RUNTIME;
+		}
+	}
+	printf("%s %u %s\n", id, rd, ref);
+	return TOOL_EXIT_OK;
 }
 
 /* --open: the first running node's view of profile id's round after the
@@ -212,6 +257,8 @@ int testnet_cmd_rounds(int argc, char **argv)
 	const tool_option *opt;
 	uint32_t rounds = 1, timeout = 300;
 	const char *open_id = NULL;
+	uint32_t printed[PROFILES_MAX] = {0};
+	int follow = 0;
 	int n_ids = 0, named = 0, r;
 	tool_args a;
 	time_t until;
@@ -244,6 +291,9 @@ int testnet_cmd_rounds(int argc, char **argv)
 		case O_OPEN:
 			open_id = v;
 			break;
+		case O_FOLLOW:
+			follow = 1;
+			break;
 		case O_PROFILE:
 			if (n_ids == PROFILES_MAX || strlen(v) == 0 ||
 			    strlen(v) > CHAIN_PROFILE_ID_MAX || strchr(v, '/') != NULL ||
@@ -272,8 +322,11 @@ int testnet_cmd_rounds(int argc, char **argv)
 	}
 	until = time(NULL) + (time_t)timeout;
 	for (;;) {
+		int64_t low[PROFILES_MAX];
 		int done = 1, running = 0;
 
+		for (int p = 0; p < PROFILES_MAX; p++)
+			low[p] = INT64_MAX;
 		for (uint32_t i = 0; i < t.n; i++) {
 			if (testnet_node_state(&t, i, NULL) != TESTNET_RUNNING)
 				continue;
@@ -285,54 +338,46 @@ int testnet_cmd_rounds(int argc, char **argv)
 				done = 0;
 				continue;
 			}
-			for (int p = 0; p < n_ids && done; p++)
-				done = committed(&t, i, ids[p]) >= (int64_t)rounds;
+			for (int p = 0; p < n_ids; p++) {
+				int64_t d = decided(&t, i, ids[p]);
+				if (d < low[p])
+					low[p] = d;
+				done &= d >= (int64_t)rounds;
+			}
 		}
 		if (running == 0) {
 			tool_error(prog, "no running node");
 			return TOOL_EXIT_RUNTIME;
 		}
+		/* --follow: each round once every running node has decided it. */
+		for (int p = 0; follow && n_ids > 0 && p < n_ids; p++)
+			while (printed[p] < (uint32_t)rounds && low[p] != INT64_MAX &&
+			       (int64_t)printed[p] < low[p]) {
+				if ((r = print_round(&t, prog, ids[p], printed[p] + 1)) != TOOL_EXIT_OK)
+					return r;
+				printed[p]++;
+				fflush(stdout);
+			}
 		if (done)
 			break;
 		if (time(NULL) >= until) {
 			tool_error(prog,
-				   "%u rounds of every profile not committed on every node "
+				   "%u rounds of every profile not decided on every node "
 				   "within %u s",
 				   rounds, timeout);
 			for (uint32_t i = 0; i < t.n; i++)
 				for (int p = 0; p < n_ids; p++)
 					if (testnet_node_state(&t, i, NULL) == TESTNET_RUNNING)
-						fprintf(stderr, "  %s %s: %lld rounds\n",
+						fprintf(stderr, "  %s %s: rounds 1-%lld decided\n",
 							t.node[i].name, ids[p],
-							(long long)committed(&t, i, ids[p]));
+							(long long)decided(&t, i, ids[p]));
 			return TOOL_EXIT_RUNTIME;
 		}
 		usleep(500 * 1000);
 	}
 	for (int p = 0; p < n_ids; p++)
-		for (uint32_t rd = 1; rd <= rounds; rd++) {
-			char ref[256] = "", line[256];
-			int ref_node = -1;
-
-			for (uint32_t i = 0; i < t.n; i++) {
-				if (testnet_node_state(&t, i, NULL) != TESTNET_RUNNING)
-					continue;
-				if (round_line(&t, i, ids[p], rd, line, sizeof line) != 0) {
-					tool_error(prog, "%s: %s round %u: not committed there",
-						   t.node[i].name, ids[p], rd);
-					return TOOL_EXIT_RUNTIME;
-				}
-				if (ref_node < 0) {
-					ref_node = (int)i;
-					snprintf(ref, sizeof ref, "%s", line);
-				} else if (strcmp(ref, line) != 0) {
-					tool_error(prog, "%s round %u: %s has %s, %s has %s",
-						   ids[p], rd, t.node[ref_node].name, ref,
-						   t.node[i].name, line);
-					return TOOL_EXIT_RUNTIME;
-				}
-			}
-			printf("%s %u %s\n", ids[p], rd, ref);
-		}
+		for (uint32_t rd = printed[p] + 1; rd <= rounds; rd++)
+			if ((r = print_round(&t, prog, ids[p], rd)) != TOOL_EXIT_OK)
+				return r;
 	return TOOL_EXIT_OK;
 }

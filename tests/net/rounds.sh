@@ -12,6 +12,9 @@
 #   3. a coordinator in bad-aggregate mode: its aggregate never commits,
 #      evidence lands, and a fallback coordinator completes the round.
 #   4. the coordinator killed in its turn: a fallback completes the round.
+#   5. two groups of members whose data hold disjoint labels (0-4 and 5-9)
+#      under one profile of all ten: the coordinator finds two clear clusters
+#      and proposes a child profile for each, with each group's labels.
 # Every wait is bounded; ports come from the pid so parallel runs differ.
 # ROUNDS (default 10) sets scenario 1's rounds. Exit 0 when every check held;
 # on failure the logs' tails are printed.
@@ -62,6 +65,18 @@ for prof in clothing footwear; do
 	labels=$(labels_of "$PROFILES/$prof-small.json")
 	rule=fedavg
 	[ $prof = footwear ] && rule=trimmed:0.1 # the profile's aggregation
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		[ "$(field "$ROOT/rounds1.txt" "$prof" $r 1)" != failed ] ||
+			die "$prof round $r failed ($(field "$ROOT/rounds1.txt" "$prof" $r 5) updates): the chain's rounds no longer match fedledger-sim's"
+		minted=$(field "$ROOT/rounds1.txt" "$prof" $r 3)
+		paid=$(field "$ROOT/rounds1.txt" "$prof" $r 4)
+		ups=$(field "$ROOT/rounds1.txt" "$prof" $r 5)
+		[ "$minted" = 1000000 ] && [ "$paid" = "$minted" ] ||
+			die "$prof round $r: minted $minted, paid $paid (want 1000000 both)"
+		[ "$ups" = 6 ] || die "$prof round $r: $ups updates, want 6"
+		r=$((r + 1))
+	done
 	"$SIM" --clients 6 --rounds "$ROUNDS" --iid --profile-labels "$labels" --epochs 1 \
 		--batch 32 --lr 0.05 --momentum 0.9 --model 784-32-10 --seed 1 \
 		--max-samples $SAMPLES --rule $rule --data "$DATA" --threads 1 --json \
@@ -74,16 +89,6 @@ for prof in clothing footwear; do
 	acc_chain=$(field "$ROOT/rounds1.txt" "$prof" "$ROUNDS" 6)
 	awk -v a="$acc_chain" -v s="$acc_sim" 'BEGIN { d = a / 1e6 - s; exit !(d < 0.01 && d > -0.01) }' ||
 		die "$prof: held-out accuracy $acc_chain ppm on chain, $acc_sim in fedledger-sim"
-	r=1
-	while [ $r -le "$ROUNDS" ]; do
-		minted=$(field "$ROOT/rounds1.txt" "$prof" $r 3)
-		paid=$(field "$ROOT/rounds1.txt" "$prof" $r 4)
-		ups=$(field "$ROOT/rounds1.txt" "$prof" $r 5)
-		[ "$minted" = 1000000 ] && [ "$paid" = "$minted" ] ||
-			die "$prof round $r: minted $minted, paid $paid (want 1000000 both)"
-		[ "$ups" = 6 ] || die "$prof round $r: $ups updates, want 6"
-		r=$((r + 1))
-	done
 	say "1. $prof: $ROUNDS rounds agreed on by 10 nodes, model = fedledger-sim's ($want), accuracy $acc_chain ppm"
 done
 "$TN" check "$N1" >/dev/null || die "nodes disagree on a block"
@@ -173,6 +178,28 @@ by=$(field "$ROOT/rounds4.txt" clothing "$round" 2)
 say "4. round $round: coordinator $elected killed, fallback $by completed it; $elected caught up"
 "$TN" check "$N4" >/dev/null || die "nodes disagree on a block (4)"
 "$TN" down "$N4" >/dev/null
+
+# ------------------------------------------------------------------ 5
+N5="$ROOT/e"
+"$TN" init --out "$N5" --validators 4 --members 4 --base-port $((BASE + 160)) \
+	--dataset fashion-mnist --profile "$PROFILES/fashion-small.json" --max-samples 300 \
+	--data "$DATA" --data-labels 4=0,1,2,3,4 --data-labels 5=0,1,2,3,4 \
+	--data-labels 6=5,6,7,8,9 --data-labels 7=5,6,7,8,9 --param block_interval_ms=400 \
+	>/dev/null || die "init (5)"
+"$TN" up "$N5" 2>/dev/null || die "up (5)"
+"$TN" rounds "$N5" --rounds 2 --timeout 120 >/dev/null || die "rounds (5)"
+i=0
+until "$TN" get "$N5" 0 /v1/profiles 2>/dev/null | tr -d ' \n' | grep -q '"parent":"fashion"'; do
+	i=$((i + 1))
+	[ $i -lt 30 ] || die "no child profile of fashion proposed after a round of label-disjoint groups"
+	sleep 1
+done
+kids=$("$TN" get "$N5" 0 /v1/profiles | tr -d ' \n' | sed 's/"profile":{/\n/g' | grep '"parent":"fashion"' |
+	sed 's/.*"labels":\[\([0-9,]*\)\].*/\1/' | sort -u | tr '\n' ' ')
+[ "$kids" = "0,1,2,3,4 5,6,7,8,9 " ] ||
+	die "the proposed children's labels are '$kids', want '0,1,2,3,4 5,6,7,8,9 '"
+say "5. label-disjoint groups under one profile: two child profiles proposed ($kids)"
+"$TN" down "$N5" >/dev/null
 
 say "all round checks passed"
 rm -rf "$ROOT"

@@ -332,6 +332,14 @@ static const bad_case bad_cases[] = {
      "config.json: rounds.data[0].max_samples: must be between 0 and 4294967295"},
     {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"max_samples\": 1.5}]}}",
      "config.json: rounds.data[0].max_samples: expected an integer >= 0"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"labels\": []}]}}",
+     "config.json: rounds.data[0].labels: must list at least one label (leave it out for all)"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"labels\": [3, 3]}]}}",
+     "config.json: rounds.data[0].labels[1]: labels must be strictly increasing"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"labels\": [65536]}]}}",
+     "config.json: rounds.data[0].labels[0]: must be between 0 and 65535"},
+    {"{\"rounds\": {\"data\": [{\"profile\": \"a\", \"labels\": 3}]}}",
+     "config.json: rounds.data[0].labels: expected an array, got a number"},
     {"{\"rounds\": {\"data\": [{\"profile\": \"a\"}, {\"profile\": \"b\"}, {\"profile\": \"c\"},"
      " {\"profile\": \"d\"}, {\"profile\": \"e\"}, {\"profile\": \"f\"}, {\"profile\": \"g\"},"
      " {\"profile\": \"h\"}, {\"profile\": \"i\"}]}}",
@@ -459,6 +467,10 @@ static void everything_set(node_config *cfg)
 	d->client = 999;
 	d->seed = 9223372036854775807ull;
 	d->max_samples = 4294967295u;
+	d->n_labels = 3;
+	d->labels[0] = 0;
+	d->labels[1] = 7;
+	d->labels[2] = 65535;
 	d = &cfg->rounds.data[1];
 	node_config_data_default(d);
 	set_str(d->profile, sizeof(d->profile), "digits.v2");

@@ -333,3 +333,46 @@ Test(round_data, bad_paths_and_settings_name_the_field, .init = make_home, .fini
 	set(c.test, sizeof(c.test), "data/none.csv");
 	assert_fails(&c, home, NULL, 0, 2, "rounds.data[tab].test: cannot load CSV");
 }
+
+/* A member whose data holds only some labels: its share is of the labels
+ * it has among the profile's, and its join declares only those. */
+Test(round_data, the_members_own_labels_narrow_the_profiles)
+{
+	static const uint16_t mine[] = {1, 5, 6}; /* 5 is not clothing's */
+	node_config_data c;
+	node_round_data d;
+	chain_tx_round_join join;
+	chain_profile p;
+
+	node_config_data_default(&c);
+	set(c.profile, sizeof(c.profile), "clothing");
+	c.n_labels = FL_ARRAY_LEN(mine);
+	memcpy(c.labels, mine, sizeof(mine));
+	c.clients = 2;
+	c.max_samples = 300;
+	cr_assert_eq(node_round_data_load(&d, &c, "/nonexistent-home", CLOTHING,
+					  FL_ARRAY_LEN(CLOTHING), 10, err, sizeof(err)),
+		     FL_OK, "%s", err);
+	cr_assert_eq(d.train.n, 12000);
+	cr_assert_eq(d.test.n, 2000);
+	for (size_t i = 0; i < d.train.n; i++)
+		cr_assert(d.train.y[i] == 1 || d.train.y[i] == 6);
+	cr_assert_eq(d.n, 300);
+	memset(&p, 0, sizeof(p));
+	set(p.id, sizeof(p.id), "clothing");
+	p.n_labels = FL_ARRAY_LEN(CLOTHING);
+	memcpy(p.labels, CLOTHING, sizeof(CLOTHING));
+	node_round_data_join(&d, &p, &join);
+	cr_assert_eq(join.n_labels, 2);
+	cr_assert_eq(join.labels[0], 1);
+	cr_assert_eq(join.labels[1], 6);
+	node_round_data_free(&d);
+
+	/* None of the profile's: not a share at all, and the field is named. */
+	c.n_labels = 1;
+	c.labels[0] = 5;
+	cr_assert_neq(node_round_data_load(&d, &c, "/nonexistent-home", CLOTHING,
+					   FL_ARRAY_LEN(CLOTHING), 10, err, sizeof(err)),
+		      FL_OK);
+	cr_assert(strstr(err, "labels") != NULL, "%s", err);
+}
