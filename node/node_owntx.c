@@ -12,11 +12,13 @@
  * drifts from the chain.
  *
  * Gossip alone can lose a sender's run of txs: a peer that gets nonce n + 1
- * before n (another path, or n refused because that peer was a block
- * behind) refuses it, and its seen-cache then drops every copy that
- * follows. So an own tx still queued 2 s after it was sent is sent again,
- * straight to every peer, every 2 s, at most RESENDS_MAX times: the
- * proposers that missed it get it while its window is still open.
+ * before n (another path, or n refused because that peer had not applied
+ * the block that made n valid yet) refuses it, and its seen-cache then
+ * drops every copy that follows. So once the oldest own tx still queued
+ * was sent RESEND_MS ago, every queued own tx is sent again, in nonce
+ * order, straight to every peer (each at most RESENDS_MAX times): a peer
+ * that refused the first of a run gets the whole run in order, while a
+ * round's window (a few blocks) is still open.
  */
 #include "node/node_internal.h"
 
@@ -24,7 +26,7 @@
 
 #define LOG "node"
 
-#define RESEND_MS   2000u
+#define RESEND_MS   1000u
 #define RESENDS_MAX 30u
 
 static uint64_t next_nonce(node *n)
@@ -83,13 +85,14 @@ void node__own_txs_tick(node *n)
 {
 	uint64_t now = node__now_ms();
 
-	(void)next_nonce(n); /* drops what is no longer queued */
+	(void)next_nonce(n); /* drops what is no longer queued; signing order = nonce order */
+	if (n->n_own_txs == 0 || now - n->own_txs[0].sent_ms < RESEND_MS)
+		return;
 	for (unsigned i = 0; i < n->n_own_txs; i++) {
 		const uint8_t *p;
 		size_t len;
 
-		if (now - n->own_txs[i].sent_ms < RESEND_MS ||
-		    n->own_txs[i].resends >= RESENDS_MAX ||
+		if (n->own_txs[i].resends >= RESENDS_MAX ||
 		    node_mempool_get_bytes(n->mempool, &n->own_txs[i].hash, &p, &len) != 0)
 			continue;
 		node__net_resend_tx(n, p, len);
