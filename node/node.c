@@ -189,6 +189,8 @@ static void test_hooks(node *n)
 	n->test.lose_tip_commit = test_env("FEDLEDGERD_TEST_LOSE_TIP_COMMIT");
 	v = test_env("FEDLEDGERD_TEST_SLOW_VALIDATE_MS");
 	n->test.slow_validate_ms = v > 600000 ? 600000 : (uint32_t)v;
+	v = test_env("FEDLEDGERD_TEST_PRUNE_S");
+	n->test.prune_s = v > 3600 ? 3600 : (uint32_t)v;
 }
 
 static int open_store(node *n, char *err, size_t errlen)
@@ -404,12 +406,14 @@ int node_run(const node_run_opts *opts, char *err, size_t errlen)
 		       opts->byzantine ? node_byzantine_name(opts->byzantine) : "");
 	}
 	if (n->test.exit_after_apply != 0 || n->test.fail_applies != 0 ||
-	    n->test.slow_validate_ms != 0 || n->test.lose_tip_commit != 0)
+	    n->test.slow_validate_ms != 0 || n->test.lose_tip_commit != 0 || n->test.prune_s != 0)
 		fl_log(FL_LOG_WARN, LOG,
 		       "TEST HOOKS: exit after applying height %llu, fail %u applies, "
-		       "delay the first block check %u ms, lose the commit of height %llu",
+		       "delay the first block check %u ms, lose the commit of height %llu, "
+		       "blob retention every %u s",
 		       (unsigned long long)n->test.exit_after_apply, n->test.fail_applies,
-		       n->test.slow_validate_ms, (unsigned long long)n->test.lose_tip_commit);
+		       n->test.slow_validate_ms, (unsigned long long)n->test.lose_tip_commit,
+		       n->test.prune_s);
 	while (!n->stopping && !n->fatal)
 		uv_run(n->loop, UV_RUN_ONCE);
 	rc = n->fatal;

@@ -39,6 +39,7 @@
 #define NODE__FETCH_MAX  2                   /* large proposals' blocks fetched at once */
 #define NODE__TICK_MS    1000                /* status, re-sends, sync */
 #define NODE__OWN_TXS_MAX 64                 /* own txs queued at once (node_owntx.c) */
+#define NODE__DIRECT_TXS_PER_S 256           /* direct txs a peer may send a second */
 
 /* WAL record types: one per consensus event kind (node_cons_event_kind),
  * then this node's own signed messages. */
@@ -65,6 +66,10 @@ typedef struct {
 	p2p_peer *peer; /* NULL once gone */
 	node_wire_status status;
 	int sync_busy; /* a blocks request is out */
+	/* Direct txs (NODE_MSG_TX) it may still send: a token bucket of
+	 * NODE__DIRECT_TXS_PER_S, refilled as time passes (node_net.c). */
+	uint32_t tx_tokens;
+	uint64_t tx_refill_ms;
 } node__peer;
 
 /* A signature this node gave before a restart, found in the WAL. */
@@ -117,6 +122,7 @@ typedef struct {
 	unsigned fail_applies;     /* this many applies fail (FL_EIO) before running */
 	uint32_t slow_validate_ms; /* the first VALIDATE job sleeps this long first */
 	uint64_t lose_tip_commit;  /* at this height: the block alone, then _exit */
+	uint32_t prune_s;          /* the blob retention sweep's period and age, not 60 s */
 } node__test_hooks;
 
 #define NODE__TEST_EXIT 86 /* exit status of exit_after_apply */

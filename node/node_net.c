@@ -159,6 +159,26 @@ void node__net_send_status(node *n, p2p_peer *only)
 
 /* ------------------------------------------------------------- receives */
 
+/* One token of the peer's direct-tx bucket, or 0 when it is empty. */
+static int direct_tx_token(node__peer *slot)
+{
+	uint64_t now = node__now_ms();
+	uint64_t add = (now - slot->tx_refill_ms) * NODE__DIRECT_TXS_PER_S / 1000;
+
+	if (slot->tx_refill_ms == 0 || add >= NODE__DIRECT_TXS_PER_S ||
+	    slot->tx_tokens + add >= NODE__DIRECT_TXS_PER_S) {
+		slot->tx_tokens = NODE__DIRECT_TXS_PER_S;
+		slot->tx_refill_ms = now;
+	} else if (add > 0) {
+		slot->tx_tokens += (uint32_t)add;
+		slot->tx_refill_ms += add * 1000 / NODE__DIRECT_TXS_PER_S;
+	}
+	if (slot->tx_tokens == 0)
+		return 0;
+	slot->tx_tokens--;
+	return 1;
+}
+
 static void on_message(void *ctx, p2p_peer *peer, uint16_t type, const uint8_t *p, size_t len)
 {
 	node *n = ctx;
@@ -185,8 +205,11 @@ static void on_message(void *ctx, p2p_peer *peer, uint16_t type, const uint8_t *
 	case NODE_MSG_TX:
 		/* A sender's own tx again (node_owntx.c): one this node refused at
 		 * first (its predecessor had not come yet) or never saw. Admitted,
-		 * it goes on as gossip, for the peers that missed it too. A
-		 * refusal costs the sender nothing more than a refused gossip. */
+		 * it goes on as gossip, for the peers that missed it too. Direct
+		 * messages pass no gossip rate limit, so each peer gets a bucket:
+		 * an honest one re-sends at most NODE__OWN_TXS_MAX a second. */
+		if ((slot = peer_find(n, p2p_peer_id(peer))) == NULL || !direct_tx_token(slot))
+			break;
 		if (node_mempool_add_bytes(n->mempool, p, len, NULL, NULL) == 0) {
 			node__round_on_tx(n, p, len);
 			NODE__IGNORE(p2p_broadcast(n->p2p, NODE_TOPIC_TX, p, len));

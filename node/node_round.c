@@ -624,25 +624,78 @@ void node__round_committed(node *n, const chain_block *b)
 
 /* -------------------------------------------------------------- retention */
 
-typedef struct {
-	node *n;
-	fl_hash keep[NODE__ROUND_PROFILES_MAX * (NODE__ROUND_KEEP_ROUNDS + 2)];
-	size_t n_keep;
-	fl_hash *ups; /* the open rounds' updates */
-	size_t n_ups;
-} keep_set;
+/* What the retention policy keeps: the hashes, unsorted (a few hundred). */
+struct node__keep_set {
+	fl_hash *h;
+	size_t n, cap;
+};
 
 static int keep_cb(void *ctx, const fl_hash *h)
 {
-	const keep_set *k = ctx;
+	const node__keep_set *k = ctx;
 
-	for (size_t i = 0; i < k->n_keep; i++)
-		if (fl_hash_cmp(&k->keep[i], h) == 0)
-			return 1;
-	for (size_t i = 0; i < k->n_ups; i++)
-		if (fl_hash_cmp(&k->ups[i], h) == 0)
+	for (size_t i = 0; i < k->n; i++)
+		if (fl_hash_cmp(&k->h[i], h) == 0)
 			return 1;
 	return 0;
+}
+
+static int keep_add(node__keep_set *k, const fl_hash *h)
+{
+	if (node__zero_hash(h))
+		return FL_OK;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 64;
+		fl_hash *grown = fl_realloc(k->h, cap * sizeof(*grown));
+		if (grown == NULL)
+			return FL_ENOMEM;
+		k->h = grown;
+		k->cap = cap;
+	}
+	k->h[k->n++] = *h;
+	return FL_OK;
+}
+
+void node__round_keep_free(node__keep_set *k)
+{
+	if (k == NULL)
+		return;
+	fl_free(k->h);
+	fl_free(k);
+}
+
+/* One profile's part of the keep set: its current model, and for each of
+ * its last NODE__ROUND_KEEP_ROUNDS rounds the base, the new model and,
+ * while the round runs, its updates; the updates of the latest committed
+ * round too, so that round can still be audited from this node. */
+static int keep_profile(node *n, const node__profile *p, node__keep_set *k)
+{
+	int rc = keep_add(k, &p->st.model_hash), audit = 1;
+
+	for (uint64_t back = 0;
+	     rc == FL_OK && back <= NODE__ROUND_KEEP_ROUNDS && back < p->st.round; back++) {
+		chain_update_record *ups = NULL;
+		size_t n_ups = 0;
+		chain_round r;
+
+		if (chain_get_round(n->store, p->id, p->st.round - back, &r) != FL_OK)
+			continue;
+		rc = keep_add(k, &r.base_model);
+		if (rc == FL_OK && r.status == CHAIN_ROUND_COMMITTED)
+			rc = keep_add(k, &r.new_model);
+		if (rc != FL_OK)
+			continue;
+		if (r.status == CHAIN_ROUND_COMMITTED && audit)
+			audit = 0;
+		else if (r.status != CHAIN_ROUND_OPEN && r.status != CHAIN_ROUND_AGGREGATING)
+			continue;
+		if (chain_get_round_updates(n->store, p->id, r.round, &ups, &n_ups) != FL_OK)
+			continue;
+		for (size_t u = 0; rc == FL_OK && u < n_ups; u++)
+			rc = keep_add(k, &ups[u].update);
+		fl_free(ups);
+	}
+	return rc;
 }
 
 /*
@@ -651,60 +704,39 @@ static int keep_cb(void *ctx, const fl_hash *h)
  * everything a running round needs (its base, its committed updates) stay;
  * the rest goes once it is older than a sweep period, so a blob stored for
  * a round this sweep cannot see yet (being trained, fetched) is never
- * swept.
+ * swept. The keep set is read from the chain here; the directory walk and
+ * the unlinks run on the pool (node_round_jobs.c), never on the loop.
  */
+static uint32_t prune_period(const node *n)
+{
+	return n->test.prune_s != 0 ? n->test.prune_s : NODE__ROUND_PRUNE_S;
+}
+
 static void prune(node *n)
 {
-	keep_set *k = fl_calloc(1, sizeof(*k));
-	uint64_t removed = 0, bytes = 0;
+	node__keep_set *k = fl_calloc(1, sizeof(*k));
+	node__rjob *j;
 
 	if (k == NULL)
 		return;
-	for (unsigned i = 0; i < NODE__ROUND_PROFILES_MAX; i++) {
-		const node__profile *p = &n->rounds->prof[i];
-
-		if (!p->used)
-			continue;
-		for (uint64_t back = 0; back <= NODE__ROUND_KEEP_ROUNDS && back < p->st.round;
-		     back++) {
-			chain_round r;
-			chain_update_record *ups = NULL;
-			size_t n_ups = 0;
-
-			if (chain_get_round(n->store, p->id, p->st.round - back, &r) != FL_OK)
-				continue;
-			if (k->n_keep < FL_ARRAY_LEN(k->keep))
-				k->keep[k->n_keep++] = r.base_model;
-			if (r.status == CHAIN_ROUND_COMMITTED && k->n_keep < FL_ARRAY_LEN(k->keep))
-				k->keep[k->n_keep++] = r.new_model;
-			if ((r.status != CHAIN_ROUND_OPEN && r.status != CHAIN_ROUND_AGGREGATING) ||
-			    chain_get_round_updates(n->store, p->id, r.round, &ups, &n_ups) !=
-				FL_OK)
-				continue;
-			fl_hash *grown =
-			    fl_realloc(k->ups, (k->n_ups + n_ups + 1) * sizeof(fl_hash));
-			if (grown == NULL) {
-				fl_free(ups);
-				goto cleanup; /* keep everything rather than guess */
-			}
-			k->ups = grown;
-			for (size_t u = 0; u < n_ups; u++)
-				k->ups[k->n_ups++] = ups[u].update;
-			fl_free(ups);
+	for (unsigned i = 0; i < NODE__ROUND_PROFILES_MAX; i++)
+		if (n->rounds->prof[i].used && keep_profile(n, &n->rounds->prof[i], k) != FL_OK) {
+			node__round_keep_free(k); /* keep everything rather than guess */
+			return;
 		}
-		if (k->n_keep < FL_ARRAY_LEN(k->keep))
-			k->keep[k->n_keep++] = p->st.model_hash;
+	if ((j = node__round_job_new(n, NODE__RJOB_PRUNE, 0)) == NULL) {
+		node__round_keep_free(k);
+		return;
 	}
-	if (node_blobstore_prune(n->blobs, keep_cb, k, (int64_t)time(NULL) - NODE__ROUND_PRUNE_S,
-				 &removed, &bytes) == FL_OK &&
-	    removed > 0) {
-		node_metric_add(n->rounds->m.pruned, (double)removed);
-		fl_log(FL_LOG_INFO, LOG, "blob store: %llu old blobs removed (%llu bytes)",
-		       (unsigned long long)removed, (unsigned long long)bytes);
-	}
-cleanup:
-	fl_free(k->ups);
-	fl_free(k);
+	j->keep = k;
+	j->older_than = (int64_t)time(NULL) - (int64_t)prune_period(n);
+	if (node__round_job_queue(n, j) == FL_OK)
+		n->rounds->pruning = 1;
+}
+
+int node__round_keep(void *ctx, const fl_hash *h)
+{
+	return keep_cb(ctx, h);
 }
 
 void node__round_tick(node *n)
@@ -720,7 +752,7 @@ void node__round_tick(node *n)
 	node_blobstore_usage(n->blobs, &bytes, &count);
 	node_metric_set(r->m.store_bytes, (double)bytes);
 	node_metric_set(r->m.store_blobs, (double)count);
-	if (now - r->pruned_ms >= NODE__ROUND_PRUNE_S * 1000ull && r->busy == 0) {
+	if (now - r->pruned_ms >= prune_period(n) * 1000ull && !r->pruning) {
 		r->pruned_ms = now;
 		prune(n);
 	}
@@ -738,6 +770,16 @@ void node__round_job_done(node *n, node__rjob *j)
 	}
 	if (j->kind == NODE__RJOB_VERIFY) {
 		node__round_verified(n, j);
+		return;
+	}
+	if (j->kind == NODE__RJOB_PRUNE) {
+		n->rounds->pruning = 0;
+		if (j->rc == FL_OK && j->removed > 0) {
+			node_metric_add(n->rounds->m.pruned, (double)j->removed);
+			fl_log(FL_LOG_INFO, LOG, "blob store: %llu old blobs removed (%llu bytes)",
+			       (unsigned long long)j->removed,
+			       (unsigned long long)j->removed_bytes);
+		}
 		return;
 	}
 	p = &n->rounds->prof[j->slot];

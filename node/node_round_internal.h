@@ -38,7 +38,12 @@ typedef enum {
 	NODE__RJOB_EVAL = 4,      /* a member's eval_report */
 	NODE__RJOB_VERIFY = 5,    /* a validator's recomputation */
 	NODE__RJOB_STORE = 6,     /* a fetched blob onto disk */
+	NODE__RJOB_PRUNE = 7,     /* the retention sweep */
 } node__rjob_kind;
+
+typedef struct node__keep_set node__keep_set; /* node_round.c */
+void node__round_keep_free(node__keep_set *k);
+int node__round_keep(void *ctx, const fl_hash *h); /* a node_blobstore_keep_fn */
 
 typedef struct node__rjob {
 	uv_work_t work;
@@ -66,6 +71,8 @@ typedef struct node__rjob {
 	fl_hash model;               /* EVAL: the model to evaluate */
 	uint8_t *blob;               /* STORE: the bytes (owned) */
 	size_t blob_n;
+	node__keep_set *keep; /* PRUNE: what stays (owned) */
+	int64_t older_than;   /* PRUNE */
 
 	/* outputs */
 	node_round_data *loaded;         /* LOAD */
@@ -77,6 +84,7 @@ typedef struct node__rjob {
 	double max_cross;
 	uint32_t accuracy_ppm, loss_ppm; /* AGGREGATE, EVAL */
 	fl_hash recomputed;              /* VERIFY */
+	uint64_t removed, removed_bytes; /* PRUNE */
 	const char *why;                 /* VERIFY */
 } node__rjob;
 
@@ -157,7 +165,8 @@ typedef struct node__rounds {
 	node__verify verify[NODE__ROUND_VERIFY_MAX];
 	fl_hash parked[NODE__ROUND_PARKED_MAX];
 	unsigned n_parked;
-	int busy; /* pool jobs running */
+	int busy;    /* pool jobs running */
+	int pruning; /* a PRUNE job is out */
 	uint64_t pruned_ms;
 	struct {
 		node_metric *updates, *aggregates, *evals, *joins;

@@ -43,6 +43,7 @@ void node__round_job_free(node__rjob *j)
 	fl_free(j->status);
 	fl_free(j->sides);
 	fl_free(j->blob);
+	node__round_keep_free(j->keep);
 	chain_tx_free(&j->tx);
 	node_round_update_free(&j->update);
 	node_round_aggregate_result_free(&j->agg);
@@ -261,6 +262,12 @@ static void work_store(node__rjob *j)
 	j->rc = node_blobstore_put(j->node->blobs, j->blob, j->blob_n, NULL);
 }
 
+static void work_prune(node__rjob *j)
+{
+	j->rc = node_blobstore_prune(j->node->blobs, node__round_keep, j->keep, j->older_than,
+				     &j->removed, &j->removed_bytes);
+}
+
 static void work_cb(uv_work_t *req)
 {
 	node__rjob *j = req->data;
@@ -283,6 +290,9 @@ static void work_cb(uv_work_t *req)
 		break;
 	case NODE__RJOB_STORE:
 		work_store(j);
+		break;
+	case NODE__RJOB_PRUNE:
+		work_prune(j);
 		break;
 	}
 }

@@ -110,7 +110,8 @@ small_profile 3 "$ROOT/clothing-3.json"
 	--dataset fashion-mnist --profile "$ROOT/clothing-3.json" --max-samples 300 \
 	--data "$DATA" --byzantine 7=withhold-updates --param block_interval_ms=400 >/dev/null ||
 	die "init (2)"
-"$TN" up "$N2" 2>/dev/null || die "up (2)"
+# The blob store's retention sweep every 2 s (a test hook) instead of 60.
+FEDLEDGERD_TEST_PRUNE_S=2 "$TN" up "$N2" 2>/dev/null || die "up (2)"
 "$TN" rounds "$N2" --rounds 3 --timeout 300 >"$ROOT/rounds2.txt" ||
 	die "rounds with a member that withholds its updates did not complete"
 for r in 1 2 3; do
@@ -125,6 +126,22 @@ done
 grep -q "is left out: never served" "$N2"/node*/node.log ||
 	die "no coordinator logged node7's update as left out"
 say "2. a member that never serves its update: left out, unpaid, 3 rounds complete"
+# Retention: round 1's updates go from node0's store once they are older
+# than the sweep; the latest model stays served.
+old=$("$TN" get "$N2" 0 /v1/profiles/clothing/rounds/1 | tr -d ' \n' |
+	sed 's/.*"updates":\[{"participant":"[0-9a-f]*","update":"\([0-9a-f]*\)".*/\1/')
+i=0
+while "$TN" get "$N2" 0 "/v1/blobs/$old" >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 30 ] || die "round 1's update $old is still in node0's blob store"
+	sleep 1
+done
+model=$(field "$ROOT/rounds2.txt" clothing 3 1)
+"$TN" get "$N2" 0 "/v1/blobs/$model" >/dev/null 2>&1 ||
+	die "round 3's model $model is no longer served after the retention sweep"
+"$TN" get "$N2" 0 /metrics | grep -q '^fedledger_blobstore_pruned_total [1-9]' ||
+	die "fedledger_blobstore_pruned_total did not count the sweep"
+say "2. retention: round 1's updates swept, the latest model still served"
 "$TN" down "$N2" >/dev/null
 
 # ------------------------------------------------------------------ 3
