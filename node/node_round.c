@@ -20,6 +20,7 @@
  */
 #include "node/node_round_internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -39,68 +40,81 @@ uint64_t node__round_blob_max(const chain_profile *def)
 
 /* ---------------------------------------------------------- open/close */
 
+/* The driver's families without labels, by where their series goes. */
+#define M_AT(f) offsetof(node__rounds, m.f)
+static const struct {
+	size_t at;
+	node_metric_type type;
+	const char *name, *help;
+} families[] = {
+    {M_AT(joins), NODE_METRIC_COUNTER, "fedledger_round_joins_total",
+     "round_join txs this node sent"},
+    {M_AT(updates), NODE_METRIC_COUNTER, "fedledger_round_updates_total",
+     "Updates this node trained and committed"},
+    {M_AT(aggregates), NODE_METRIC_COUNTER, "fedledger_round_aggregates_total",
+     "Aggregates this node committed as a coordinator"},
+    {M_AT(evals), NODE_METRIC_COUNTER, "fedledger_round_evals_total",
+     "eval_report txs this node sent"},
+    {M_AT(verify_ok), NODE_METRIC_COUNTER, "fedledger_round_verify_ok_total",
+     "Aggregates recomputed bit for bit before a prevote"},
+    {M_AT(verify_bad), NODE_METRIC_COUNTER, "fedledger_round_verify_refused_total",
+     "Aggregates refused (wrong model, updates or weights)"},
+    {M_AT(verify_missing), NODE_METRIC_COUNTER, "fedledger_round_verify_missing_total",
+     "Aggregate checks that lacked an update blob"},
+    {M_AT(fetched), NODE_METRIC_COUNTER, "fedledger_blobs_fetched_total",
+     "Blobs fetched from peers"},
+    {M_AT(fetch_failed), NODE_METRIC_COUNTER, "fedledger_blobs_fetch_failures_total",
+     "Blob fetch attempts that failed"},
+    {M_AT(fetch_bytes), NODE_METRIC_COUNTER, "fedledger_blobs_fetched_bytes_total",
+     "Bytes of the blobs fetched from peers"},
+    {M_AT(store_bytes), NODE_METRIC_GAUGE, "fedledger_blobstore_bytes",
+     "Bytes of the blobs stored"},
+    {M_AT(store_blobs), NODE_METRIC_GAUGE, "fedledger_blobstore_blobs", "Blobs stored"},
+    {M_AT(pruned), NODE_METRIC_COUNTER, "fedledger_blobstore_pruned_total",
+     "Blobs removed by the retention policy"},
+    {M_AT(splits), NODE_METRIC_COUNTER, "fedledger_round_splits_total",
+     "Clear two-cluster splits found by this coordinator"},
+};
+
+static const struct {
+	size_t at;
+	const char *name, *help;
+} timings[] = {
+    {M_AT(train_s), "fedledger_round_train_seconds",
+     "Wall time of one local training of an update"},
+    {M_AT(aggregate_s), "fedledger_round_aggregate_seconds",
+     "Wall time of one aggregate (coordinator), blobs read included"},
+    {M_AT(verify_s), "fedledger_round_verify_seconds",
+     "Wall time of one aggregate recomputed before a prevote"},
+};
+
+static node_metric **metric_at(node__rounds *r, size_t at)
+{
+	return (node_metric **)((char *)r + at);
+}
+
 static int register_metrics(node *n)
 {
-	node__rounds *r = n->rounds;
 	node_metric_desc d;
 	node_metric_family *f;
 	int rc = 0;
 
-	r->m.joins = node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_round_joins_total",
-				      "round_join txs this node sent", &rc);
-	r->m.updates = node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_round_updates_total",
-					"Updates this node trained and committed", &rc);
-	r->m.aggregates =
-	    node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_round_aggregates_total",
-			     "Aggregates this node committed as a coordinator", &rc);
-	r->m.evals = node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_round_evals_total",
-				      "eval_report txs this node sent", &rc);
-	r->m.verify_ok =
-	    node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_round_verify_ok_total",
-			     "Aggregates recomputed bit for bit before a prevote", &rc);
-	r->m.verify_bad =
-	    node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_round_verify_refused_total",
-			     "Aggregates refused (wrong model, updates or weights)", &rc);
-	r->m.verify_missing =
-	    node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_round_verify_missing_total",
-			     "Aggregate checks that lacked an update blob", &rc);
-	r->m.fetched = node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_blobs_fetched_total",
-					"Blobs fetched from peers", &rc);
-	r->m.fetch_failed =
-	    node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_blobs_fetch_failures_total",
-			     "Blob fetch attempts that failed", &rc);
-	r->m.fetch_bytes =
-	    node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_blobs_fetched_bytes_total",
-			     "Bytes of the blobs fetched from peers", &rc);
-	r->m.store_bytes = node__metric_one(n, NODE_METRIC_GAUGE, "fedledger_blobstore_bytes",
-					    "Bytes of the blobs stored", &rc);
-	r->m.store_blobs = node__metric_one(n, NODE_METRIC_GAUGE, "fedledger_blobstore_blobs",
-					    "Blobs stored", &rc);
-	r->m.pruned = node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_blobstore_pruned_total",
-				       "Blobs removed by the retention policy", &rc);
-	r->m.splits = node__metric_one(n, NODE_METRIC_COUNTER, "fedledger_round_splits_total",
-				       "Clear two-cluster splits found by this coordinator", &rc);
+	for (size_t i = 0; i < FL_ARRAY_LEN(families); i++)
+		*metric_at(n->rounds, families[i].at) =
+		    node__metric_one(n, families[i].type, families[i].name, families[i].help, &rc);
 	if (rc != 0)
 		return rc;
 	memset(&d, 0, sizeof(d));
 	d.type = NODE_METRIC_HISTOGRAM;
 	d.buckets = train_buckets;
 	d.n_buckets = FL_ARRAY_LEN(train_buckets);
-	d.name = "fedledger_round_train_seconds";
-	d.help = "Wall time of one local training of an update";
-	if ((rc = node_metrics_add(&n->metrics, &f, &d)) != 0)
-		return rc;
-	r->m.train_s = node_metric_family_series0(f);
-	d.name = "fedledger_round_aggregate_seconds";
-	d.help = "Wall time of one aggregate (coordinator), blobs read included";
-	if ((rc = node_metrics_add(&n->metrics, &f, &d)) != 0)
-		return rc;
-	r->m.aggregate_s = node_metric_family_series0(f);
-	d.name = "fedledger_round_verify_seconds";
-	d.help = "Wall time of one aggregate recomputed before a prevote";
-	if ((rc = node_metrics_add(&n->metrics, &f, &d)) != 0)
-		return rc;
-	r->m.verify_s = node_metric_family_series0(f);
+	for (size_t i = 0; i < FL_ARRAY_LEN(timings); i++) {
+		d.name = timings[i].name;
+		d.help = timings[i].help;
+		if ((rc = node_metrics_add(&n->metrics, &f, &d)) != 0)
+			return rc;
+		*metric_at(n->rounds, timings[i].at) = node_metric_family_series0(f);
+	}
 	return FL_OK;
 }
 
