@@ -316,6 +316,7 @@ static void close_all(node *n)
 	node__fetch_free_all(n);
 	node__blocks_free(n);
 	node__round_close(n);
+	node__own_txs_free(n);
 	fl_free(n->stuck.bytes);
 	node_cons_free(n->cons);
 	node_mempool_free(n->mempool);

@@ -396,6 +396,7 @@ static void after_apply(node *n, node__job *j)
 		apply_failed(n, j);
 		if (node_mempool_update(n->mempool, NULL, NULL) != 0)
 			fl_log(FL_LOG_WARN, LOG, "mempool: recheck failed; it was emptied");
+		node__own_txs_flush(n);
 		if (n->http_open)
 			node_rpc_mempool_resumed(&n->rpc);
 		return;
@@ -408,6 +409,7 @@ static void after_apply(node *n, node__job *j)
 	}
 	if (node_mempool_update(n->mempool, j->block, &ur) != 0)
 		fl_log(FL_LOG_WARN, LOG, "mempool: recheck failed; it was emptied");
+	node__own_txs_flush(n);
 	char hex[17];
 	fl_hex_encode(hex, j->hash.b, 8);
 	fl_log(FL_LOG_INFO, LOG, "committed height %llu block %s… round %u, %u txs%s",

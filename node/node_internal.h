@@ -40,6 +40,7 @@
 #define NODE__TICK_MS    1000                /* status, re-sends, sync */
 #define NODE__OWN_TXS_MAX 64                 /* own txs queued at once (node_owntx.c) */
 #define NODE__DIRECT_TXS_PER_S 256           /* direct txs a peer may send a second */
+#define NODE__OWN_PENDING_MAX  16            /* own txs waiting for a block's apply */
 
 /* WAL record types: one per consensus event kind (node_cons_event_kind),
  * then this node's own signed messages. */
@@ -71,6 +72,12 @@ typedef struct {
 	uint32_t tx_tokens;
 	uint64_t tx_refill_ms;
 } node__peer;
+
+/* An own tx signed while the mempool was paused for a block (node_owntx.c). */
+typedef struct {
+	chain_tx tx;      /* owned */
+	const char *what; /* static: for the log */
+} node__own_pending;
 
 /* A signature this node gave before a restart, found in the WAL. */
 typedef struct {
@@ -200,6 +207,8 @@ typedef struct node {
 		unsigned resends;
 	} own_txs[NODE__OWN_TXS_MAX]; /* own txs signed, maybe still queued */
 	unsigned n_own_txs;
+	node__own_pending own_pending[NODE__OWN_PENDING_MAX]; /* signed while paused */
+	unsigned n_own_pending;
 	int stopping;
 	int handles; /* closed handles still pending */
 	int fatal;   /* a WAL or store failure: stop */
@@ -298,6 +307,9 @@ void node__round_on_tx(node *n, const uint8_t *p, size_t len);
 int node__submit_own_tx(node *n, chain_tx *tx, fl_hash *hash, const char *what) FL_MUST_CHECK;
 /* The tick: own txs still queued after a while are sent to every peer again. */
 void node__own_txs_tick(node *n);
+/* After a block's apply: the own txs signed meanwhile go into the mempool. */
+void node__own_txs_flush(node *n);
+void node__own_txs_free(node *n);
 
 /* node_fetch.c: blocks larger than a frame. */
 void node__fetch_start(node *n, p2p_peer *from, const node_wire_proposal *wp);

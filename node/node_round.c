@@ -555,6 +555,14 @@ static void prefetch_updates(node *n, const node__profile *p, const chain_round 
 	fl_free(ups);
 }
 
+static int in_draw(const node *n, const chain_round *r)
+{
+	for (uint32_t j = 0; j < r->n_coordinators; j++)
+		if (is_me(n, &r->coordinators[j]))
+			return 1;
+	return 0;
+}
+
 static int is_validator(node *n)
 {
 	chain_account a;
@@ -587,7 +595,9 @@ static void profile_step(node *n, node__profile *p, int validator)
 	if (r.status == CHAIN_ROUND_OPEN && n->info.height + 1 <= r.window_end)
 		train_step(n, p, &r);
 	if (r.status == CHAIN_ROUND_OPEN || r.status == CHAIN_ROUND_AGGREGATING) {
-		if (validator)
+		/* Validators check the aggregate, the draw's coordinators make it:
+		 * both fetch the updates as they are committed, not at the end. */
+		if (validator || in_draw(n, &r))
 			prefetch_updates(n, p, &r);
 		aggregate_step(n, p, &r);
 	}
