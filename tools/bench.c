@@ -24,6 +24,10 @@ const bench_suite bench_suites[] = {
      "4 fedledgerd validators: block interval, transfers/s, submit-to-commit p50/p99, RSS; sync "
      "blocks/s",
      bench_suite_node},
+    {"rounds",
+     "4 validators + 4 members, 784-200-200-10 rounds: wall time per round next to fedledger-sim, "
+     "broken down",
+     bench_suite_rounds},
 };
 const size_t bench_n_suites = FL_ARRAY_LEN(bench_suites);
 

@@ -66,6 +66,7 @@ int bench_suite_aggregate(bench_ctx *b) FL_MUST_CHECK;
 int bench_suite_p2p(bench_ctx *b) FL_MUST_CHECK;
 int bench_suite_chain(bench_ctx *b) FL_MUST_CHECK;
 int bench_suite_node(bench_ctx *b) FL_MUST_CHECK;
+int bench_suite_rounds(bench_ctx *b) FL_MUST_CHECK;
 
 /* Training FLOPs of one sample (see bench_trainer.c for the formula). */
 uint64_t bench_train_flops(const fl_spec *spec);

@@ -66,6 +66,7 @@ static void print_machine(void)
 		fclose(f);
 	printf("# %s, %ld online CPUs; OpenBLAS core %s (%s)\n", model,
 	       sysconf(_SC_NPROCESSORS_ONLN), openblas_get_corename(), openblas_get_config());
+	fflush(stdout); /* before the suites' progress on stderr */
 }
 
 int main(int argc, char **argv)

@@ -27,6 +27,9 @@ double bench_now(void);
  * every node healthy. extra is NULL-terminated. Output of the tool goes to
  * root/testnet.log, whose tail is printed on failure. 0 or FL_E*. */
 int bench_net_start(bench_net *net, unsigned base_port, const char *const extra[]);
+/* The path of tool `name` (fedledger-testnet, fedledger-sim): next to
+ * fedledgerd (testnet_daemon_path). 0, or -1 when too long. */
+int bench_net_bin_path(char *out, size_t outlen, const char *name);
 /* Runs `fedledger-testnet CMD DIR ARGS...`: its exit status, or -1. */
 int bench_net_tool(const bench_net *net, const char *cmd, const char *const args[]);
 /* `down`, then removes root (kept, and named on stderr, when keep). */

@@ -29,7 +29,7 @@ double bench_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int tool_path(char *out, size_t outlen)
+int bench_net_bin_path(char *out, size_t outlen, const char *name)
 {
 	char daemon[TESTNET_PATH_MAX];
 	if (testnet_daemon_path(daemon, sizeof daemon) != 0)
@@ -38,7 +38,7 @@ static int tool_path(char *out, size_t outlen)
 	if (!slash)
 		return -1;
 	*slash = '\0';
-	int n = snprintf(out, outlen, "%s/fedledger-testnet", daemon);
+	int n = snprintf(out, outlen, "%s/%s", daemon, name);
 	return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
 }
 
@@ -69,7 +69,7 @@ static int run_tool(const bench_net *net, const char *const words[])
 	const char *argv[TOOL_ARGS_MAX + 2];
 	size_t n = 0;
 
-	if (tool_path(tool, sizeof tool) != 0)
+	if (bench_net_bin_path(tool, sizeof tool, "fedledger-testnet") != 0)
 		return -1;
 	argv[n++] = "fedledger-testnet";
 	for (size_t k = 0; words[k] && n < TOOL_ARGS_MAX; k++)

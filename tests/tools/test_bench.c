@@ -131,8 +131,9 @@ Test(bench, table_by_default)
 Test(bench, unknown_suite_is_named)
 {
 	RUN_BENCH(&run, "--quick", "trainer", "nosuch");
-	tool_assert_one_line_failure(&run, 2,
-				     "unknown suite 'nosuch' (suites: trainer, aggregate, p2p, chain, node)");
+	tool_assert_one_line_failure(
+	    &run, 2,
+	    "unknown suite 'nosuch' (suites: trainer, aggregate, p2p, chain, node, rounds)");
 }
 
 Test(bench, bad_option)
@@ -149,6 +150,7 @@ Test(bench, help_lists_the_suites)
 	cr_assert_not_null(strstr(run.out, "\n  aggregate "));
 	cr_assert_not_null(strstr(run.out, "\n  p2p "));
 	cr_assert_not_null(strstr(run.out, "\n  chain "));
+	cr_assert_not_null(strstr(run.out, "\n  rounds "));
 }
 
 /* Two hosts on loopback: four figures, all against the raw TCP rate of the
@@ -262,6 +264,51 @@ Test(bench, node_suite_on_real_testnets, .timeout = 180)
 	double interval = num(lines[1], "value");
 	cr_assert(interval > 500 && interval < 5000, "block interval %f ms", interval);
 	cr_assert_leq(num(lines[3], "value"), num(lines[4], "value"), "p50 above p99");
+	for (size_t i = 0; i < n; i++)
+		json_decref(lines[i]);
+	cr_assert_eq(rmdir(tmp), 0, "the suite left files in %s", tmp);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "pgrep -f '[f]edledgerd start --home %s' >/dev/null", tmp);
+	cr_assert_neq(system(cmd), 0, "a fedledgerd of the suite is still running");
+}
+
+/*
+ * The rounds suite in --quick mode: 4 validators and 4 members running
+ * rounds, then fedledger-sim, under a private TMPDIR: every figure present,
+ * the ratios what their baselines say, the rounds within the schedule's
+ * reach, and nothing left behind: no directory, no process.
+ */
+Test(bench, rounds_suite_on_a_real_testnet, .timeout = 180)
+{
+	static const char *const names[] = {
+	    "sim_round_ms",     "round_wall_ms",      "block_interval_ms", "schedule_wait_ms",
+	    "train_phase_ms",   "window_slack_ms",    "post_window_ms",    "member_train_ms",
+	    "blob_transfer_ms", "aggregate_ms",       "verify_ms",         "chain_work_ms",
+	    "overhead_ms",      "overhead_median_ms", "rounds_failed",     "blobs_fetched_mb"};
+	char tmp[] = "/tmp/fl-bench-rounds-XXXXXX";
+	json_t *lines[32];
+
+	cr_assert_not_null(mkdtemp(tmp));
+	cr_assert_eq(setenv("TMPDIR", tmp, 1), 0);
+	RUN_BENCH(&run, "--json", "--quick", "rounds");
+	unsetenv("TMPDIR");
+	cr_assert_eq(run.status, 0, "status %d; stderr: %s", run.status, run.err);
+	size_t n = tool_test_json_lines(run.out, lines, 32);
+	cr_assert_eq(n, FL_ARRAY_LEN(names), "%s", run.out);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "suite")), "rounds");
+		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "name")), names[i]);
+		double want = num(lines[i], "value") / num(lines[i], "baseline");
+		cr_assert(fabs(num(lines[i], "ratio") - want) < 1e-3 + 1e-3 * fabs(want), "%s",
+			  names[i]);
+	}
+	/* 400 ms blocks, and a round never shorter than its 6 of them. */
+	double interval = num(find(lines, n, "block_interval_ms"), "value");
+	cr_assert(interval >= 400 && interval < 2000, "block interval %f ms", interval);
+	cr_assert_geq(num(find(lines, n, "round_wall_ms"), "value"), 6 * 400);
+	cr_assert_gt(num(find(lines, n, "member_train_ms"), "value"), 0);
+	cr_assert_gt(num(find(lines, n, "aggregate_ms"), "value"), 0);
+	cr_assert_gt(num(find(lines, n, "sim_round_ms"), "value"), 0);
 	for (size_t i = 0; i < n; i++)
 		json_decref(lines[i]);
 	cr_assert_eq(rmdir(tmp), 0, "the suite left files in %s", tmp);
