@@ -105,15 +105,6 @@ static unsigned base_port(unsigned attempt)
 	return 42000u + (unsigned)((getpid() + 67 * attempt) % 200) * 100u;
 }
 
-static int64_t json_num(const json_t *v)
-{
-	if (json_is_integer(v))
-		return (int64_t)json_integer_value(v);
-	if (json_is_string(v))
-		return strtoll(json_string_value(v), NULL, 10);
-	return -1;
-}
-
 /* ------------------------------------------------------------ the nodes */
 
 static int node_metrics(const bench_net *net, uint32_t i, bench_node_metrics *m)
@@ -215,9 +206,10 @@ static void coordinator_turn(const bench_net *net, const json_t *round, bench_ro
 	if ((text = malloc(LOG_MAX)) != NULL)
 		len = fread(text, 1, LOG_MAX, f);
 	fclose(f);
-	if (text != NULL && bench_log_turn(text, len, PROFILE_ID,
-					   (uint64_t)json_num(json_object_get(round, "round")),
-					   &turn_ms, &sent_ms, &agg_s) == FL_OK) {
+	if (text != NULL &&
+	    bench_log_turn(text, len, PROFILE_ID,
+			   (uint64_t)testnet_json_int(json_object_get(round, "round")), &turn_ms,
+			   &sent_ms, &agg_s) == FL_OK) {
 		double s = (double)(sent_ms - turn_ms) / 1e3 - agg_s;
 		o->blob_s = s > 0 ? s : 0;
 	}
@@ -234,14 +226,14 @@ static int read_round(const bench_net *net, const json_t *cur, uint64_t prev_com
 	int rc;
 
 	o->prev_commit_h = prev_commit_h;
-	o->open_h = (uint64_t)json_num(json_object_get(cur, "open_height"));
-	o->window_end = (uint64_t)json_num(json_object_get(cur, "window_end"));
-	o->commit_h = (uint64_t)json_num(json_object_get(cur, "commit_height"));
+	o->open_h = (uint64_t)testnet_json_int(json_object_get(cur, "open_height"));
+	o->window_end = (uint64_t)testnet_json_int(json_object_get(cur, "window_end"));
+	o->commit_h = (uint64_t)testnet_json_int(json_object_get(cur, "commit_height"));
 	o->n_updates = (uint32_t)json_array_size(json_object_get(cur, "updates"));
 	o->last_update_h = o->open_h;
 	json_array_foreach(json_object_get(cur, "updates"), k, u)
 	{
-		int64_t h = json_num(json_object_get(u, "height"));
+		int64_t h = testnet_json_int(json_object_get(u, "height"));
 		if (h > 0 && (uint64_t)h > o->last_update_h)
 			o->last_update_h = (uint64_t)h;
 	}
@@ -335,6 +327,22 @@ cleanup:
 	return rc;
 }
 
+/* argv[n..]: the shares' size and data flags that fedledger-testnet init
+ * and fedledger-sim spell alike, then NULL (argv has room for 5 more). */
+static void add_share_args(const char **argv, size_t n, const plan *pl, const char *samples,
+			   const char *data)
+{
+	if (pl->max_samples > 0) {
+		argv[n++] = "--max-samples";
+		argv[n++] = samples;
+	}
+	if (data != NULL) {
+		argv[n++] = "--data";
+		argv[n++] = data;
+	}
+	argv[n] = NULL;
+}
+
 /* fedledger-sim for `total` rounds; the means are over those past the
  * warm-up (none when total is the warm-up). */
 static int run_sim(const bench_net *net, const plan *pl, const char *data, uint32_t total,
@@ -364,15 +372,7 @@ static int run_sim(const bench_net *net, const plan *pl, const char *data, uint3
 	    "fedavg",     "--json"};
 	for (size_t k = 0; k < FL_ARRAY_LEN(fixed); k++)
 		argv[n++] = fixed[k];
-	if (pl->max_samples > 0) {
-		argv[n++] = "--max-samples";
-		argv[n++] = samples;
-	}
-	if (data != NULL) {
-		argv[n++] = "--data";
-		argv[n++] = data;
-	}
-	argv[n] = NULL;
+	add_share_args(argv, n, pl, samples, data);
 	fprintf(stderr, "%s: rounds: fedledger-sim, %u clients x %u rounds...\n", BENCH_PROG,
 		pl->members, total);
 	if ((rc = run_bounded(argv, out, log, SIM_TIMEOUT)) != 0) {
@@ -386,7 +386,7 @@ static int run_sim(const bench_net *net, const plan *pl, const char *data, uint3
 	while (fgets(line, sizeof line, f) != NULL) {
 		json_t *o = json_loads(line, 0, NULL);
 		const char *h = json_string_value(json_object_get(o, "final_model"));
-		int64_t r = json_num(json_object_get(o, "round"));
+		int64_t r = testnet_json_int(json_object_get(o, "round"));
 
 		if (h != NULL && strlen(h) == 64)
 			memcpy(res->final_model, h, 65);
@@ -476,16 +476,7 @@ int bench_suite_rounds(bench_ctx *b)
 	    "--validators",  "4",         "--members", members,       "--dataset",
 	    "fashion-mnist", "--profile", profile,     "--partition", "iid",
 	    "--seed",        "1",         "--param",   interval};
-	size_t n_init = 14;
-	if (pl->max_samples > 0) {
-		init[n_init++] = "--max-samples";
-		init[n_init++] = samples;
-	}
-	if (data != NULL) {
-		init[n_init++] = "--data";
-		init[n_init++] = data;
-	}
-	init[n_init] = NULL;
+	add_share_args(init, 14, pl, samples, data);
 
 	fprintf(stderr,
 		"%s: rounds: %u validators + %u members on 127.0.0.1, " MODEL
@@ -538,7 +529,8 @@ int bench_suite_rounds(bench_ctx *b)
 			continue;
 		}
 		if (warm < pl->warmup) {
-			prev_commit = (uint64_t)json_num(json_object_get(o, "commit_height"));
+			prev_commit =
+			    (uint64_t)testnet_json_int(json_object_get(o, "commit_height"));
 			json_decref(o);
 			if (++warm == pl->warmup && (rc = all_metrics(&net, &start)) != FL_OK)
 				goto cleanup;

@@ -55,6 +55,9 @@ int testnet_http_get(uint16_t port, const char *path, int timeout_ms, int *statu
 		     size_t *body_len, char *why, size_t whylen);
 /* GET path and parse a 200 answer as a JSON object; NULL when anything fails. */
 json_t *testnet_http_get_json(uint16_t port, const char *path, int timeout_ms);
+/* A JSON integer, or a decimal string (the API writes u64 amounts as
+ * strings); -1 for anything else. */
+int64_t testnet_json_int(const json_t *v);
 
 /* ------------------------------------------------------------ processes */
 

@@ -208,3 +208,12 @@ json_t *testnet_http_get_json(uint16_t port, const char *path, int timeout_ms)
 	free(body);
 	return j;
 }
+
+int64_t testnet_json_int(const json_t *v)
+{
+	if (json_is_integer(v))
+		return (int64_t)json_integer_value(v);
+	if (json_is_string(v))
+		return strtoll(json_string_value(v), NULL, 10);
+	return -1;
+}

@@ -46,15 +46,6 @@ static const tool_option opts[] = {
     {"profile", 1, O_PROFILE}, {"open", 1, O_OPEN},     {"follow", 0, O_FOLLOW},
 };
 
-static int64_t json_u64(const json_t *v)
-{
-	if (json_is_integer(v))
-		return (int64_t)json_integer_value(v);
-	if (json_is_string(v))
-		return strtoll(json_string_value(v), NULL, 10);
-	return -1;
-}
-
 /* The active profiles node i lists: their ids into ids[], their count. */
 static int active_profiles(const testnet *t, uint32_t i, char ids[][CHAIN_PROFILE_ID_MAX + 1])
 {
@@ -96,7 +87,7 @@ static int64_t decided(const testnet *t, uint32_t i, const char *id)
 	snprintf(path, sizeof path, "/v1/profiles/%s", id);
 	if ((o = testnet_http_get_json(t->node[i].rpc_port, path, HTTP_MS)) == NULL)
 		return -1;
-	round = json_u64(json_object_get(json_object_get(o, "state"), "round"));
+	round = testnet_json_int(json_object_get(json_object_get(o, "state"), "round"));
 	status = json_string_value(json_object_get(json_object_get(o, "current_round"), "status"));
 	if (round > 0 && (status == NULL || (strcmp(status, "committed") != 0 &&
 					     strcmp(status, "failed") != 0)))
@@ -152,9 +143,9 @@ static int round_line(const testnet *t, uint32_t i, const char *id, uint32_t r, 
 		{
 			char who[40];
 
-			paid += (long long)json_u64(json_object_get(e, "amount"));
-			if (json_u64(json_object_get(e, "weight")) <= 0 ||
-			    json_u64(json_object_get(e, "amount")) <= 0)
+			paid += (long long)testnet_json_int(json_object_get(e, "amount"));
+			if (testnet_json_int(json_object_get(e, "weight")) <= 0 ||
+			    testnet_json_int(json_object_get(e, "amount")) <= 0)
 				continue; /* the coordinator's row, or nothing paid */
 			name_of(t, json_string_value(json_object_get(e, "account")), who,
 				sizeof who);
@@ -166,10 +157,10 @@ static int round_line(const testnet *t, uint32_t i, const char *id, uint32_t r, 
 		name_of(t, json_string_value(json_array_get(json_object_get(o, "coordinators"), 0)),
 			elected, sizeof elected);
 		snprintf(out, cap, "%s %s %lld %lld %zu %lld %s %s", model, by_name,
-			 (long long)json_u64(json_object_get(o, "reward_total")), paid,
+			 (long long)testnet_json_int(json_object_get(o, "reward_total")), paid,
 			 json_array_size(json_object_get(o, "updates")),
-			 (long long)json_u64(json_object_get(o, "eval_accuracy_ppm")), elected,
-			 used ? paid_to : "-");
+			 (long long)testnet_json_int(json_object_get(o, "eval_accuracy_ppm")),
+			 elected, used ? paid_to : "-");
 		rc = 0;
 	}
 	json_decref(o);
@@ -223,10 +214,10 @@ static int wait_open(const testnet *t, const char *prog, const char *id, uint32_
 			if (testnet_node_state(t, i, NULL) != TESTNET_RUNNING ||
 			    (o = testnet_http_get_json(t->node[i].rpc_port, path, HTTP_MS)) == NULL)
 				continue;
-			done = json_u64(
+			done = testnet_json_int(
 			    json_object_get(json_object_get(o, "state"), "rounds_committed"));
 			cur = json_object_get(o, "current_round");
-			round = json_u64(json_object_get(cur, "round"));
+			round = testnet_json_int(json_object_get(cur, "round"));
 			status = json_string_value(json_object_get(cur, "status"));
 			if (after < 0)
 				after = done;
@@ -236,7 +227,8 @@ static int wait_open(const testnet *t, const char *prog, const char *id, uint32_
 					    json_object_get(cur, "coordinators"), 0)),
 					elected, sizeof elected);
 				printf("%lld %s %lld\n", (long long)round, elected,
-				       (long long)json_u64(json_object_get(cur, "window_end")));
+				       (long long)testnet_json_int(
+					   json_object_get(cur, "window_end")));
 				json_decref(o);
 				return TOOL_EXIT_OK;
 			}

@@ -230,6 +230,38 @@ Test(bench, chain_figures, .timeout = 120)
 }
 
 /*
+ * Runs `fedledger-bench --json --quick SUITE` under a private TMPDIR and
+ * checks what every testnet suite promises: exit 0, exactly the figures
+ * named, in order, each ratio value / baseline, and nothing left behind (no
+ * directory, no fedledgerd). The figures' lines into lines[] (json_decref
+ * them); their count.
+ */
+static size_t run_testnet_suite(const char *suite, const char *const names[], size_t n_names,
+				json_t **lines, size_t max)
+{
+	char tmp[] = "/tmp/fl-bench-net-XXXXXX", cmd[128];
+
+	cr_assert_not_null(mkdtemp(tmp));
+	cr_assert_eq(setenv("TMPDIR", tmp, 1), 0);
+	RUN_BENCH(&run, "--json", "--quick", suite);
+	unsetenv("TMPDIR");
+	cr_assert_eq(run.status, 0, "status %d; stderr: %s", run.status, run.err);
+	size_t n = tool_test_json_lines(run.out, lines, max);
+	cr_assert_eq(n, n_names, "%s", run.out);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "suite")), suite);
+		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "name")), names[i]);
+		double want = num(lines[i], "value") / num(lines[i], "baseline");
+		cr_assert(fabs(num(lines[i], "ratio") - want) < 1e-3 + 1e-3 * fabs(want), "%s",
+			  names[i]);
+	}
+	cr_assert_eq(rmdir(tmp), 0, "the suite left files in %s", tmp);
+	snprintf(cmd, sizeof cmd, "pgrep -f '[f]edledgerd start --home %s' >/dev/null", tmp);
+	cr_assert_neq(system(cmd), 0, "a fedledgerd of the suite is still running");
+	return n;
+}
+
+/*
  * The node suite in --quick mode: real testnets (4 validators, then a
  * validator and a member) started through fedledger-testnet under a private
  * TMPDIR, every figure present, positive and consistent with its baseline,
@@ -242,23 +274,12 @@ Test(bench, node_suite_on_real_testnets, .timeout = 180)
 	    "sig_verify_1thread",     "block_interval_empty_ms", "transfers_committed_per_s",
 	    "submit_to_commit_p50_s", "submit_to_commit_p99_s",  "rss_peak_mb",
 	    "sync_blocks_per_s"};
-	char tmp[] = "/tmp/fl-bench-node-XXXXXX";
 	json_t *lines[16];
+	size_t n = run_testnet_suite("node", names, FL_ARRAY_LEN(names), lines, 16);
 
-	cr_assert_not_null(mkdtemp(tmp));
-	cr_assert_eq(setenv("TMPDIR", tmp, 1), 0);
-	RUN_BENCH(&run, "--json", "--quick", "node");
-	unsetenv("TMPDIR");
-	cr_assert_eq(run.status, 0, "status %d; stderr: %s", run.status, run.err);
-	size_t n = tool_test_json_lines(run.out, lines, 16);
-	cr_assert_eq(n, 7, "%s", run.out);
 	for (size_t i = 0; i < n; i++) {
-		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "suite")), "node");
-		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "name")), names[i]);
 		cr_assert_gt(num(lines[i], "value"), 0, "%s", names[i]);
 		cr_assert_gt(num(lines[i], "baseline"), 0, "%s", names[i]);
-		double want = num(lines[i], "value") / num(lines[i], "baseline");
-		cr_assert(fabs(num(lines[i], "ratio") - want) < 1e-3 + 1e-3 * want, "%s", names[i]);
 	}
 	/* An empty mempool's blocks come about once a second (the genesis default). */
 	double interval = num(lines[1], "value");
@@ -266,10 +287,6 @@ Test(bench, node_suite_on_real_testnets, .timeout = 180)
 	cr_assert_leq(num(lines[3], "value"), num(lines[4], "value"), "p50 above p99");
 	for (size_t i = 0; i < n; i++)
 		json_decref(lines[i]);
-	cr_assert_eq(rmdir(tmp), 0, "the suite left files in %s", tmp);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "pgrep -f '[f]edledgerd start --home %s' >/dev/null", tmp);
-	cr_assert_neq(system(cmd), 0, "a fedledgerd of the suite is still running");
 }
 
 /*
@@ -285,23 +302,9 @@ Test(bench, rounds_suite_on_a_real_testnet, .timeout = 180)
 	    "train_phase_ms",   "window_slack_ms",    "post_window_ms",    "member_train_ms",
 	    "blob_transfer_ms", "aggregate_ms",       "verify_ms",         "chain_work_ms",
 	    "overhead_ms",      "overhead_median_ms", "rounds_failed",     "blobs_fetched_mb"};
-	char tmp[] = "/tmp/fl-bench-rounds-XXXXXX";
 	json_t *lines[32];
+	size_t n = run_testnet_suite("rounds", names, FL_ARRAY_LEN(names), lines, 32);
 
-	cr_assert_not_null(mkdtemp(tmp));
-	cr_assert_eq(setenv("TMPDIR", tmp, 1), 0);
-	RUN_BENCH(&run, "--json", "--quick", "rounds");
-	unsetenv("TMPDIR");
-	cr_assert_eq(run.status, 0, "status %d; stderr: %s", run.status, run.err);
-	size_t n = tool_test_json_lines(run.out, lines, 32);
-	cr_assert_eq(n, FL_ARRAY_LEN(names), "%s", run.out);
-	for (size_t i = 0; i < n; i++) {
-		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "suite")), "rounds");
-		cr_assert_str_eq(json_string_value(json_object_get(lines[i], "name")), names[i]);
-		double want = num(lines[i], "value") / num(lines[i], "baseline");
-		cr_assert(fabs(num(lines[i], "ratio") - want) < 1e-3 + 1e-3 * fabs(want), "%s",
-			  names[i]);
-	}
 	/* 400 ms blocks, and a round never shorter than its 6 of them. */
 	double interval = num(find(lines, n, "block_interval_ms"), "value");
 	cr_assert(interval >= 400 && interval < 2000, "block interval %f ms", interval);
@@ -311,8 +314,4 @@ Test(bench, rounds_suite_on_a_real_testnet, .timeout = 180)
 	cr_assert_gt(num(find(lines, n, "sim_round_ms"), "value"), 0);
 	for (size_t i = 0; i < n; i++)
 		json_decref(lines[i]);
-	cr_assert_eq(rmdir(tmp), 0, "the suite left files in %s", tmp);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "pgrep -f '[f]edledgerd start --home %s' >/dev/null", tmp);
-	cr_assert_neq(system(cmd), 0, "a fedledgerd of the suite is still running");
 }
