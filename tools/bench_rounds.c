@@ -53,12 +53,12 @@
 #define PROFILE_ID     "clothing"
 #define LABELS         "0,1,2,3,4,6,8"
 #define MODEL          "784-200-200-10"
-#define VALIDATORS     4
+#define VALIDATORS     4u
 #define HTTP_MS        2000
 #define POLL_MS        20
 #define LOG_MAX        (32u << 20) /* bytes of a node.log read; a run writes ~1 MB */
 #define START_ATTEMPTS 3
-#define FAILS_MAX      10    /* failed rounds tolerated (a lost update fails one) */
+#define FAILS_MAX      10u   /* failed rounds tolerated (a lost update fails one) */
 #define ROUND_TIMEOUT  60.0  /* seconds for one round to open or commit */
 #define SIM_TIMEOUT    300.0 /* seconds for the whole fedledger-sim run */
 #define TARGET         0.20  /* the issue: overhead <= 20% of training */

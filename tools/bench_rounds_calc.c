@@ -20,9 +20,11 @@
 
 int bench_prom_value(const char *text, size_t len, const char *name, double *value)
 {
-	size_t nlen = strlen(name), at = 0;
+	size_t nlen, at = 0;
 
-	assert(text != NULL && name != NULL && value != NULL && nlen > 0);
+	assert(text != NULL && name != NULL && value != NULL);
+	nlen = strlen(name);
+	assert(nlen > 0);
 	while (at < len) {
 		const char *line = text + at;
 		const char *nl = memchr(line, '\n', len - at);
@@ -52,27 +54,26 @@ int bench_prom_value(const char *text, size_t len, const char *name, double *val
 
 int bench_node_metrics_parse(bench_node_metrics *m, const char *text, size_t len)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} series[] = {
-	    {"fedledger_round_train_seconds_sum", offsetof(bench_node_metrics, train_sum)},
-	    {"fedledger_round_train_seconds_count", offsetof(bench_node_metrics, train_count)},
-	    {"fedledger_round_aggregate_seconds_sum", offsetof(bench_node_metrics, agg_sum)},
-	    {"fedledger_round_aggregate_seconds_count", offsetof(bench_node_metrics, agg_count)},
-	    {"fedledger_round_verify_seconds_sum", offsetof(bench_node_metrics, verify_sum)},
-	    {"fedledger_round_verify_seconds_count", offsetof(bench_node_metrics, verify_count)},
-	    {"fedledger_blobs_fetched_total", offsetof(bench_node_metrics, fetched)},
-	    {"fedledger_blobs_fetched_bytes_total", offsetof(bench_node_metrics, fetched_bytes)},
-	    {"fedledger_round_aggregates_total", offsetof(bench_node_metrics, aggregates)},
-	    {"fedledger_height", offsetof(bench_node_metrics, height)},
-	};
 	bench_node_metrics got;
+	const struct {
+		const char *name;
+		double *to;
+	} series[] = {
+	    {"fedledger_round_train_seconds_sum", &got.train_sum},
+	    {"fedledger_round_train_seconds_count", &got.train_count},
+	    {"fedledger_round_aggregate_seconds_sum", &got.agg_sum},
+	    {"fedledger_round_aggregate_seconds_count", &got.agg_count},
+	    {"fedledger_round_verify_seconds_sum", &got.verify_sum},
+	    {"fedledger_round_verify_seconds_count", &got.verify_count},
+	    {"fedledger_blobs_fetched_total", &got.fetched},
+	    {"fedledger_blobs_fetched_bytes_total", &got.fetched_bytes},
+	    {"fedledger_round_aggregates_total", &got.aggregates},
+	    {"fedledger_height", &got.height},
+	};
 
 	memset(&got, 0, sizeof got);
 	for (size_t i = 0; i < FL_ARRAY_LEN(series); i++) {
-		int rc = bench_prom_value(text, len, series[i].name,
-					  (double *)((char *)&got + series[i].off));
+		int rc = bench_prom_value(text, len, series[i].name, series[i].to);
 		if (rc != FL_OK)
 			return rc;
 	}
