@@ -39,12 +39,13 @@ lib_srcs = $(filter-out %_main.c,$(wildcard $(1)/*.c))
 
 # Programs: binary name -> its main file.
 PROGRAMS = fedledger-genesis fedledger-sim fedledger-bench
-PROGRAMS += fedledgerd fedledger-testnet
+PROGRAMS += fedledgerd fedledger-testnet fedledger-wallet
 fedledger-genesis_MAIN = genesis/genesis_main.c
 fedledger-sim_MAIN     = tools/sim_main.c
 fedledger-bench_MAIN   = tools/bench_main.c
 fedledgerd_MAIN        = node/fedledgerd_main.c
 fedledger-testnet_MAIN = tools/testnet_main.c
+fedledger-wallet_MAIN  = tools/wallet_main.c
 
 BINS     = $(addprefix $(BUILD)/bin/,$(PROGRAMS))
 
