@@ -98,9 +98,13 @@ static int derive(uint8_t keys[64], const uint8_t *file, const char *pass, size_
 	return FL_OK;
 }
 
+/* Over what the KDF reads (magic to salt): an edit there cannot be told
+ * from a wrong passphrase, since it changes the derived keys. The nonce,
+ * public key and ciphertext are left to the AEAD tag, so their edits are
+ * named as tampering. */
 static void header_check(uint8_t out[KF_CHECK_LEN], const uint8_t *file, const uint8_t keys[64])
 {
-	crypto_generichash(out, KF_CHECK_LEN, file, KF_CHECK, keys + 32, 32);
+	crypto_generichash(out, KF_CHECK_LEN, file, KF_NONCE, keys + 32, 32);
 }
 
 int wallet_keyfile_seal(uint8_t out[WALLET_KEYFILE_LEN], const fl_seckey *sk, const char *pass,
