@@ -19,14 +19,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WALLET_PROG        "fedledger-wallet"
-#define WALLET_DEFAULT_URL "http://127.0.0.1:26657" /* node/config_fields.c: rpc.listen */
-#define WALLET_DEFAULT_KEY ".fedledger/wallet.key"  /* under $HOME */
-#define WALLET_URL_MAX     512
-#define WALLET_PATH_MAX    1024
-#define WALLET_ERR_MAX     512
+#define WALLET_PROG              "fedledger-wallet"
+#define WALLET_DEFAULT_URL       "http://127.0.0.1:26657" /* node/config_fields.c: rpc.listen */
+#define WALLET_DEFAULT_KEY       ".fedledger/wallet.key"  /* under $HOME */
+#define WALLET_URL_MAX           512
+#define WALLET_PATH_MAX          1024
+#define WALLET_ERR_MAX           512
 #define WALLET_DEFAULT_TIMEOUT_S 30u
-#define WALLET_PASS_MAX    1024 /* bytes of a passphrase */
+#define WALLET_PASS_MAX          1024u /* bytes of a passphrase */
 /* A node answer larger than this is refused: a round of CHAIN_MAX_PARTICIPANTS
  * updates is well under 1 MiB of JSON. */
 #define WALLET_HTTP_MAX (16u * 1024 * 1024)
@@ -68,7 +68,7 @@ int wallet_parse_globals(wallet *w, int argc, char **argv, const char *usage, in
 #define WALLET_GLOBAL_USAGE                                                                        \
 	"global options: --node URL (default " WALLET_DEFAULT_URL "), --key FILE (default\n"       \
 	"  ~/" WALLET_DEFAULT_KEY "), --json (one JSON object on stdout), --no-wait (return\n"     \
-	"  after the node admits a tx), --timeout S (wait for commit, default 30), --help\n"      \
+	"  after the node admits a tx), --timeout S (wait for commit, default 30), --help\n"       \
 	"Exit: 0 success, 1 runtime failure (node, key file, timeout), 2 usage.\n"
 
 /* Prints o (compact, one line) on stdout and drops the reference. Returns
@@ -95,8 +95,8 @@ const char *wallet_u64_text(const json_t *o, const char *key, char buf[24]);
  * key, a passphrase check and a SHA-256 of the whole file, so that a wrong
  * passphrase and a damaged file are told apart.
  */
-#define WALLET_KEYFILE_LEN     196
-#define WALLET_KEYFILE_VERSION 1
+#define WALLET_KEYFILE_LEN     196u
+#define WALLET_KEYFILE_VERSION 1u
 
 typedef struct {
 	uint64_t opslimit;

@@ -11,7 +11,8 @@
 static int parse_amount(const wallet *w, const char *text, uint64_t *out)
 {
 	if (fl_parse_u64(text, out) != FL_OK || *out == 0) {
-		tool_error(w->prog, "AMOUNT: must be a whole number of tokens from 1 to 2^64-1, got '%s'",
+		tool_error(w->prog,
+			   "AMOUNT: must be a whole number of tokens from 1 to 2^64-1, got '%s'",
 			   text);
 		return -TOOL_EXIT_USAGE;
 	}
@@ -64,7 +65,8 @@ int wallet_cmd_balance(wallet *w, int argc, char **argv)
 	}
 	if (w->json)
 		return wallet_print_json(w, acc);
-	printf("account   %s%s\n", hex, json_is_true(json_object_get(acc, "exists")) ? "" : " (not on chain yet)");
+	printf("account   %s%s\n", hex,
+	       json_is_true(json_object_get(acc, "exists")) ? "" : " (not on chain yet)");
 	printf("balance   %s\n", wallet_u64_text(acc, "balance", b1));
 	printf("bonded    %s\n", wallet_u64_text(acc, "bonded", b2));
 	printf("nonce     %s\n", wallet_u64_text(acc, "nonce", b3));
@@ -85,7 +87,8 @@ int wallet_cmd_transfer(wallet *w, int argc, char **argv)
 	chain_tx tx;
 	int rc;
 
-	rc = wallet_parse(w, argc, argv, usage, NULL, 0, NULL, NULL, ops, 2, 2, "TO AMOUNT", &n_ops);
+	rc =
+	    wallet_parse(w, argc, argv, usage, NULL, 0, NULL, NULL, ops, 2, 2, "TO AMOUNT", &n_ops);
 	if (rc != 0)
 		return rc == WALLET_HELP_SHOWN ? TOOL_EXIT_OK : rc;
 	memset(&tx, 0, sizeof(tx));

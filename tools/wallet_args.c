@@ -164,7 +164,8 @@ int wallet_parse_account(const wallet *w, const char *what, const char *text, fl
 		return -TOOL_EXIT_USAGE;
 	}
 	if (rc != FL_OK) {
-		tool_error(w->prog, "%s: '%s' is not a public key (no such curve point)", what, text);
+		tool_error(w->prog, "%s: '%s' is not a public key (no such curve point)", what,
+			   text);
 		return -TOOL_EXIT_USAGE;
 	}
 	return 0;

@@ -37,8 +37,8 @@
 #define KF_NONCE_LEN 24
 #define KF_TAG_LEN   16
 
-#define KF_KDF_ARGON2ID13  1
-#define KF_CIPHER_XCHACHA  1
+#define KF_KDF_ARGON2ID13 1
+#define KF_CIPHER_XCHACHA 1
 static const char kf_magic[8] = {'F', 'L', 'W', 'A', 'L', 'L', 'E', 'T'};
 
 /* What a file may ask of Argon2: libsodium's minimums up to four times
@@ -142,8 +142,8 @@ int wallet_keyfile_seal(uint8_t out[WALLET_KEYFILE_LEN], const fl_seckey *sk, co
 		goto cleanup;
 	header_check(out + KF_CHECK, out, keys);
 	/* The header is associated data: no byte of it can change unnoticed. */
-	crypto_aead_xchacha20poly1305_ietf_encrypt(out + KF_SEALED, NULL, sk->b, FL_SECKEY_LEN,
-						   out, KF_SEALED, NULL, out + KF_NONCE, keys);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + KF_SEALED, NULL, sk->b, FL_SECKEY_LEN, out,
+						   KF_SEALED, NULL, out + KF_NONCE, keys);
 	fl_sha256(&sum, out, KF_CHECKSUM);
 	memcpy(out + KF_CHECKSUM, sum.b, FL_HASH_LEN);
 	rc = FL_OK;
@@ -165,7 +165,7 @@ int wallet_keyfile_check(const uint8_t *file, size_t n, fl_pubkey *pk, wallet_pw
 	}
 	if (n > KF_VERSION && file[KF_VERSION] != WALLET_KEYFILE_VERSION) {
 		snprintf(err, errlen, "key file version %u is not supported (this wallet reads %u)",
-			 file[KF_VERSION], WALLET_KEYFILE_VERSION);
+			 (unsigned)file[KF_VERSION], WALLET_KEYFILE_VERSION);
 		return FL_EVERSION;
 	}
 	if (n != WALLET_KEYFILE_LEN) {
@@ -185,9 +185,10 @@ int wallet_keyfile_check(const uint8_t *file, size_t n, fl_pubkey *pk, wallet_pw
 	}
 	ops = get_u64(file + KF_OPSLIMIT);
 	mem = get_u64(file + KF_MEMLIMIT);
-	if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > KF_OPS_MAX || mem < crypto_pwhash_MEMLIMIT_MIN ||
-	    mem > KF_MEM_MAX) {
-		snprintf(err, errlen, "key file: Argon2id opslimit %llu / memlimit %llu out of range",
+	if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > KF_OPS_MAX ||
+	    mem < crypto_pwhash_MEMLIMIT_MIN || mem > KF_MEM_MAX) {
+		snprintf(err, errlen,
+			 "key file: Argon2id opslimit %llu / memlimit %llu out of range",
 			 (unsigned long long)ops, (unsigned long long)mem);
 		return FL_ECORRUPT;
 	}
@@ -226,14 +227,15 @@ int wallet_keyfile_open(fl_seckey *sk, fl_pubkey *pk, const uint8_t *file, size_
 		goto cleanup;
 	}
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(sk->b, NULL, NULL, file + KF_SEALED,
-						       FL_SECKEY_LEN + KF_TAG_LEN, file,
-						       KF_SEALED, file + KF_NONCE, keys) != 0) {
+						       FL_SECKEY_LEN + KF_TAG_LEN, file, KF_SEALED,
+						       file + KF_NONCE, keys) != 0) {
 		snprintf(err, errlen, "tampered key file: the sealed key does not authenticate");
 		rc = FL_ESIG;
 		goto cleanup;
 	}
 	if (fl_key_public(&derived, sk) != FL_OK || fl_pubkey_cmp(&derived, pk) != 0) {
-		snprintf(err, errlen, "tampered key file: the key inside is not the file's account");
+		snprintf(err, errlen,
+			 "tampered key file: the key inside is not the file's account");
 		rc = FL_ESIG;
 		goto cleanup;
 	}
@@ -277,13 +279,14 @@ int wallet_keyfile_save(const char *path, const fl_seckey *sk, const char *pass,
 	int rc;
 
 	if (!overwrite && access(path, F_OK) == 0) {
-		snprintf(err, errlen, "%s: already exists; not overwriting a key (--force replaces it)",
-			 path);
+		snprintf(err, errlen,
+			 "%s: already exists; not overwriting a key (--force replaces it)", path);
 		return FL_EEXIST;
 	}
 	if ((rc = make_parent(path, err, errlen)) != FL_OK)
 		return rc;
-	if ((rc = wallet_keyfile_seal(file, sk, pass, pass_len, params, why, sizeof(why))) != FL_OK) {
+	if ((rc = wallet_keyfile_seal(file, sk, pass, pass_len, params, why, sizeof(why))) !=
+	    FL_OK) {
 		snprintf(err, errlen, "%s: %s", path, why);
 		goto cleanup;
 	}

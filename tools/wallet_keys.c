@@ -81,7 +81,8 @@ int wallet_cmd_keygen(wallet *w, int argc, char **argv)
 		return TOOL_EXIT_RUNTIME;
 	}
 	if (!k.force && access(w->key_path, F_OK) == 0) {
-		tool_error(w->prog, "%s: already exists; not overwriting a key (--force replaces it)",
+		tool_error(w->prog,
+			   "%s: already exists; not overwriting a key (--force replaces it)",
 			   w->key_path);
 		rc = TOOL_EXIT_RUNTIME;
 		goto cleanup;

@@ -21,10 +21,10 @@ static const struct {
 	const char *name;
 	int (*run)(wallet *w, int argc, char **argv);
 } commands[] = {
-    {"keygen", wallet_cmd_keygen},     {"address", wallet_cmd_address},
-    {"balance", wallet_cmd_balance},   {"transfer", wallet_cmd_transfer},
-    {"bond", wallet_cmd_bond},         {"unbond", wallet_cmd_bond},
-    {"profile", wallet_cmd_profile},   {"rounds", wallet_cmd_rounds},
+    {"keygen", wallet_cmd_keygen},   {"address", wallet_cmd_address},
+    {"balance", wallet_cmd_balance}, {"transfer", wallet_cmd_transfer},
+    {"bond", wallet_cmd_bond},       {"unbond", wallet_cmd_bond},
+    {"profile", wallet_cmd_profile}, {"rounds", wallet_cmd_rounds},
 };
 
 int main(int argc, char **argv)

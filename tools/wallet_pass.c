@@ -40,7 +40,8 @@ static int tty_read(int fd, const char *prompt, char *out, size_t *len, char *er
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
-			snprintf(err, errlen, "passphrase: cannot read /dev/tty: %s", strerror(errno));
+			snprintf(err, errlen, "passphrase: cannot read /dev/tty: %s",
+				 strerror(errno));
 			rc = FL_EIO;
 			break;
 		}
@@ -82,7 +83,8 @@ int wallet_passphrase(char *out, size_t *len, int confirm, char *err, size_t err
 			return FL_EINVAL;
 		}
 		if (n > WALLET_PASS_MAX) {
-			snprintf(err, errlen, "%s: longer than %u bytes", PASS_ENV, WALLET_PASS_MAX);
+			snprintf(err, errlen, "%s: longer than %u bytes", PASS_ENV,
+				 WALLET_PASS_MAX);
 			return FL_EINVAL;
 		}
 		memcpy(out, env, n + 1);
@@ -134,8 +136,9 @@ int wallet_unlock(const wallet *w, fl_seckey *sk, fl_pubkey *pk)
 			   WALLET_KEYFILE_LEN);
 	} else {
 		tool_error(w->prog, "%s: cannot read the key file: %s", w->key_path,
-			   rc == FL_ENOTFOUND ? "no such file (make one with 'keygen', or --key FILE)"
-					      : fl_strerror(rc));
+			   rc == FL_ENOTFOUND
+			       ? "no such file (make one with 'keygen', or --key FILE)"
+			       : fl_strerror(rc));
 	}
 	if (rc != FL_OK)
 		goto cleanup;

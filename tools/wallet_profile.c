@@ -100,11 +100,13 @@ static int list(wallet *w, int argc, char **argv)
 	       "NAME");
 	json_array_foreach(profiles, i, e)
 	{
-		const json_t *def = json_object_get(e, "profile"), *st = json_object_get(e, "state");
+		const json_t *def = json_object_get(e, "profile"),
+			     *st = json_object_get(e, "state");
 
 		printf("%-32s %-9s %6s %9s %-16.16s %s\n", str_of(def, "id"), str_of(st, "status"),
-		       wallet_u64_text(st, "round", b1), wallet_u64_text(st, "rounds_committed", b2),
-		       str_of(st, "model_hash"), str_of(def, "name"));
+		       wallet_u64_text(st, "round", b1),
+		       wallet_u64_text(st, "rounds_committed", b2), str_of(st, "model_hash"),
+		       str_of(def, "name"));
 	}
 	if (json_array_size(profiles) == 0)
 		printf("(no profiles)\n");
@@ -146,10 +148,14 @@ static int show(wallet *w, int argc, char **argv)
 	printf("data type        %s\n", str_of(def, "data_type"));
 	printf("labels          ");
 	json_array_foreach(json_object_get(def, "labels"), i, v)
+	{
 		printf(" %lld", (long long)json_integer_value(v));
+	}
 	printf("\nmodel           ");
 	json_array_foreach(json_object_get(model, "sizes"), i, v)
+	{
 		printf("%s%lld", i ? "-" : " ", (long long)json_integer_value(v));
+	}
 	printf("\nmetric           %s, target %s\n", str_of(def, "metric"),
 	       wallet_u64_text(def, "metric_target", b));
 	printf("aggregation      %s\n", str_of(def, "agg_rule"));
@@ -171,22 +177,21 @@ int wallet_cmd_profile(wallet *w, int argc, char **argv)
 		int (*run)(wallet *w, int argc, char **argv);
 	} subs[] = {{"propose", propose}, {"vote", vote}, {"list", list}, {"show", show}};
 	static char prog[64];
+	int sub = 0, rc;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		if (argc < 2) {
-			tool_error(w->prog, "missing propose|vote|list|show (see --help)");
-			return TOOL_EXIT_USAGE;
-		}
-		fputs(usage, stdout);
-		fputs(WALLET_GLOBAL_USAGE, stdout);
-		return TOOL_EXIT_OK;
+	if (argc < 2) {
+		tool_error(w->prog, "missing propose|vote|list|show (see --help)");
+		return TOOL_EXIT_USAGE;
 	}
+	/* Global options may come between "profile" and its command. */
+	if ((rc = wallet_parse_globals(w, argc, argv, usage, &sub)) != 0)
+		return rc == WALLET_HELP_SHOWN ? TOOL_EXIT_OK : rc;
 	for (size_t i = 0; i < FL_ARRAY_LEN(subs); i++)
-		if (strcmp(argv[1], subs[i].name) == 0) {
+		if (strcmp(argv[sub], subs[i].name) == 0) {
 			snprintf(prog, sizeof(prog), "%s %s", w->prog, subs[i].name);
 			w->prog = prog;
-			return subs[i].run(w, argc - 1, argv + 1);
+			return subs[i].run(w, argc - sub, argv + sub);
 		}
-	tool_error(w->prog, "unknown profile command '%s' (propose, vote, list, show)", argv[1]);
+	tool_error(w->prog, "unknown profile command '%s' (propose, vote, list, show)", argv[sub]);
 	return TOOL_EXIT_USAGE;
 }

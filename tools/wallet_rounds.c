@@ -40,7 +40,8 @@ static void accuracy_text(char out[48], const json_t *rd)
 static const char *coordinator_of(const json_t *rd)
 {
 	const char *by = json_string_value(json_object_get(rd, "committed_by"));
-	const char *first = json_string_value(json_array_get(json_object_get(rd, "coordinators"), 0));
+	const char *first =
+	    json_string_value(json_array_get(json_object_get(rd, "coordinators"), 0));
 
 	if (by != NULL && strspn(by, "0") != strlen(by))
 		return by;
@@ -107,7 +108,8 @@ int wallet_cmd_rounds(wallet *w, int argc, char **argv)
 		snprintf(path, sizeof(path), "/v1/profiles/%s/rounds/%llu", ops[0],
 			 (unsigned long long)r);
 		if ((rd = wallet_get(w, path, NULL, err, sizeof(err))) == NULL) {
-			tool_error(w->prog, "%s round %llu: %s", ops[0], (unsigned long long)r, err);
+			tool_error(w->prog, "%s round %llu: %s", ops[0], (unsigned long long)r,
+				   err);
 			rc = TOOL_EXIT_RUNTIME;
 			goto cleanup;
 		}
@@ -119,8 +121,9 @@ int wallet_cmd_rounds(wallet *w, int argc, char **argv)
 		}
 	}
 	if (w->json) {
-		rc = wallet_print_json(w, json_pack("{s:s,s:I,s:O}", "profile", ops[0], "latest_round",
-						    (json_int_t)latest, "rounds", list));
+		rc = wallet_print_json(w,
+				       json_pack("{s:s,s:I,s:O}", "profile", ops[0], "latest_round",
+						 (json_int_t)latest, "rounds", list));
 	} else {
 		if (latest == 0)
 			printf("(no rounds yet)\n");

@@ -148,7 +148,8 @@ static void progress(int on, const char *hash, uint64_t elapsed_ms, unsigned tic
 	if (!on)
 		return;
 	fprintf(stderr, "\rwaiting for tx %.16s... to commit %c %llu.%llus ", hash, spin[tick % 4],
-		(unsigned long long)(elapsed_ms / 1000), (unsigned long long)(elapsed_ms / 100 % 10));
+		(unsigned long long)(elapsed_ms / 1000),
+		(unsigned long long)(elapsed_ms / 100 % 10));
 	fflush(stderr);
 }
 
@@ -237,9 +238,9 @@ cleanup:
 	}
 	fl_pubkey_to_hex(sender, &tx->sender);
 	if (w->json) {
-		json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:b}", "hash", hash, "kind", kind, "sender",
-				      sender, "nonce", (json_int_t)tx->nonce, "committed",
-				      !w->no_wait);
+		json_t *o =
+		    json_pack("{s:s,s:s,s:s,s:I,s:b}", "hash", hash, "kind", kind, "sender", sender,
+			      "nonce", (json_int_t)tx->nonce, "committed", !w->no_wait);
 
 		if (o != NULL && !w->no_wait &&
 		    json_object_set_new(o, "height", json_integer((json_int_t)height)) != 0) {

@@ -86,15 +86,15 @@ Test(wallet_keyfile, wrong_passphrase_refused)
 
 	sealed(file, &sk, &pk);
 	memset(&got, 0xaa, sizeof(got));
-	cr_assert_eq(wallet_keyfile_open(&got, &got_pk, file, sizeof(file), "correct horsE", 13, err,
-					 sizeof(err)),
+	cr_assert_eq(wallet_keyfile_open(&got, &got_pk, file, sizeof(file), "correct horsE", 13,
+					 err, sizeof(err)),
 		     FL_EPERM);
 	cr_assert_str_eq(err, "wrong passphrase");
 	for (size_t i = 0; i < FL_SECKEY_LEN; i++)
 		cr_assert_eq(got.b[i], 0, "the secret key was not wiped");
-	cr_assert_eq(wallet_keyfile_open(&got, &got_pk, file, sizeof(file), pass, 5, err,
-					 sizeof(err)),
-		     FL_EPERM);
+	cr_assert_eq(
+	    wallet_keyfile_open(&got, &got_pk, file, sizeof(file), pass, 5, err, sizeof(err)),
+	    FL_EPERM);
 }
 
 /* Any one flipped bit anywhere is caught by the checksum, before any KDF. */
@@ -130,11 +130,11 @@ Test(wallet_keyfile, edit_with_checksum_recomputed_refused)
 		int rc;
 		const char *want;
 	} edits[] = {
-	    {50, FL_ESIG, "tampered"},  /* nonce */
-	    {70, FL_ESIG, "tampered"},  /* public key */
-	    {120, FL_ESIG, "tampered"}, /* sealed key */
-	    {160, FL_ESIG, "tampered"}, /* tag */
-	    {30, FL_EPERM, "wrong passphrase"}, /* salt */
+	    {50, FL_ESIG, "tampered"},           /* nonce */
+	    {70, FL_ESIG, "tampered"},           /* public key */
+	    {120, FL_ESIG, "tampered"},          /* sealed key */
+	    {160, FL_ESIG, "tampered"},          /* tag */
+	    {30, FL_EPERM, "wrong passphrase"},  /* salt */
 	    {100, FL_EPERM, "wrong passphrase"}, /* the check itself */
 	};
 	uint8_t file[WALLET_KEYFILE_LEN], edited[WALLET_KEYFILE_LEN];
@@ -352,7 +352,8 @@ Test(wallet_cli, wrong_passphrase_and_tampered_file_refused)
 
 Test(wallet_cli, bad_arguments_named)
 {
-	static const char acct[] = "c8bcbfc99a45bb91236c17ae54df6d30d04a3828f635861a4018c3996aad2e33";
+	static const char acct[] =
+	    "c8bcbfc99a45bb91236c17ae54df6d30d04a3828f635861a4018c3996aad2e33";
 	char bad_profile[256];
 	static const struct {
 		const char *args[8];
