@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,19 @@
 #include <unistd.h>
 
 #define PASS_ENV "FEDLEDGER_PASSPHRASE"
+
+/* The terminal as it was, for a Ctrl-C at the prompt: the shell must not be
+ * left without echo. */
+static struct termios saved_tty;
+static volatile sig_atomic_t saved_fd = -1;
+
+static void on_signal(int sig)
+{
+	if (saved_fd >= 0)
+		(void)tcsetattr(saved_fd, TCSAFLUSH, &saved_tty);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
 
 /* One line from the terminal fd with echo off; the newline is dropped. */
 static int tty_read(int fd, const char *prompt, char *out, size_t *len, char *err, size_t errlen)
@@ -32,6 +46,11 @@ static int tty_read(int fd, const char *prompt, char *out, size_t *len, char *er
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 		quiet.c_lflag |= ICANON;
+		saved_tty = old;
+		saved_fd = fd;
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		signal(SIGHUP, on_signal);
 		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
 	}
 	for (;;) {
@@ -58,6 +77,12 @@ static int tty_read(int fd, const char *prompt, char *out, size_t *len, char *er
 	out[n] = '\0';
 	if (restore)
 		(void)tcsetattr(fd, TCSAFLUSH, &old);
+	if (saved_fd >= 0) {
+		saved_fd = -1;
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+	}
 	/* The newline the user typed was not echoed. */
 	if (write(fd, "\n", 1) < 0) {
 		/* Only the cursor's line is lost. */
