@@ -160,13 +160,35 @@ json_t *wallet_get(const wallet *w, const char *path, long *status, char *err, s
 /* err = "node: STATUS CODE: MESSAGE" from an answer {"error":{…}}. */
 void wallet_node_error(char *err, size_t errlen, long status, const json_t *answer);
 
+/* ------------------------------------------------------------- events */
+
+/*
+ * A subscription to GET /v1/events, read without blocking (curl multi).
+ * open returns once the node has answered 200, so that a tx POSTed after it
+ * cannot commit unseen; FL_EIO (err set) when the node refuses or does not
+ * answer in 5 s. close is safe on NULL.
+ */
+typedef struct wallet_events wallet_events;
+int wallet_events_open(wallet_events **out, const wallet *w, char *err,
+		       size_t errlen) FL_MUST_CHECK;
+/* The tx whose "tx" event ends the wait. */
+void wallet_events_want(wallet_events *e, const fl_hash *tx);
+/* Reads events for up to wait_ms: 1 with *height set once the wanted tx
+ * was in a block, 0 while not yet, FL_EIO when the stream has ended. *tip
+ * is the latest block height seen (0 before the first block event). */
+int wallet_events_wait(wallet_events *e, int wait_ms, uint64_t *height,
+		       uint64_t *tip) FL_MUST_CHECK;
+void wallet_events_close(wallet_events *e);
+
 /* -------------------------------------------------------------- txs */
 
 /*
  * Unlocks the key file (passphrase), then signs tx (kind and body set by
  * the caller) after filling the
  * nonce (the account's + 1) and the chain id from the node, POSTs it, then
- * unless --no-wait polls GET /v1/txs/{hash} until it is in a block, at most
+ * unless --no-wait waits until it is in a block (the "tx" event of
+ * /v1/events, subscribed before the POST, with GET /v1/txs/{hash} each
+ * second besides, and alone when the stream is refused or ends), at most
  * --timeout seconds, with a progress line on stderr when it is a terminal.
  * Prints the outcome (text, or one JSON object with --json) and returns a
  * TOOL_EXIT_* status.

@@ -2,11 +2,11 @@
  * tools/wallet_tx.c — one tx from the wallet to a block: the chain id
  * (GET /status) and the sender's nonce (GET /v1/accounts/{id}) from the
  * node, signed here with chain_tx_sign (the secret key never leaves the
- * process), POSTed as {"tx":"HEX"}, then polled on GET /v1/txs/{hash}
- * until a block holds it. Polling rather than /v1/events: the events
- * stream has no replay (docs/http.md §5), so a block committed between the
- * POST and the subscription would be missed, and a GET says the same
- * thing either way.
+ * process), POSTed as {"tx":"HEX"}, then followed to its block on the
+ * node's /v1/events (wallet_events.c), subscribed before the POST since
+ * the stream has no replay (docs/http.md §5), with GET /v1/txs/{hash}
+ * beside it to notice a tx the node dropped and to carry on if the stream
+ * is refused or ends.
  */
 #include "tools/wallet.h"
 
@@ -16,11 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define POLL_MS 200
-/* A tx the node knows neither in a block nor in its pool for this many
- * polls in a row was dropped (refused when a block was applied). One poll
- * is not enough: the pool forgets a tx as its block commits. */
-#define POLL_GONE_MAX 10
+#define POLL_MS  200
+#define CHECK_MS 1000 /* the GET beside the events stream */
+/* A tx the node knows neither in a block nor in its pool for this long was
+ * dropped (refused when a block was applied). One miss is not enough: the
+ * pool forgets a tx as its block commits. */
+#define GONE_MS 2000
 
 static uint64_t now_ms(void)
 {
@@ -141,56 +142,96 @@ static int post(const wallet *w, const char *hex, const fl_hash *h, char *err, s
 	return rc;
 }
 
-static void progress(int on, const char *hash, uint64_t elapsed_ms, unsigned tick)
+static void progress(int on, const char *hash, uint64_t elapsed_ms, unsigned tick, uint64_t tip)
 {
 	static const char spin[] = "|/-\\";
 
 	if (!on)
 		return;
-	fprintf(stderr, "\rwaiting for tx %.16s... to commit %c %llu.%llus ", hash, spin[tick % 4],
+	fprintf(stderr, "\rwaiting for tx %.16s... to commit %c %llu.%llus", hash, spin[tick % 4],
 		(unsigned long long)(elapsed_ms / 1000),
 		(unsigned long long)(elapsed_ms / 100 % 10));
+	if (tip > 0)
+		fprintf(stderr, ", chain at height %llu", (unsigned long long)tip);
+	fputs(" ", stderr);
 	fflush(stderr);
 }
 
-/* Polls until the tx is in a block: *height its height. */
-static int wait_commit(const wallet *w, const fl_hash *h, uint64_t *height, char *err,
-		       size_t errlen)
+/* One GET /v1/txs/{hash}: 1 with *height when committed, 0 while pending,
+ * FL_ENOTFOUND when the node does not know it, another code on failure. */
+static int check_tx(const wallet *w, const char *path, uint64_t *height, char *err, size_t errlen)
+{
+	json_t *o = NULL;
+	long status = 0;
+	int rc;
+
+	if ((rc = wallet_http(w, "GET", path, NULL, &status, &o, err, errlen)) != FL_OK)
+		return rc;
+	if (status == 200 && wallet_json_u64(o, "height", height) == FL_OK)
+		rc = 1;
+	else if (status == 200)
+		rc = 0;
+	else if (status == 404)
+		rc = FL_ENOTFOUND;
+	else {
+		wallet_node_error(err, errlen, status, o);
+		rc = FL_EIO;
+	}
+	json_decref(o);
+	return rc;
+}
+
+/*
+ * Waits until the tx is in a block: *height its height. Events (when ev is
+ * set) end the wait as the block commits; the GET each CHECK_MS (each
+ * POLL_MS without events) finds a tx the node dropped, and carries on
+ * alone when the stream ends. Takes ev (closes it).
+ */
+static int wait_commit(const wallet *w, wallet_events *ev, const fl_hash *h, uint64_t *height,
+		       char *err, size_t errlen)
 {
 	char hex[FL_HASH_HEX_LEN + 1], path[128];
 	uint64_t start = now_ms(), deadline = start + (uint64_t)w->timeout_s * 1000u;
-	int show = isatty(STDERR_FILENO), gone = 0, rc = FL_ETIMEOUT;
+	uint64_t last_check = 0, gone_since = 0, tip = 0;
+	int show = isatty(STDERR_FILENO), rc;
 	unsigned tick = 0;
 
 	fl_hash_to_hex(hex, h);
 	snprintf(path, sizeof(path), "/v1/txs/%s", hex);
 	for (;;) {
-		json_t *o = NULL;
-		long status = 0;
+		uint64_t now;
 
-		progress(show, hex, now_ms() - start, tick++);
-		if ((rc = wallet_http(w, "GET", path, NULL, &status, &o, err, errlen)) != FL_OK)
-			break;
-		if (status == 200 && wallet_json_u64(o, "height", height) == FL_OK) {
-			json_decref(o);
-			rc = FL_OK;
-			break;
+		progress(show, hex, now_ms() - start, tick++, tip);
+		if (ev != NULL) {
+			rc = wallet_events_wait(ev, POLL_MS, height, &tip);
+			if (rc == 1)
+				break;
+			if (rc < 0) {
+				wallet_events_close(ev);
+				ev = NULL;
+			}
 		}
-		gone = status == 404 ? gone + 1 : 0;
-		if (status != 200 && status != 404) {
-			wallet_node_error(err, errlen, status, o);
-			json_decref(o);
-			rc = FL_EIO;
-			break;
-		}
-		json_decref(o);
-		if (gone >= POLL_GONE_MAX) {
-			snprintf(err, errlen,
-				 "tx %s left the node's mempool without reaching a block "
-				 "(refused when a block was built)",
-				 hex);
-			rc = FL_ENOTFOUND;
-			break;
+		now = now_ms();
+		if (ev == NULL || now - last_check >= CHECK_MS) {
+			last_check = now;
+			rc = check_tx(w, path, height, err, errlen);
+			if (rc == 1)
+				break;
+			if (rc == FL_ENOTFOUND) {
+				gone_since = gone_since != 0 ? gone_since : now;
+			} else if (rc < 0) {
+				break;
+			} else {
+				gone_since = 0;
+			}
+			if (gone_since != 0 && now - gone_since >= GONE_MS) {
+				snprintf(err, errlen,
+					 "tx %s left the node's mempool without reaching a block "
+					 "(refused when a block was built)",
+					 hex);
+				rc = FL_ENOTFOUND;
+				break;
+			}
 		}
 		if (now_ms() >= deadline) {
 			snprintf(err, errlen,
@@ -200,11 +241,13 @@ static int wait_commit(const wallet *w, const fl_hash *h, uint64_t *height, char
 			rc = FL_ETIMEOUT;
 			break;
 		}
-		usleep(POLL_MS * 1000);
+		if (ev == NULL)
+			usleep(POLL_MS * 1000);
 	}
+	wallet_events_close(ev);
 	if (show)
 		fputs("\r\033[K", stderr);
-	return rc;
+	return rc == 1 ? FL_OK : rc;
 }
 
 static int tx_run(const wallet *w, chain_tx *tx, const fl_seckey *sk)
@@ -212,6 +255,7 @@ static int tx_run(const wallet *w, chain_tx *tx, const fl_seckey *sk)
 	char chain_id[CHAIN_ID_MAX + 1], err[WALLET_ERR_MAX], hash[FL_HASH_HEX_LEN + 1];
 	char sender[FL_PUBKEY_HEX_LEN + 1];
 	const char *kind = chain_tx_kind_name(tx->kind);
+	wallet_events *ev = NULL;
 	uint64_t height = 0;
 	char *hex = NULL;
 	fl_pubkey pk;
@@ -223,14 +267,22 @@ static int tx_run(const wallet *w, chain_tx *tx, const fl_seckey *sk)
 		return TOOL_EXIT_RUNTIME;
 	}
 	if ((rc = read_chain(w, &pk, chain_id, &tx->nonce, err, sizeof(err))) != FL_OK ||
-	    (rc = sign_encode(tx, chain_id, sk, &h, &hex, err, sizeof(err))) != FL_OK ||
-	    (rc = post(w, hex, &h, err, sizeof(err))) != FL_OK)
+	    (rc = sign_encode(tx, chain_id, sk, &h, &hex, err, sizeof(err))) != FL_OK)
+		goto cleanup;
+	/* Subscribed before the POST, so the block that holds the tx cannot
+	 * pass unseen; without a stream the wait polls. */
+	if (!w->no_wait && wallet_events_open(&ev, w, err, sizeof(err)) == FL_OK)
+		wallet_events_want(ev, &h);
+	if ((rc = post(w, hex, &h, err, sizeof(err))) != FL_OK)
 		goto cleanup;
 	fl_hash_to_hex(hash, &h);
-	if (!w->no_wait)
-		rc = wait_commit(w, &h, &height, err, sizeof(err));
+	if (!w->no_wait) {
+		rc = wait_commit(w, ev, &h, &height, err, sizeof(err));
+		ev = NULL;
+	}
 
 cleanup:
+	wallet_events_close(ev);
 	fl_free(hex);
 	if (rc != FL_OK) {
 		tool_error(w->prog, "%s", err);
