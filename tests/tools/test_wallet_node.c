@@ -2,7 +2,8 @@
  * single-validator fedledgerd testnet on 127.0.0.1: the validator's
  * member.key imported, a transfer and a bond land (balances move), a
  * refusal carries the node's reason, and a profile proposed and voted YES
- * by the only validator becomes active. */
+ * by the only validator becomes active; and with two members training on
+ * Fashion-MNIST, the rounds table of committed rounds. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>
@@ -16,31 +17,45 @@
 #include "tests/tools/helpers.h"
 
 static test_run run;
-static char dir[128], url[64], vkey[192], ukey[192];
+static char dir[128], net[192], url[64], vkey[192], ukey[192];
 
-/* Two free consecutive loopback ports (the testnet's node0 takes base for
- * p2p and base+1 for RPC): asked of the kernel, so parallel test binaries
- * do not collide on a guessed range. */
-static int free_base_port(void)
+static int port_free(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+	cr_assert_geq(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)port);
+	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* A base port for a testnet of `nodes` (node i takes base + 10i for p2p
+ * and base + 10i + 1 for RPC), every one of them free: the base asked of
+ * the kernel, so parallel test binaries do not collide on a guessed range. */
+static int free_base_port(int nodes)
 {
 	for (int attempt = 0; attempt < 50; attempt++) {
 		struct sockaddr_in sa = {.sin_family = AF_INET};
 		socklen_t len = sizeof(sa);
-		int a = socket(AF_INET, SOCK_STREAM, 0), b = socket(AF_INET, SOCK_STREAM, 0), ok;
+		int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0, ok = 1;
 
+		cr_assert_geq(fd, 0);
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		cr_assert(a >= 0 && b >= 0);
-		ok = bind(a, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-		     getsockname(a, (struct sockaddr *)&sa, &len) == 0;
-		int port = ntohs(sa.sin_port);
-		sa.sin_port = htons((uint16_t)(port + 1));
-		ok = ok && port < 65000 && bind(b, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		close(a);
-		close(b);
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+			port = ntohs(sa.sin_port);
+		close(fd);
+		if (port == 0 || port + 10 * nodes > 65000)
+			continue;
+		for (int i = 0; i < nodes && ok; i++)
+			ok = port_free(port + 10 * i) && port_free(port + 10 * i + 1);
 		if (ok)
 			return port;
 	}
-	cr_assert_fail("no two free consecutive ports");
+	cr_assert_fail("no free ports for %d nodes", nodes);
 	return 0;
 }
 
@@ -109,7 +124,7 @@ static void testnet(const char *const *args)
 
 static void down(void)
 {
-	const char *const args[] = {"down", dir, NULL};
+	const char *const args[] = {"down", net, NULL};
 	char cmd[256];
 
 	test_run_prog(&run, "fedledger-testnet", args);
@@ -124,9 +139,10 @@ Test(wallet_node, transfer_bond_and_profile_vote_land, .timeout = 150, .fini = d
 
 	setenv("FEDLEDGER_PASSPHRASE", "testnet validator", 1);
 	snprintf(dir, sizeof(dir), "/tmp/fl-wallet-node-%d", (int)getpid());
-	int base = free_base_port();
+	int base = free_base_port(1);
 	snprintf(port, sizeof(port), "%d", base);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", base + 1);
+	snprintf(net, sizeof(net), "%s", dir);
 	testnet((const char *const[]){"init", "--out", dir, "--validators", "1", "--base-port",
 				      port, NULL});
 	testnet((const char *const[]){"up", dir, "--timeout", "60", NULL});
@@ -248,4 +264,98 @@ Test(wallet_node, transfer_bond_and_profile_vote_land, .timeout = 150, .fini = d
 		cr_assert_lt(k, 99, "the --no-wait transfer never landed");
 		usleep(100 * 1000);
 	}
+}
+
+/* Two members train a small clothing profile (tests/net/profiles, here
+ * with min_participants 2): the rounds table shows committed rounds with
+ * their model, coordinator, updates, accuracy and reward. */
+Test(wallet_node, rounds_table_of_real_rounds, .timeout = 180, .fini = down)
+{
+	const char *data = getenv("FEDLEDGER_DATA");
+	char port[16], profile[256], cmd[640], datadir[256];
+
+	snprintf(datadir, sizeof(datadir), "%s",
+		 data != NULL ? data : "/usr/share/datasets/fashion-mnist");
+	snprintf(cmd, sizeof(cmd), "%s/train-images-idx3-ubyte.gz", datadir);
+	if (access(cmd, R_OK) != 0) {
+		snprintf(cmd, sizeof(cmd), "%s/train-images-idx3-ubyte", datadir);
+		if (access(cmd, R_OK) != 0)
+			cr_skip_test("no Fashion-MNIST under %s", datadir);
+	}
+	snprintf(dir, sizeof(dir), "/tmp/fl-wallet-rounds-%d", (int)getpid());
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	snprintf(profile, sizeof(profile), "%s/clothing.json", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "sed 's/\"min_participants\": 6/\"min_participants\": 2/' "
+		 "tests/net/profiles/clothing-small.json > '%s'",
+		 profile);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(net, sizeof(net), "%s/net", dir);
+	int base = free_base_port(3);
+	snprintf(port, sizeof(port), "%d", base);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", base + 1);
+	testnet((const char *const[]){"init",
+				      "--out",
+				      net,
+				      "--validators",
+				      "1",
+				      "--members",
+				      "2",
+				      "--base-port",
+				      port,
+				      "--dataset",
+				      "fashion-mnist",
+				      "--data",
+				      datadir,
+				      "--profile",
+				      profile,
+				      "--partition",
+				      "iid",
+				      "--seed",
+				      "1",
+				      "--max-samples",
+				      "600",
+				      "--param",
+				      "block_interval_ms=400",
+				      NULL});
+	testnet((const char *const[]){"up", net, "--timeout", "60", NULL});
+	snprintf(vkey, sizeof(vkey), "%s/unused.key", dir);
+
+	json_t *o = NULL, *r1 = NULL;
+	for (int k = 0; k < 120; k++) {
+		WALLET(vkey, "rounds", "clothing");
+		o = ok_json();
+		r1 = json_array_get(json_object_get(o, "rounds"), 0);
+		if (r1 != NULL &&
+		    strcmp(json_string_value(json_object_get(r1, "status")), "committed") == 0)
+			break;
+		json_decref(o);
+		o = NULL;
+		cr_assert_lt(k, 119, "round 1 never committed");
+		sleep(1);
+	}
+	cr_assert_eq(field(r1, "round"), 1);
+	cr_assert_eq(field(r1, "n_updates"), 2);
+	cr_assert_gt(field(r1, "eval_accuracy_ppm"), 0);
+	cr_assert_gt(field(r1, "reward_total"), 0);
+	const char *model = json_string_value(json_object_get(r1, "new_model"));
+	cr_assert_eq(strlen(model), 64);
+	char model16[17];
+	snprintf(model16, sizeof(model16), "%s", model);
+	long long acc = field(r1, "eval_accuracy_ppm");
+	json_decref(o);
+
+	/* The text table: round 1's row with its model, updates and accuracy. */
+	const char *const args[] = {"--node", url, "rounds", "clothing", NULL};
+	test_run_prog(&run, "fedledger-wallet", args);
+	cr_assert_eq(run.status, 0, "%s", run.err);
+	char want[64];
+	snprintf(want, sizeof(want), "%lld.%lld%%", acc / 10000, acc / 1000 % 10);
+	const char *row = strstr(run.out, "\n     1 committed");
+	cr_assert_not_null(row, "%s", run.out);
+	const char *eol = strchr(row + 1, '\n');
+	cr_assert_not_null(strstr(row, model16), "%s", run.out);
+	const char *pct = strstr(row, want);
+	cr_assert(pct != NULL && (eol == NULL || pct < eol), "no %s in round 1's row: %s", want,
+		  run.out);
 }
