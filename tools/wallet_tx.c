@@ -22,6 +22,8 @@
  * dropped (refused when a block was applied). One miss is not enough: the
  * pool forgets a tx as its block commits. */
 #define GONE_MS 2000
+/* node/config_fields.c: mempool.max_per_sender's default. */
+#define QUEUED_NONCES_MAX 256u
 
 static uint64_t now_ms(void)
 {
@@ -127,7 +129,10 @@ static int post(const wallet *w, const char *hex, const fl_hash *h, char *err, s
 	if (status != 202) {
 		wallet_node_error(err, errlen, status, answer);
 		json_decref(answer);
-		return FL_EPERM;
+		/* The node's words (node/mempool_admit.c) for a nonce an earlier
+		 * tx of ours holds in the pool: the caller takes the next. */
+		return status == 409 && strstr(err, "nonce already queued") != NULL ? FL_ENONCE
+										    : FL_EPERM;
 	}
 	fl_hash_to_hex(want, h);
 	got = json_string_value(json_object_get(answer, "hash"));
@@ -266,14 +271,28 @@ static int tx_run(const wallet *w, chain_tx *tx, const fl_seckey *sk)
 		tool_error(w->prog, "the key file holds no valid secret key");
 		return TOOL_EXIT_RUNTIME;
 	}
-	if ((rc = read_chain(w, &pk, chain_id, &tx->nonce, err, sizeof(err))) != FL_OK ||
-	    (rc = sign_encode(tx, chain_id, sk, &h, &hex, err, sizeof(err))) != FL_OK)
+	if ((rc = read_chain(w, &pk, chain_id, &tx->nonce, err, sizeof(err))) != FL_OK)
 		goto cleanup;
 	/* Subscribed before the POST, so the block that holds the tx cannot
 	 * pass unseen; without a stream the wait polls. */
-	if (!w->no_wait && wallet_events_open(&ev, w, err, sizeof(err)) == FL_OK)
-		wallet_events_want(ev, &h);
-	if ((rc = post(w, hex, &h, err, sizeof(err))) != FL_OK)
+	if (!w->no_wait && wallet_events_open(&ev, w, err, sizeof(err)) != FL_OK)
+		ev = NULL;
+	/* The account's nonce counts committed txs only: txs of ours still
+	 * queued (sent with --no-wait) hold the next ones, so step past them,
+	 * at most as many as the pool keeps per sender by default. */
+	for (unsigned tries = 0;; tries++) {
+		fl_free(hex);
+		hex = NULL;
+		if ((rc = sign_encode(tx, chain_id, sk, &h, &hex, err, sizeof(err))) != FL_OK)
+			goto cleanup;
+		if (ev != NULL)
+			wallet_events_want(ev, &h);
+		rc = post(w, hex, &h, err, sizeof(err));
+		if (rc != FL_ENONCE || tries == QUEUED_NONCES_MAX || tx->nonce == UINT64_MAX)
+			break;
+		tx->nonce++;
+	}
+	if (rc != FL_OK)
 		goto cleanup;
 	fl_hash_to_hex(hash, &h);
 	if (!w->no_wait) {

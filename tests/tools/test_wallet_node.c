@@ -248,18 +248,27 @@ Test(wallet_node, transfer_bond_and_profile_vote_land, .timeout = 150, .fini = d
 	WALLET(vkey, "rounds", "no-such-profile");
 	tool_assert_one_line_failure(&run, 1, "404");
 
-	/* --no-wait: the hash once the node admits it; the tx still lands. */
-	WALLET(vkey, "--no-wait", "transfer", addr, "1");
-	o = ok_json();
-	cr_assert(json_is_false(json_object_get(o, "committed")));
-	cr_assert_null(json_object_get(o, "height"));
-	json_decref(o);
+	/* --no-wait: the hash once the node admits it; the txs still land.
+	 * Back to back, the second steps past the nonce the first holds in
+	 * the pool. */
+	long long nonce0 = -1;
+	for (int k = 0; k < 2; k++) {
+		WALLET(vkey, "--no-wait", "transfer", addr, "1");
+		o = ok_json();
+		cr_assert(json_is_false(json_object_get(o, "committed")));
+		cr_assert_null(json_object_get(o, "height"));
+		if (k == 0)
+			nonce0 = field(o, "nonce");
+		else
+			cr_assert_geq(field(o, "nonce"), nonce0 + 1);
+		json_decref(o);
+	}
 	for (int k = 0; k < 100; k++) {
 		json_t *b = balance_of(addr);
 		long long bal = field(b, "balance");
 
 		json_decref(b);
-		if (bal == 777001)
+		if (bal == 777002)
 			break;
 		cr_assert_lt(k, 99, "the --no-wait transfer never landed");
 		usleep(100 * 1000);
