@@ -36,3 +36,12 @@ void tool_assert_one_line_failure(const test_run *r, int status, const char *wan
 	cr_assert_not_null(strstr(r->err, want), "stderr: %s\nwant: %s", r->err, want);
 	cr_assert_str_empty(r->out, "stdout not empty: %s", r->out);
 }
+
+void tool_test_sed(const char *src, const char *expr, const char *out)
+{
+	char cmd[1024];
+	int n = snprintf(cmd, sizeof cmd, "sed '%s' '%s' > '%s'", expr, src, out);
+
+	cr_assert(n > 0 && (size_t)n < sizeof cmd, "command too long");
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}

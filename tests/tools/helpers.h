@@ -27,4 +27,8 @@ size_t tool_test_json_lines(const char *s, json_t **out, size_t max);
  * on stdout. */
 void tool_assert_one_line_failure(const test_run *r, int status, const char *want);
 
+/* Writes src through the sed expression expr into out (a test's edited
+ * copy of a checked-in file), asserting that it worked. */
+void tool_test_sed(const char *src, const char *expr, const char *out);
+
 #endif

@@ -401,12 +401,8 @@ Test(wallet_cli, bad_arguments_named)
 
 	/* A profile whose one bad field the genesis parser names. */
 	snprintf(bad_profile, sizeof(bad_profile), "%s/bad.json", tmp);
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd),
-		 "sed 's/\"window_blocks\": 10/\"window_blocks\": 0/' "
-		 "genesis/examples/profiles/clothing.json > '%s'",
-		 bad_profile);
-	cr_assert_eq(system(cmd), 0);
+	tool_test_sed("genesis/examples/profiles/clothing.json",
+		      "s/\"window_blocks\": 10/\"window_blocks\": 0/", bad_profile);
 	for (size_t c = 0; c < FL_ARRAY_LEN(cases); c++) {
 		const char *argv[12];
 		size_t n = 0;

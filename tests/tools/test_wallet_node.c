@@ -135,7 +135,7 @@ static void down(void)
 
 Test(wallet_node, transfer_bond_and_profile_vote_land, .timeout = 150, .fini = down)
 {
-	char port[16], member[256], profile[256], cmd[640], addr[65], me[65];
+	char port[16], member[256], profile[256], addr[65], me[65];
 
 	setenv("FEDLEDGER_PASSPHRASE", "testnet validator", 1);
 	snprintf(dir, sizeof(dir), "/tmp/fl-wallet-node-%d", (int)getpid());
@@ -200,11 +200,8 @@ Test(wallet_node, transfer_bond_and_profile_vote_land, .timeout = 150, .fini = d
 
 	/* A profile proposed, then voted YES by the only validator: active. */
 	snprintf(profile, sizeof(profile), "%s/profile.json", dir);
-	snprintf(cmd, sizeof(cmd),
-		 "sed 's/\"id\": \"clothing\"/\"id\": \"wallet-e2e\"/' "
-		 "genesis/examples/profiles/clothing.json > '%s'",
-		 profile);
-	cr_assert_eq(system(cmd), 0);
+	tool_test_sed("genesis/examples/profiles/clothing.json",
+		      "s/\"id\": \"clothing\"/\"id\": \"wallet-e2e\"/", profile);
 	WALLET(vkey, "profile", "propose", profile);
 	assert_committed("profile_propose");
 	WALLET(vkey, "profile", "show", "wallet-e2e");
@@ -294,11 +291,8 @@ Test(wallet_node, rounds_table_of_real_rounds, .timeout = 180, .fini = down)
 	snprintf(dir, sizeof(dir), "/tmp/fl-wallet-rounds-%d", (int)getpid());
 	cr_assert_eq(mkdir(dir, 0700), 0);
 	snprintf(profile, sizeof(profile), "%s/clothing.json", dir);
-	snprintf(cmd, sizeof(cmd),
-		 "sed 's/\"min_participants\": 6/\"min_participants\": 2/' "
-		 "tests/net/profiles/clothing-small.json > '%s'",
-		 profile);
-	cr_assert_eq(system(cmd), 0);
+	tool_test_sed("tests/net/profiles/clothing-small.json",
+		      "s/\"min_participants\": 6/\"min_participants\": 2/", profile);
 	snprintf(net, sizeof(net), "%s/net", dir);
 	int base = free_base_port(3);
 	snprintf(port, sizeof(port), "%d", base);
