@@ -23,9 +23,10 @@
 
 #define LOG "rounds"
 
-/* The union of the labels the given side's participants joined with. */
+/* The union of the labels the given side's participants joined with; *members
+ * how many they are. */
 static uint32_t side_labels(node *n, const node__profile *p, const node__rjob *j, uint8_t side,
-			    uint16_t *labels)
+			    uint16_t *labels, uint32_t *members)
 {
 	static uint8_t has[65536]; /* label ids are 16 bits; the loop's only */
 	size_t used = 0;
@@ -40,6 +41,7 @@ static uint32_t side_labels(node *n, const node__profile *p, const node__rjob *j
 		if (j->sides[used++] != side ||
 		    chain_get_join(n->store, p->id, &j->in[i].participant, &join, NULL) != FL_OK)
 			continue;
+		(*members)++;
 		for (uint32_t l = 0; l < join.n_labels && l < CHAIN_MAX_LABELS; l++)
 			has[join.labels[l]] = 1;
 	}
@@ -74,7 +76,7 @@ static int has_child(node *n, const char *id)
 void node__round_propose_split(node *n, node__profile *p, const node__rjob *j)
 {
 	uint16_t labels[2][CHAIN_MAX_LABELS];
-	uint32_t n_labels[2];
+	uint32_t n_labels[2], members[2] = {0, 0};
 	chain_tx tx;
 
 	if (j->sides == NULL || p->def.parent[0] != '\0')
@@ -85,7 +87,7 @@ void node__round_propose_split(node *n, node__profile *p, const node__rjob *j)
 		return;
 	}
 	for (uint8_t s = 0; s < 2; s++)
-		n_labels[s] = side_labels(n, p, j, s, labels[s]);
+		n_labels[s] = side_labels(n, p, j, s, labels[s], &members[s]);
 	if (n_labels[0] == 0 || n_labels[1] == 0 ||
 	    (n_labels[0] == n_labels[1] &&
 	     memcmp(labels[0], labels[1], n_labels[0] * sizeof(labels[0][0])) == 0)) {
@@ -119,6 +121,10 @@ void node__round_propose_split(node *n, node__profile *p, const node__rjob *j)
 		c->n_labels = n_labels[s];
 		memcpy(c->labels, labels[s], n_labels[s] * sizeof(labels[s][0]));
 		c->n_summary = 0; /* the parent's sketch is not the cluster's */
+		/* A cluster is a part of the parent's members: a child that
+		 * waited for as many as the parent would never run. */
+		if (members[s] > 0 && c->min_participants > members[s])
+			c->min_participants = members[s];
 		if (node__submit_own_tx(n, &tx, NULL, "profile_propose") == FL_OK)
 			fl_log(
 			    FL_LOG_INFO, LOG,

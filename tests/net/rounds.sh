@@ -15,6 +15,9 @@
 #   5. two groups of members whose data hold disjoint labels (0-4 and 5-9)
 #      under one profile of all ten: the coordinator finds two clear clusters
 #      and proposes a child profile for each, with each group's labels.
+#   6. the validators vote one child in with fedledger-wallet: it is active,
+#      starts from its parent's model, the members whose data fit it join,
+#      and its rounds run.
 # Every wait is bounded; ports come from the pid so parallel runs differ.
 # ROUNDS (default 10) sets scenario 1's rounds. Exit 0 when every check held;
 # on failure the logs' tails are printed.
@@ -22,6 +25,7 @@ set -u
 BIN=${FEDLEDGER_BIN:-build/bin}
 TN="$BIN/fedledger-testnet"
 SIM="$BIN/fedledger-sim"
+WALLET="$BIN/fedledger-wallet"
 DATA=${FEDLEDGER_DATA:-/usr/share/datasets/fashion-mnist}
 PROFILES=$(dirname "$0")/profiles
 ROUNDS=${ROUNDS:-10}
@@ -216,6 +220,30 @@ kids=$("$TN" get "$N5" 0 /v1/profiles | tr -d ' \n' | sed 's/"profile":{/\n/g' |
 [ "$kids" = "0,1,2,3,4 5,6,7,8,9 " ] ||
 	die "the proposed children's labels are '$kids', want '0,1,2,3,4 5,6,7,8,9 '"
 say "5. label-disjoint groups under one profile: two child profiles proposed ($kids)"
+
+# ------------------------------------------------------------------ 6
+child=$("$TN" get "$N5" 0 /v1/profiles | tr -d ' \n' | sed 's/"profile":{/\n/g' |
+	grep '"parent":"fashion"' | grep '"labels":\[5,6,7,8,9\]' | head -1 |
+	sed 's/^"id":"\([a-z0-9._-]*\)".*/\1/')
+[ -n "$child" ] || die "no child profile for labels 5-9"
+export FEDLEDGER_PASSPHRASE=rounds-test
+for v in 0 1 2; do
+	"$WALLET" --key "$ROOT/v$v.key" keygen --import "$N5/node$v/keys/member.key" >/dev/null ||
+		die "wallet: import node$v's key"
+	"$WALLET" --node "http://127.0.0.1:$((BASE + 160 + 10 * v + 1))" --key "$ROOT/v$v.key" \
+		profile vote "$child" yes >/dev/null || die "wallet: node$v's vote for $child"
+done
+"$TN" get "$N5" 0 "/v1/profiles/$child" | tr -d ' \n' | grep -q '"status":"active"' ||
+	die "$child is not active after three of four validators voted yes"
+"$TN" rounds "$N5" --profile "$child" --rounds 2 --timeout 120 >"$ROOT/rounds6.txt" ||
+	die "the voted-in $child ran no rounds"
+base=$("$TN" get "$N5" 0 "/v1/profiles/$child/rounds/1" | tr -d ' \n' |
+	sed 's/.*"base_model":"\([0-9a-f]*\)".*/\1/')
+case "$base" in 0000000000000000*) die "$child round 1 started from its own init, not fashion's model" ;; esac
+paid=$(field "$ROOT/rounds6.txt" "$child" 1 8)
+[ "$paid" = "node6,node7" ] || [ "$paid" = "node7,node6" ] ||
+	die "$child round 1 paid '$paid', want the 5-9 group (node6, node7)"
+say "6. $child voted in with the wallet: from fashion's model, node6 and node7 joined, 2 rounds"
 "$TN" down "$N5" >/dev/null
 
 say "all round checks passed"
