@@ -249,13 +249,18 @@ static void join_step(node *n, node__profile *p)
 	}
 	if (rc != FL_ENOTFOUND)
 		return;
-	if (p->join_pending && node_mempool_contains(n->mempool, &p->join_tx))
+	/* Sent and not on chain yet: queued (or waiting for a block's apply,
+	 * node_owntx.c). Sent again only once it is gone from the mempool and
+	 * a few blocks passed, so a join lost on the way is not lost for good. */
+	if (p->join_pending && (node_mempool_contains(n->mempool, &p->join_tx) ||
+				n->info.height < p->join_sent_height + 4))
 		return;
 	memset(&tx, 0, sizeof(tx));
 	tx.kind = CHAIN_TX_ROUND_JOIN;
 	node_round_data_join(p->data, &p->def, &tx.u.round_join);
 	if (submit(n, &tx, &p->join_tx, "round_join") == FL_OK) {
 		p->join_pending = 1;
+		p->join_sent_height = n->info.height;
 		node_metric_add(n->rounds->m.joins, 1);
 		fl_log(FL_LOG_INFO, LOG, "%s: joining with %zu samples", p->id, p->data->n);
 	}

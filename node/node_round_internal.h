@@ -104,6 +104,7 @@ typedef struct {
 
 	uint64_t joined_height; /* the join on chain, 0 none */
 	int join_pending;       /* a join tx is queued */
+	uint64_t join_sent_height;
 	fl_hash join_tx;
 
 	uint64_t trained; /* the last round whose update was made (or given up) */
