@@ -193,20 +193,28 @@ int chain_snap_list_profiles(chain_snapshot *snap, char (**ids)[CHAIN_PROFILE_ID
 	return rc;
 }
 
-int chain_snap_get_round_updates(chain_snapshot *snap, const char *profile, uint64_t round,
-				 chain_update_record **out, size_t *n)
+/* One round's rows of db (keys: the round's prefix, then a member or an
+ * index), each decoded by fn into items of `item` bytes. */
+static int round_list(chain_snapshot *snap, chain_db db, const char *profile, uint64_t round,
+		      chain_scan_fn fn, size_t item, void **out, size_t *n)
 {
 	uint8_t prefix[CHAIN_KEY_MAX];
-	void *items = NULL;
-	int rc;
 
 	assert(snap != NULL && profile != NULL && out != NULL && n != NULL);
 	*out = NULL;
 	*n = 0;
 	if (!chain_id_valid(profile, CHAIN_PROFILE_ID_MAX))
 		return FL_EINVAL;
-	rc = run_list(snap->t, CHAIN_DB_UPDATES, prefix, chain_key_round(prefix, profile, round),
-		      list_update, sizeof(**out), &items, n);
+	return run_list(snap->t, db, prefix, chain_key_round(prefix, profile, round), fn, item, out,
+			n);
+}
+
+int chain_snap_get_round_updates(chain_snapshot *snap, const char *profile, uint64_t round,
+				 chain_update_record **out, size_t *n)
+{
+	void *items = NULL;
+	int rc = round_list(snap, CHAIN_DB_UPDATES, profile, round, list_update, sizeof(**out), &items, n);
+
 	*out = items;
 	return rc;
 }
@@ -214,17 +222,9 @@ int chain_snap_get_round_updates(chain_snapshot *snap, const char *profile, uint
 int chain_snap_get_round_evals(chain_snapshot *snap, const char *profile, uint64_t round,
 			       chain_eval **out, size_t *n)
 {
-	uint8_t prefix[CHAIN_KEY_MAX];
 	void *items = NULL;
-	int rc;
+	int rc = round_list(snap, CHAIN_DB_EVALS, profile, round, list_eval, sizeof(**out), &items, n);
 
-	assert(snap != NULL && profile != NULL && out != NULL && n != NULL);
-	*out = NULL;
-	*n = 0;
-	if (!chain_id_valid(profile, CHAIN_PROFILE_ID_MAX))
-		return FL_EINVAL;
-	rc = run_list(snap->t, CHAIN_DB_EVALS, prefix, chain_key_round(prefix, profile, round),
-		      list_eval, sizeof(**out), &items, n);
 	*out = items;
 	return rc;
 }
@@ -232,17 +232,9 @@ int chain_snap_get_round_evals(chain_snapshot *snap, const char *profile, uint64
 int chain_snap_get_round_rewards(chain_snapshot *snap, const char *profile, uint64_t round,
 				 chain_reward **out, size_t *n)
 {
-	uint8_t prefix[CHAIN_KEY_MAX];
 	void *items = NULL;
-	int rc;
+	int rc = round_list(snap, CHAIN_DB_REWARDS, profile, round, list_reward, sizeof(**out), &items, n);
 
-	assert(snap != NULL && profile != NULL && out != NULL && n != NULL);
-	*out = NULL;
-	*n = 0;
-	if (!chain_id_valid(profile, CHAIN_PROFILE_ID_MAX))
-		return FL_EINVAL;
-	rc = run_list(snap->t, CHAIN_DB_REWARDS, prefix, chain_key_round(prefix, profile, round),
-		      list_reward, sizeof(**out), &items, n);
 	*out = items;
 	return rc;
 }
