@@ -1,12 +1,15 @@
 /* tests/tools/test_testnet.c — fedledger-testnet: the layout init makes, every
  * bad argument refused by name, and process management of real fedledgerd
  * processes (pause, resume, kill, down). */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,12 +24,42 @@
 
 static test_run run;
 
-/* A fresh, absent directory under /tmp and a base port unlikely to clash. */
+/* Whether 127.0.0.1:port can be listened on now. */
+static int port_free(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+	cr_assert_geq(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * A fresh, absent directory under /tmp and a base port for up to 6 nodes
+ * (node i: base + 10i, base + 10i + 1). Above the kernel's ephemeral range
+ * (32768-60999), where neither another test's client sockets nor the
+ * kernel-chosen ports of the tests that ask for one (test_wallet_node.c)
+ * land; from the pid (Criterion runs each test in a process of its own),
+ * moved on past a block whose ports are taken.
+ */
 static void fresh(char *dir, size_t len, char *port, size_t plen)
 {
 	static int seq;
+	int base = 0;
+
 	snprintf(dir, len, "/tmp/fl-testnet-%d-%d", (int)getpid(), seq++);
-	snprintf(port, plen, "%d", 36600 + (int)(getpid() % 1000) * 10);
+	for (int k = 0; k < 62 && base == 0; k++) {
+		int b = 61000 + (int)((getpid() + k) % 62) * 64, ok = 1;
+		for (int i = 0; i < 6 && ok; i++)
+			ok = port_free(b + 10 * i) && port_free(b + 10 * i + 1);
+		if (ok)
+			base = b;
+	}
+	cr_assert_neq(base, 0, "no free block of ports in 61000-64999");
+	snprintf(port, plen, "%d", base);
 }
 
 static char *slurp(const char *path)
