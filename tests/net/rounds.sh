@@ -30,7 +30,9 @@ DATA=${FEDLEDGER_DATA:-/usr/share/datasets/fashion-mnist}
 PROFILES=$(dirname "$0")/profiles
 ROUNDS=${ROUNDS:-10}
 ROOT=$(mktemp -d /tmp/fl-rounds-XXXXXX)
-BASE=$((33000 + ($$ % 200) * 150))
+# Ports above the kernel's ephemeral range (32768-60999): a port there may be
+# held by a client socket of the tests before (faults.sh's nets just closed).
+BASE=$((61000 + ($$ % 14) * 280))
 SAMPLES=600
 
 say() { printf 'rounds: %s\n' "$*"; }
@@ -130,6 +132,18 @@ done
 grep -q "is left out: never served" "$N2"/node*/node.log ||
 	die "no coordinator logged node7's update as left out"
 say "2. a member that never serves its update: left out, unpaid, 3 rounds complete"
+# Members publish eval_report for each committed model: the API lists them
+# with the round (every member with test data, node7 too: it has the model).
+i=0
+until [ "$("$TN" get "$N2" 0 /v1/profiles/clothing/rounds/2 | tr -d ' \n' |
+	sed 's/.*"evals":\[//' | grep -o '"reporter"' | wc -l)" -ge 3 ]; do
+	i=$((i + 1))
+	[ $i -lt 20 ] || die "round 2 lists fewer than 3 eval reports"
+	sleep 1
+done
+"$TN" get "$N2" 0 /v1/profiles/clothing/rounds/2 | tr -d ' \n' |
+	grep -q '"evals":\[{"reporter":"[0-9a-f]\{64\}","model":"[0-9a-f]\{64\}","n_samples":7000,"metric_value":[1-9][0-9]*' ||
+	die "round 2's eval reports are not the members' held-out figures on 7,000 images"
 # Retention: round 1's updates go from node0's store once they are older
 # than the sweep; the latest model stays served.
 old=$("$TN" get "$N2" 0 /v1/profiles/clothing/rounds/1 | tr -d ' \n' |
