@@ -43,9 +43,10 @@ echo "update and commits its hash; the elected coordinator aggregates; every"
 echo "validator recomputes the aggregate bit for bit before it votes; the ledger"
 echo "pays the contributors."
 echo
-# A base port of its own (the testnet takes P..P+91): from the pid, in a
-# range the tests do not use, unless DEMO_BASE_PORT says otherwise.
-PORT=${DEMO_BASE_PORT:-$((45000 + ($$ % 100) * 100))}
+# A base port of its own (the testnet takes P..P+91), unless DEMO_BASE_PORT
+# says otherwise: from the pid, above the kernel's ephemeral range
+# (32768-60999), where no client socket can be holding one.
+PORT=${DEMO_BASE_PORT:-$((61000 + ($$ % 40) * 100))}
 echo "\$ fedledger-testnet init --out $NET --validators 4 --members 6 --dataset fashion-mnist \\"
 echo "    --partition dirichlet:0.5 --max-samples 3000 --base-port $PORT --param block_interval_ms=500"
 "$TN" init --out "$NET" --validators 4 --members 6 --dataset fashion-mnist \
