@@ -111,13 +111,17 @@ static void advance(node *n, node__verify *v)
 	node__rjob *j = NULL;
 	const char *field = NULL;
 	uint64_t max;
-	int base_ok;
+	int base_ok, rc;
 
 	if (v->state != NODE__VERIFY_WAITING)
 		return;
-	if (chain_get_profile(n->store, a->profile, &def, &st) != FL_OK ||
-	    chain_get_round_updates(n->store, a->profile, a->round, &ups, &n_ups) != FL_OK)
+	rc = chain_get_profile(n->store, a->profile, &def, &st);
+	if (rc == FL_OK)
+		rc = chain_get_round_updates(n->store, a->profile, a->round, &ups, &n_ups);
+	if (rc == FL_ENOTFOUND)
 		goto invalid; /* the block check refuses it for the same reason */
+	if (rc != FL_OK)
+		goto cleanup; /* a store error is not the tx's: still WAITING, tried again */
 	if ((j = node__round_job_new(n, NODE__RJOB_VERIFY, (int)(v - n->rounds->verify))) == NULL)
 		goto cleanup;
 	if (node_round_params_from_profile(&j->rp, &def, &field) != FL_OK)
